@@ -1,24 +1,66 @@
 // @ts-check
+import { existsSync } from 'node:fs'
+import { builtinModules } from 'node:module'
+import { join } from 'node:path'
 import * as esbuild from 'esbuild'
 
+const builtins = new Set(builtinModules)
+
 /**
- * Marks every bare import external except the kit's own `@kit/*` packages.
+ * `@scope/name/sub/path` → `@scope/name`; `name/sub` → `name`.
+ * @param {string} specifier
+ */
+function packageName(specifier) {
+  const parts = specifier.split('/')
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]
+}
+
+/**
+ * Marks every bare import external except the kit's own `@kit/*` packages, and checks that each
+ * external package resolves from the project itself.
  *
  * Why: `@kit/*` packages are just-in-time (their `exports` point at TypeScript source), so they
  * must be compiled into the bundle; npm packages must stay external so native addons
  * (better-sqlite3) and packages that read their own files at run time load as installed.
- * esbuild's `packages: 'external'` cannot make that exception, hence this plugin.
- * @type {import('esbuild').Plugin}
+ * esbuild's `packages: 'external'` cannot make that exception, hence this plugin. Once bundled,
+ * an import written in `@kit/http` is resolved from the project's `dist/`, and pnpm's isolated
+ * `node_modules` only holds the project's own dependencies: a missing one would fail at start,
+ * so the build fails now instead, naming it.
+ * @param {string} projectDir
+ * @returns {import('esbuild').Plugin}
  */
-export const externalizeNpmPackages = {
-  name: 'externalize-npm-packages',
-  setup(build) {
-    // Go regexps have no look-ahead: match every bare specifier, decide in the callback.
-    build.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.path.startsWith('@kit/')) return undefined
-      return { path: args.path, external: true }
-    })
-  },
+export function externalizeNpmPackages(projectDir) {
+  return {
+    name: 'externalize-npm-packages',
+    setup(build) {
+      /** @type {Map<string, string>} package → first importer */
+      const missing = new Map()
+      // Go regexps have no look-ahead: match every bare specifier, decide in the callback.
+      build.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.path.startsWith('@kit/')) return undefined
+        if (args.path.startsWith('node:') || builtins.has(args.path)) {
+          return { path: args.path, external: true }
+        }
+        const name = packageName(args.path)
+        if (!existsSync(join(projectDir, 'node_modules', name)) && !missing.has(name)) {
+          missing.set(name, args.importer)
+        }
+        return { path: args.path, external: true }
+      })
+      build.onEnd((result) => {
+        for (const [name, importer] of missing) {
+          result.errors.push({
+            id: 'missing-dependency',
+            pluginName: 'externalize-npm-packages',
+            text: `"${name}" (imported by ${importer}) is not a dependency of ${projectDir}; add it to its package.json so the bundle can resolve it at run time`,
+            location: null,
+            notes: [],
+            detail: undefined,
+          })
+        }
+      })
+    },
+  }
 }
 
 /**
@@ -28,8 +70,8 @@ export const externalizeNpmPackages = {
  * @example
  * await buildEntry({ entry: 'src/main.ts', outfile: 'dist/main.js' })
  */
-export function buildEntry({ entry, outfile = 'dist/main.js', cwd = process.cwd() }) {
-  return esbuild.build({
+export async function buildEntry({ entry, outfile = 'dist/main.js', cwd = process.cwd() }) {
+  const result = await esbuild.build({
     absWorkingDir: cwd,
     entryPoints: [entry],
     outfile,
@@ -39,8 +81,13 @@ export function buildEntry({ entry, outfile = 'dist/main.js', cwd = process.cwd(
     format: 'esm',
     sourcemap: true,
     logLevel: 'warning',
-    plugins: [externalizeNpmPackages],
+    plugins: [externalizeNpmPackages(cwd)],
     // ESM output has no `require`; some bundled CommonJS helpers still ask for it.
     banner: { js: "import { createRequire as __kitCreateRequire } from 'node:module'; const require = __kitCreateRequire(import.meta.url);" },
   })
+  // Errors added by a plugin's onEnd do not reject the build: surface them here.
+  if (result.errors.length > 0) {
+    throw new Error(`kit-build failed:\n${result.errors.map((e) => `  ${e.text}`).join('\n')}`)
+  }
+  return result
 }

@@ -31,3 +31,13 @@ describe('buildEntry', () => {
     expect(JSON.parse(output)).toEqual({ esbuild: 'string', strict: true })
   })
 })
+
+describe('externalizeNpmPackages', () => {
+  it('when an imported npm package is not a dependency of the project, fails the build naming it', async () => {
+    const outfile = join(outDir, 'missing.js')
+
+    const build = buildEntry({ entry: 'test/fixture/missing-dependency.ts', outfile, cwd: packageDir })
+
+    await expect(build).rejects.toThrow(/"left-pad".*not a dependency/)
+  })
+})
