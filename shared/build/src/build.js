@@ -12,7 +12,7 @@ const builtins = new Set(builtinModules)
  */
 function packageName(specifier) {
   const parts = specifier.split('/')
-  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? specifier)
 }
 
 /**
