@@ -1,0 +1,44 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const read = (path: string) => readFileSync(join(root, path), 'utf8')
+const readme = read('README.md')
+const rootScripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts
+
+/** The commands of the README's first shell block, without comments. */
+function firstScreenCommands(): string[] {
+  const block = /```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? ''
+  return block
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'))
+}
+
+describe('README first screen', () => {
+  it('when read, shows exactly two commands: start the shortener, run the tests', () => {
+    const commands = firstScreenCommands()
+
+    expect(commands).toEqual(['pnpm install && pnpm url-shortener', 'pnpm install && pnpm test'])
+  })
+
+  it('when a command runs a root script, the script exists and targets the right package', () => {
+    expect(rootScripts['url-shortener']).toBe('pnpm --filter @kit/url-shortener start')
+    expect(rootScripts['test']).toMatch(/^turbo run /)
+  })
+
+  it('when CI runs, .ci/run ends with the README test command verbatim', () => {
+    const ci = read('.ci/run').trim().split('\n')
+
+    expect(ci.at(-1)).toBe(firstScreenCommands()[1])
+  })
+
+  it('when the project table links a report or a project, the path exists', () => {
+    const links = [...readme.matchAll(/\]\(((?:projects|loadtests)\/[^)#]+)\)/g)].map((m) => m[1]!)
+
+    expect(links.length).toBeGreaterThan(0)
+    for (const link of links) expect(existsSync(join(root, link)), link).toBe(true)
+  })
+})
