@@ -34,14 +34,15 @@ export const clickDimensions = sqliteTable(
     linkId: integer('link_id').notNull(),
     /** Start of the UTC day, epoch ms (a multiple of 86,400,000). */
     dayStart: integer('day_start').notNull(),
-    /** 'referrer' | 'browser' | 'os' (see `DIMENSIONS` in analytics-dimensions.ts). */
+    /** 'referrer' | 'browser' | 'os' (`StoredDimension` in click-dimensions.ts). */
     dimension: text('dimension').notNull(),
     /** Referrer host, browser family or OS family; '(direct)' / '(unknown)' when absent. */
     value: text('value').notNull(),
     humans: integer('humans').notNull().default(0),
     bots: integer('bots').notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.linkId, t.dayStart, t.dimension, t.value] })]
+  // dimension before day: a breakdown reads one dimension over a range of days, contiguously.
+  (t) => [primaryKey({ columns: [t.linkId, t.dimension, t.dayStart, t.value] })]
 )
 
 /**
