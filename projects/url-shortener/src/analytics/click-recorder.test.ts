@@ -1,0 +1,211 @@
+import { waitFor } from '@kit/testing'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { linkTotals, timeSeries } from './analytics-queries.ts'
+import { openAnalyticsTestDb, USER_AGENTS } from './analytics-testing.ts'
+import type { AnalyticsTestDb } from './analytics-testing.ts'
+import { createClickRecorder } from './click-recorder.ts'
+import type { Click, ClickRecorder, RecorderLogger } from './click-recorder.ts'
+import { parseUserAgent } from './click-dimensions.ts'
+
+const T0 = Date.parse('2026-03-01T10:00:00Z')
+
+function click(linkId: number, at = T0, userAgent: string | null = USER_AGENTS.firefoxLinux): Click {
+  return { linkId, at, referrer: 'https://news.example.org/item?id=1', userAgent }
+}
+
+function recordingLogger() {
+  const lines: { level: string; msg: string | undefined }[] = []
+  const logger: RecorderLogger = {
+    error: (_obj, msg) => lines.push({ level: 'error', msg }),
+    warn: (_obj, msg) => lines.push({ level: 'warn', msg }),
+    info: (_obj, msg) => lines.push({ level: 'info', msg }),
+  }
+  return { logger, lines }
+}
+
+/** Every count the tables hold for a link must agree: totals, minute rows, dimension rows. */
+function storedCounts(test: AnalyticsTestDb, linkId: number) {
+  const sum = (table: string, extra = '') =>
+    (
+      test.sqlite
+        .prepare(`SELECT coalesce(sum(humans + bots), 0) AS n FROM ${table} WHERE link_id = ? ${extra}`)
+        .get(linkId) as { n: number }
+    ).n
+  return {
+    total: linkTotals(test.db, linkId).total,
+    minutes: sum('click_minutes'),
+    referrers: sum('click_dimensions', "AND dimension = 'referrer'"),
+    browsers: sum('click_dimensions', "AND dimension = 'browser'"),
+    oses: sum('click_dimensions', "AND dimension = 'os'"),
+  }
+}
+
+function allEqual(n: number) {
+  return { total: n, minutes: n, referrers: n, browsers: n, oses: n }
+}
+
+describe('createClickRecorder', () => {
+  let test: AnalyticsTestDb
+  let recorder: ClickRecorder | undefined
+
+  beforeEach(async () => {
+    test = await openAnalyticsTestDb('click-recorder')
+  })
+
+  afterEach(async () => {
+    await recorder?.close().catch(() => {})
+    recorder = undefined
+    test.cleanup()
+  })
+
+  it('when many async tasks record concurrently, close() leaves exactly N clicks counted', async () => {
+    recorder = createClickRecorder({ db: test.db, flushIntervalMs: 5, maxBatch: 500 })
+    const tasks = 50
+    const clicksPerTask = 400
+    const uas = Object.values(USER_AGENTS)
+
+    await Promise.all(
+      Array.from({ length: tasks }, async (_, task) => {
+        for (let i = 0; i < clicksPerTask; i++) {
+          recorder?.record(click(1 + (i % 3), T0 + i * 1_000, uas[(task + i) % uas.length] ?? null))
+          if (i % 7 === 0) await new Promise((resolve) => setImmediate(resolve))
+        }
+      })
+    )
+    await recorder.close()
+
+    const n = tasks * clicksPerTask
+    const perLink = [1, 2, 3].map((id) => storedCounts(test, id))
+    expect(perLink.reduce((sum, counts) => sum + counts.total, 0)).toBe(n)
+    for (const counts of perLink) expect(counts).toEqual(allEqual(counts.total))
+    expect(recorder.pending()).toBe(0)
+  })
+
+  it('when record() is called, nothing is parsed until a flush', async () => {
+    let parses = 0
+    recorder = createClickRecorder({
+      db: test.db,
+      flushIntervalMs: 3_600_000,
+      classifyUserAgent: (ua) => {
+        parses++
+        return parseUserAgent(ua)
+      },
+    })
+
+    for (let i = 0; i < 1_000; i++) recorder.record(click(7, T0, `agent/${i}`))
+    const parsesBeforeFlush = parses
+    await recorder.flush()
+
+    expect(parsesBeforeFlush).toBe(0)
+    expect(parses).toBe(1_000)
+    expect(recorder.pending()).toBe(0)
+  })
+
+  it('when the write fails, keeps the batch and a later flush writes every click once', async () => {
+    const { logger, lines } = recordingLogger()
+    recorder = createClickRecorder({ db: test.db, flushIntervalMs: 3_600_000, logger })
+    // A read-only table: the transaction aborts after click_minutes and click_dimensions were
+    // written, so this also proves the rollback.
+    test.sqlite.exec(`
+      CREATE TRIGGER deny_insert BEFORE INSERT ON click_totals BEGIN SELECT RAISE(ABORT, 'read-only'); END;
+      CREATE TRIGGER deny_update BEFORE UPDATE ON click_totals BEGIN SELECT RAISE(ABORT, 'read-only'); END;
+    `)
+    for (let i = 0; i < 300; i++) recorder.record(click(5, T0 + i * 10_000))
+
+    await expect(recorder.flush()).rejects.toThrow('read-only')
+    for (let i = 0; i < 200; i++) recorder.record(click(5, T0 + i * 10_000, USER_AGENTS.googlebot))
+    await expect(recorder.flush()).rejects.toThrow('read-only')
+    const whileFailing = { pending: recorder.pending(), stored: storedCounts(test, 5) }
+    test.sqlite.exec('DROP TRIGGER deny_insert; DROP TRIGGER deny_update;')
+    const result = await recorder.flush()
+
+    expect(whileFailing).toEqual({ pending: 500, stored: allEqual(0) })
+    expect(result.clicks).toBe(500)
+    expect(storedCounts(test, 5)).toEqual(allEqual(500))
+    expect(linkTotals(test.db, 5)).toMatchObject({ humans: 300, bots: 200 })
+    expect(recorder.pending()).toBe(0)
+    expect(lines.map((line) => line.level)).toEqual(['error', 'info']) // once per outage
+  })
+
+  it('when the database handle is closed, close() rejects and the clicks stay pending', async () => {
+    recorder = createClickRecorder({ db: test.db, flushIntervalMs: 3_600_000, logger: recordingLogger().logger })
+    for (let i = 0; i < 10; i++) recorder.record(click(9))
+    test.sqlite.close()
+
+    await expect(recorder.close()).rejects.toThrow(/not open/)
+
+    expect(recorder.pending()).toBe(10)
+  })
+
+  it('when stopped cleanly, close() writes every buffered click', async () => {
+    recorder = createClickRecorder({ db: test.db, flushIntervalMs: 3_600_000 })
+    for (let i = 0; i < 1_234; i++) recorder.record(click(11, T0 + i))
+
+    await recorder.close()
+
+    expect(storedCounts(test, 11)).toEqual(allEqual(1_234))
+    expect(recorder.pending()).toBe(0)
+  })
+
+  it('when the interval elapses, the timer flushes without being asked', async () => {
+    recorder = createClickRecorder({ db: test.db, flushIntervalMs: 20 })
+
+    for (let i = 0; i < 42; i++) recorder.record(click(12))
+
+    await waitFor(() => linkTotals(test.db, 12).total === 42, { message: 'timer never flushed' })
+    expect(recorder.pending()).toBe(0)
+  })
+
+  it('when the buffer reaches maxBatch, flushes before the timer fires', async () => {
+    recorder = createClickRecorder({ db: test.db, flushIntervalMs: 3_600_000, maxBatch: 100 })
+
+    for (let i = 0; i < 250; i++) recorder.record(click(13))
+
+    await waitFor(() => linkTotals(test.db, 13).total === 250, { message: 'maxBatch never flushed' })
+  })
+
+  it('when flush() is called during a flush, it waits and then writes what arrived meanwhile', async () => {
+    // chunkSize 10: the first flush yields to the event loop 100 times while aggregating.
+    recorder = createClickRecorder({ db: test.db, flushIntervalMs: 3_600_000, chunkSize: 10 })
+    for (let i = 0; i < 1_000; i++) recorder.record(click(14))
+
+    const first = recorder.flush()
+    recorder.record(click(14))
+    const second = recorder.flush()
+    const third = recorder.flush()
+    const results = await Promise.all([first, second, third])
+
+    expect(results.map((result) => result.clicks)).toEqual([1_000, 1, 1])
+    expect(second).toBe(third) // callers arriving during a flush share the next one
+    expect(storedCounts(test, 14)).toEqual(allEqual(1_001))
+  })
+
+  it('when a click has an invalid id or time, drops it alone and writes the rest', async () => {
+    const { logger, lines } = recordingLogger()
+    recorder = createClickRecorder({ db: test.db, flushIntervalMs: 3_600_000, logger })
+
+    recorder.record(click(15))
+    recorder.record({ ...click(15), at: Number.NaN })
+    recorder.record({ ...click(15), linkId: 1.5 })
+    recorder.record(click(15))
+    await recorder.flush()
+
+    expect(linkTotals(test.db, 15).total).toBe(2)
+    expect(lines.filter((line) => line.level === 'warn')).toHaveLength(2)
+  })
+
+  it('when clicks span minutes, each lands in its own minute row and the first/last times are kept', async () => {
+    recorder = createClickRecorder({ db: test.db, flushIntervalMs: 3_600_000 })
+
+    recorder.record(click(16, T0 + 59_999))
+    recorder.record(click(16, T0))
+    recorder.record(click(16, T0 + 60_000))
+    await recorder.flush()
+    recorder.record(click(16, T0 - 1))
+    await recorder.flush()
+
+    const series = timeSeries(test.db, 16, { from: T0 - 60_000, to: T0 + 120_000, interval: '1m' })
+    expect(series.buckets.map((bucket) => bucket.total)).toEqual([1, 2, 1])
+    expect(linkTotals(test.db, 16)).toMatchObject({ firstClickAt: T0 - 1, lastClickAt: T0 + 60_000 })
+  })
+})
