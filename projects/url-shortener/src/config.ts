@@ -1,0 +1,117 @@
+import { z } from 'zod'
+import { CODE_STRATEGIES } from './codes/code-strategy.ts'
+
+/**
+ * Hosts of other shorteners, refused as targets by default: a short link to a short link hides
+ * the final destination from the deny list and the preview page (Dub blocks nested shorteners).
+ */
+export const DEFAULT_DENY_HOSTS = [
+  'bit.ly',
+  'buff.ly',
+  'cutt.ly',
+  'goo.gl',
+  'is.gd',
+  'kutt.it',
+  'ow.ly',
+  'rebrand.ly',
+  'shorturl.at',
+  't.co',
+  'tinyurl.com',
+]
+
+const REDIRECT_STATUSES = [301, 302, 307, 308] as const
+
+const csvList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim().toLowerCase())
+      .filter((item) => item !== '')
+  )
+
+const schema = z.object({
+    PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    DB_FILE: z.string().min(1).default('./data/url-shortener.db'),
+    /** Set: Redis read-through cache and a shared creation rate limit. Unset: all in process. */
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    /** The origin short links are printed with; its host is refused as a target (no loops). */
+    PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /** Protects the management API. Unset: main generates one and prints it once. */
+    API_KEY: z.string().min(16).optional(),
+    ANONYMOUS_CREATE: z.stringbool().default(true),
+    /** Anonymous creates per client IP per minute; 0 turns the limit off. */
+    CREATE_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
+    REDIRECT_STATUS: z.coerce
+      .number()
+      .pipe(z.union(REDIRECT_STATUSES.map((status) => z.literal(status))))
+      .default(302),
+    /** Seconds browsers and CDNs may keep a 301/308 (never applied to 302/307). */
+    REDIRECT_CACHE_MAX_AGE: z.coerce.number().int().min(0).default(300),
+    CODE_STRATEGY: z.enum(CODE_STRATEGIES).default('random'),
+    CODE_LENGTH: z.coerce.number().int().min(7).max(32).default(9),
+    /** Key of the snowflake-scrambled permutation; the same on every instance. */
+    CODE_SECRET: z.string().min(16).optional(),
+    WORKER_ID: z.coerce.number().int().min(0).max(1023).default(0),
+    /** Entries of the in-process LRU (embedded mode). */
+    CACHE_SIZE: z.coerce.number().int().min(1).default(10_000),
+    /** Lifetime of a Redis cache entry: bounds staleness if an invalidation is ever lost. */
+    CACHE_TTL_SECONDS: z.coerce.number().int().min(1).default(3600),
+    /** Most-clicked links loaded into the cache at start. */
+    WARM_UP_LINKS: z.coerce.number().int().min(0).default(1000),
+    TRACK_CLICKS: z.stringbool().default(true),
+    DENY_HOSTS: csvList.default(DEFAULT_DENY_HOSTS),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+})
+
+export type Config = Omit<z.infer<typeof schema>, 'PUBLIC_BASE_URL'> & { PUBLIC_BASE_URL: string }
+
+/** The environment does not describe a runnable service; `message` names every bad key. */
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly keys: string[]
+  ) {
+    super(message)
+    this.name = this.constructor.name
+  }
+}
+
+/**
+ * Parses the environment once, at start. Empty variables count as unset, so `REDIS_URL=` keeps
+ * the embedded mode. Defaults give the embedded mode: SQLite file, in-process cache, no Redis.
+ *
+ * @throws {ConfigError} naming every invalid key, not just the first.
+ * @example
+ * ```ts
+ * const config = loadConfig(process.env)
+ * ```
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== '')
+  )
+  const result = schema.safeParse(present)
+  const problems = (result.error?.issues ?? []).map((issue) => ({
+    key: issue.path.join('.'),
+    message: issue.message,
+  }))
+  // Checked on the raw input so it is reported together with the schema's issues.
+  if (present.CODE_STRATEGY === 'snowflake-scrambled' && present.CODE_SECRET === undefined) {
+    problems.push({ key: 'CODE_SECRET', message: 'required when CODE_STRATEGY is snowflake-scrambled' })
+  }
+  if (!result.success || problems.length > 0) {
+    const keys = [...new Set(problems.map((problem) => problem.key))]
+    throw new ConfigError(
+      `Invalid environment: ${problems.map(({ key, message }) => `${key} (${message})`).join('; ')}`,
+      keys
+    )
+  }
+  const config = result.data as z.infer<typeof schema>
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST
+  return {
+    ...config,
+    PUBLIC_BASE_URL: (config.PUBLIC_BASE_URL ?? `http://${host}:${config.PORT}`).replace(/\/+$/, ''),
+  }
+}
