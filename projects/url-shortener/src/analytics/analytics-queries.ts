@@ -98,8 +98,9 @@ export function timeSeries(
     throw new AnalyticsRangeError(`${count} buckets; at most ${MAX_BUCKETS}`)
   }
 
-  // Integer division groups the minute rows into buckets in SQL; only non-empty buckets come back.
-  const bucket = sql<number>`(${clickMinutes.minuteStart} - ${from}) / ${step}`
+  // Groups the minute rows into buckets in SQL; only non-empty buckets come back. The cast is
+  // needed: better-sqlite3 binds JS numbers as REAL, which would make the division fractional.
+  const bucket = sql<number>`cast((${clickMinutes.minuteStart} - ${from}) / ${step} as integer)`
   const rows = db
     .select({ bucket, humans: sumOf(clickMinutes.humans), bots: sumOf(clickMinutes.bots) })
     .from(clickMinutes)
