@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest'
+import {
+  InvalidTrustProxyError,
+  createClientIpResolver,
+  createClientKeyResolver,
+  hashIdentifier,
+  parseAddress,
+} from './client-key.ts'
+
+describe('createClientIpResolver', () => {
+  describe('when no proxy is trusted (the default)', () => {
+    const resolve = createClientIpResolver()
+
+    it('when X-Forwarded-For is sent, ignores it and uses the socket address', () => {
+      expect(resolve('198.51.100.9', '1.2.3.4, 5.6.7.8')).toBe('198.51.100.9')
+    })
+
+    it('when the socket address is IPv4-mapped IPv6, gives the IPv4 address', () => {
+      expect(resolve('::ffff:198.51.100.9', null)).toBe('198.51.100.9')
+    })
+
+    it('when the socket address is IPv6, masks it to /64', () => {
+      expect(resolve('2001:db8:1:2:aaaa:bbbb:cccc:dddd', null)).toBe('2001:db8:1:2::/64')
+    })
+
+    it('when the socket address is unknown or invalid, gives undefined', () => {
+      expect(resolve(undefined, '1.2.3.4')).toBeUndefined()
+      expect(resolve('not-an-ip', '1.2.3.4')).toBeUndefined()
+    })
+  })
+
+  describe('when one hop is trusted', () => {
+    const resolve = createClientIpResolver({ trustProxy: 1 })
+
+    it('when the client prepends spoofed entries, uses only the right-most one', () => {
+      expect(resolve('10.0.0.2', 'spoofed, 6.6.6.6, 203.0.113.7')).toBe('203.0.113.7')
+    })
+
+    it('when the right-most entry carries a port, strips it', () => {
+      expect(resolve('10.0.0.2', '203.0.113.7:5678')).toBe('203.0.113.7')
+      expect(resolve('10.0.0.2', '[2001:db8::1]:443')).toBe('2001:db8::/64')
+    })
+
+    it('when there is no X-Forwarded-For, falls back to the socket address', () => {
+      expect(resolve('10.0.0.2', undefined)).toBe('10.0.0.2')
+    })
+
+    it('when the right-most entry is garbage, stops at the proxy rather than skipping it', () => {
+      expect(resolve('10.0.0.2', '203.0.113.7, garbage')).toBe('10.0.0.2')
+    })
+  })
+
+  describe('when proxies are trusted by CIDR', () => {
+    const resolve = createClientIpResolver({ trustProxy: ['10.0.0.0/8', 'fd00::/8'] })
+
+    it('when the chain passes two trusted proxies, gives the first untrusted address from the right', () => {
+      expect(resolve('10.0.0.2', '9.9.9.9, 203.0.113.7, 10.1.1.1')).toBe('203.0.113.7')
+    })
+
+    it('when the socket peer is not trusted, ignores X-Forwarded-For', () => {
+      expect(resolve('198.51.100.9', '203.0.113.7')).toBe('198.51.100.9')
+    })
+
+    it('when every address is trusted, gives the left-most one', () => {
+      expect(resolve('10.0.0.2', '10.9.9.9, 10.1.1.1')).toBe('10.9.9.9')
+    })
+
+    it('when the peer is an IPv4-mapped trusted proxy, still trusts it', () => {
+      expect(resolve('::ffff:10.0.0.2', '203.0.113.7')).toBe('203.0.113.7')
+    })
+  })
+
+  it('when given a named set, trusts its ranges', () => {
+    const resolve = createClientIpResolver({ trustProxy: ['loopback'] })
+
+    expect(resolve('127.0.0.1', '203.0.113.7')).toBe('203.0.113.7')
+    expect(resolve('::1', '203.0.113.8')).toBe('203.0.113.8')
+  })
+
+  it('when the IPv6 prefix is /56, masks to /56', () => {
+    const resolve = createClientIpResolver({ ipv6Prefix: 56 })
+
+    expect(resolve('2001:db8:1:2ff:1::1', null)).toBe('2001:db8:1:200::/56')
+  })
+
+  it('when the configuration is invalid, throws naming the entry', () => {
+    expect(() => createClientIpResolver({ trustProxy: ['10.0.0.0/99'] })).toThrow(
+      InvalidTrustProxyError
+    )
+    expect(() => createClientIpResolver({ trustProxy: -1 })).toThrow(/hop count/)
+    expect(() => createClientIpResolver({ ipv6Prefix: 129 })).toThrow(/ipv6Prefix/)
+  })
+})
+
+describe('parseAddress', () => {
+  it.each([
+    ['1.2.3.4', '1.2.3.4'],
+    [' 1.2.3.4:567 ', '1.2.3.4'],
+    ['[::1]:80', '::1'],
+    ['[::1]', '::1'],
+    ['fe80::1%eth0', 'fe80::1'],
+    ['::ffff:1.2.3.4', '1.2.3.4'],
+  ])('when given %j, reads %s', (entry, expected) => {
+    expect(parseAddress(entry)?.toString()).toBe(expected)
+  })
+
+  it.each(['', 'unknown', '0x7f.1', '1.2.3', '999.1.1.1', '[::1', 'a.b.c.d:80'])(
+    'when given %j, gives undefined',
+    (entry) => {
+      expect(parseAddress(entry)).toBeUndefined()
+    }
+  )
+})
+
+describe('createClientKeyResolver', () => {
+  const header = (headers: Record<string, string>) => (name: string) => headers[name]
+
+  it('when the identity header is present, keys by its hash and never by its raw value', () => {
+    const resolve = createClientKeyResolver({ identityHeader: 'x-api-key' })
+
+    const identity = resolve({ remoteAddress: '1.2.3.4', header: header({ 'x-api-key': 'sk_live_1' }) })
+
+    expect(identity).toEqual({ kind: 'api-key', id: `api-key:${hashIdentifier('sk_live_1')}` })
+    expect(identity.id).not.toContain('sk_live_1')
+  })
+
+  it('when the identity header is absent or blank, falls back to the address', () => {
+    const resolve = createClientKeyResolver({ identityHeader: 'x-api-key' })
+
+    const identity = resolve({ remoteAddress: '1.2.3.4', header: header({ 'x-api-key': ' ' }) })
+
+    expect(identity).toEqual({ kind: 'ip', id: 'ip:1.2.3.4' })
+  })
+
+  it('when the socket address is unknown, shares one "unknown" bucket', () => {
+    const resolve = createClientKeyResolver()
+
+    expect(resolve({ remoteAddress: undefined, header: header({}) }).id).toBe('ip:unknown')
+  })
+})
+
+describe('hashIdentifier', () => {
+  it('when given a secret, gives an HMAC different from the plain hash', () => {
+    expect(hashIdentifier('k', 's')).not.toBe(hashIdentifier('k'))
+    expect(hashIdentifier('k')).toMatch(/^[A-Za-z0-9_-]{43}$/)
+  })
+})
