@@ -24,8 +24,8 @@ const T0 = Date.parse('2026-03-01T00:00:00Z')
 let test: AnalyticsTestDb
 let nextLinkId = 1
 
-beforeAll(async () => {
-  test = await openAnalyticsTestDb('analytics-queries')
+beforeAll(() => {
+  test = openAnalyticsTestDb('analytics-queries')
 })
 
 afterAll(() => test.cleanup())

@@ -1,11 +1,7 @@
-import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { tempSqliteFile } from '@kit/testing'
-import Database from 'better-sqlite3'
-import { drizzle } from 'drizzle-orm/better-sqlite3'
-import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
-import * as analyticsSchema from './analytics.schema.ts'
+import { openDatabase } from '../db/database.ts'
+import type { OpenedDatabase } from '../db/database.ts'
 
 const MIGRATIONS = fileURLToPath(new URL('../../drizzle', import.meta.url))
 
@@ -20,46 +16,25 @@ export const USER_AGENTS = {
   googlebot: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
 } as const
 
-export type AnalyticsTestDb = {
-  db: BetterSQLite3Database
-  sqlite: Database.Database
+export type AnalyticsTestDb = Pick<OpenedDatabase, 'db' | 'sqlite'> & {
   path: string
   /** Closes the handle (if still open) and removes the file. */
   cleanup(): void
 }
 
 /**
- * Test support (not a test, not used by the app): a real SQLite file in WAL mode with the analytics tables, created by
- * the project's committed drizzle-kit migrations. Until those exist, the tables come from
- * drizzle-kit's generator run on `analytics.schema.ts`, so no DDL is written twice.
+ * Test support (not a test, not used by the app): a real SQLite file opened as production opens
+ * it (WAL, synchronous=NORMAL), with the project's committed drizzle-kit migrations applied.
  */
-export async function openAnalyticsTestDb(prefix = 'analytics'): Promise<AnalyticsTestDb> {
+export function openAnalyticsTestDb(prefix = 'analytics'): AnalyticsTestDb {
   const file = tempSqliteFile(prefix)
-  const sqlite = new Database(file.path)
-  sqlite.pragma('journal_mode = WAL')
-  const db = drizzle(sqlite)
-  if (existsSync(`${MIGRATIONS}/meta/_journal.json`)) {
-    migrate(db, { migrationsFolder: MIGRATIONS })
-  } else {
-    const { generateSQLiteDrizzleJson, generateSQLiteMigration } = await import('drizzle-kit/api')
-    const statements = await generateSQLiteMigration(
-      await generateSQLiteDrizzleJson({}),
-      await generateSQLiteDrizzleJson(analyticsSchema)
-    )
-    for (const statement of statements) sqlite.exec(statement)
-  }
-  const missing = ['click_minutes', 'click_dimensions', 'click_totals'].filter(
-    (table) => !sqlite.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(table)
-  )
-  if (missing.length > 0) {
-    throw new Error(`migrations lack ${missing.join(', ')}: run \`pnpm db:generate\``)
-  }
+  const { db, sqlite, close } = openDatabase(file.path, { migrationsFolder: MIGRATIONS })
   return {
     db,
     sqlite,
     path: file.path,
     cleanup() {
-      if (sqlite.open) sqlite.close()
+      close()
       file.cleanup()
     },
   }

@@ -48,8 +48,8 @@ describe('createClickRecorder', () => {
   let test: AnalyticsTestDb
   let recorder: ClickRecorder | undefined
 
-  beforeEach(async () => {
-    test = await openAnalyticsTestDb('click-recorder')
+  beforeEach(() => {
+    test = openAnalyticsTestDb('click-recorder')
   })
 
   afterEach(async () => {
