@@ -7,7 +7,8 @@ import { Bots } from 'ua-parser-js/extensions'
 export const DIMENSIONS = ['referrer', 'browser', 'os', 'bot'] as const
 export type Dimension = (typeof DIMENSIONS)[number]
 /** The dimensions that have rows in `click_dimensions`. */
-export type StoredDimension = Exclude<Dimension, 'bot'>
+export const STORED_DIMENSIONS = ['referrer', 'browser', 'os'] as const satisfies readonly Dimension[]
+export type StoredDimension = (typeof STORED_DIMENSIONS)[number]
 
 /** Value of the `referrer` dimension when the request carried no Referer header. */
 export const DIRECT = '(direct)'

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core'
 import { clickDimensions, clickMinutes, clickTotals } from './analytics.schema.ts'
-import { createUserAgentClassifier, referrerHost } from './click-dimensions.ts'
+import { createUserAgentClassifier, referrerHost, STORED_DIMENSIONS } from './click-dimensions.ts'
 import type { StoredDimension, UserAgentClassifier } from './click-dimensions.ts'
 
 /**
@@ -67,16 +67,14 @@ export type ClickRecorder = {
 
 const MINUTE_MS = 60_000
 const DAY_MS = 86_400_000
-// SQLite caps bound parameters at 32,766; 6 columns × 500 rows stays far below it.
-const ROWS_PER_STATEMENT = 500
 
 type Counts = { humans: number; bots: number }
 type LinkBatch = Counts & {
   firstClickAt: number
   lastClickAt: number
   minutes: Map<number, Counts>
-  /** Key: `${dayStart}\t${dimension}\t${value}` (a tab never occurs in a host or family name). */
-  dimensions: Map<string, Counts & { dayStart: number; dimension: StoredDimension; value: string }>
+  /** Per UTC day start, per dimension, per value. */
+  days: Map<number, Record<StoredDimension, Map<string, Counts>>>
 }
 type Batch = { clicks: number; links: Map<number, LinkBatch> }
 
@@ -113,6 +111,8 @@ export function createClickRecorder({
   let queued: Promise<FlushResult> | undefined
   let flushScheduled = false
   let failing = false
+  // Prepared once, on the first flush (the tables must exist by then, not at construction).
+  let statements: ReturnType<typeof prepareUpserts> | undefined
 
   const timer = setInterval(function flushOnTimer() {
     if (buffer.length === 0 && batch.clicks === 0) return
@@ -192,9 +192,14 @@ export function createClickRecorder({
       }
       count(minuteCounts, ua.bot)
       const dayStart = at - (at % DAY_MS)
-      countDimension(link, dayStart, 'referrer', referrerHost(click.referrer), ua.bot)
-      countDimension(link, dayStart, 'browser', ua.browser, ua.bot)
-      countDimension(link, dayStart, 'os', ua.os, ua.bot)
+      let day = link.days.get(dayStart)
+      if (day === undefined) {
+        day = { referrer: new Map(), browser: new Map(), os: new Map() }
+        link.days.set(dayStart, day)
+      }
+      countValue(day.referrer, referrerHost(click.referrer), ua.bot)
+      countValue(day.browser, ua.browser, ua.bot)
+      countValue(day.os, ua.os, ua.bot)
       batch.clicks++
     }
   }
@@ -202,7 +207,7 @@ export function createClickRecorder({
   function linkBatch(linkId: number, at: number): LinkBatch {
     let link = batch.links.get(linkId)
     if (link === undefined) {
-      link = { humans: 0, bots: 0, firstClickAt: at, lastClickAt: at, minutes: new Map(), dimensions: new Map() }
+      link = { humans: 0, bots: 0, firstClickAt: at, lastClickAt: at, minutes: new Map(), days: new Map() }
       batch.links.set(linkId, link)
     }
     // Clicks are recorded in arrival order, but `at` comes from the caller: take min and max.
@@ -211,88 +216,34 @@ export function createClickRecorder({
     return link
   }
 
-  function countDimension(
-    link: LinkBatch,
-    dayStart: number,
-    dimension: StoredDimension,
-    value: string,
-    bot: boolean
-  ): void {
-    const key = `${dayStart}\t${dimension}\t${value}`
-    let counts = link.dimensions.get(key)
-    if (counts === undefined) {
-      counts = { dayStart, dimension, value, humans: 0, bots: 0 }
-      link.dimensions.set(key, counts)
-    }
-    count(counts, bot)
-  }
-
   function write(written: Batch): number {
-    const minuteRows: (typeof clickMinutes.$inferInsert)[] = []
-    const dimensionRows: (typeof clickDimensions.$inferInsert)[] = []
-    const totalRows: (typeof clickTotals.$inferInsert)[] = []
-    for (const [linkId, link] of written.links) {
-      totalRows.push({
-        linkId,
-        humans: link.humans,
-        bots: link.bots,
-        total: link.humans + link.bots,
-        firstClickAt: link.firstClickAt,
-        lastClickAt: link.lastClickAt,
-      })
-      for (const [minuteStart, counts] of link.minutes) {
-        minuteRows.push({ linkId, minuteStart, ...counts })
-      }
-      for (const counts of link.dimensions.values()) dimensionRows.push({ linkId, ...counts })
-    }
-
-    db.transaction((tx) => {
-      for (const rows of chunks(minuteRows)) {
-        tx.insert(clickMinutes)
-          .values(rows)
-          .onConflictDoUpdate({
-            target: [clickMinutes.linkId, clickMinutes.minuteStart],
-            set: {
-              humans: sql`${clickMinutes.humans} + excluded.humans`,
-              bots: sql`${clickMinutes.bots} + excluded.bots`,
-            },
-          })
-          .run()
-      }
-      for (const rows of chunks(dimensionRows)) {
-        tx.insert(clickDimensions)
-          .values(rows)
-          .onConflictDoUpdate({
-            target: [
-              clickDimensions.linkId,
-              clickDimensions.dayStart,
-              clickDimensions.dimension,
-              clickDimensions.value,
-            ],
-            set: {
-              humans: sql`${clickDimensions.humans} + excluded.humans`,
-              bots: sql`${clickDimensions.bots} + excluded.bots`,
-            },
-          })
-          .run()
-      }
-      for (const rows of chunks(totalRows)) {
-        tx.insert(clickTotals)
-          .values(rows)
-          .onConflictDoUpdate({
-            target: clickTotals.linkId,
-            set: {
-              humans: sql`${clickTotals.humans} + excluded.humans`,
-              bots: sql`${clickTotals.bots} + excluded.bots`,
-              total: sql`${clickTotals.total} + excluded.total`,
-              firstClickAt: sql`min(${clickTotals.firstClickAt}, excluded.first_click_at)`,
-              lastClickAt: sql`max(${clickTotals.lastClickAt}, excluded.last_click_at)`,
-            },
-          })
-          .run()
+    statements ??= prepareUpserts(db)
+    const { minute, dimension, total } = statements
+    let rows = 0
+    db.transaction(() => {
+      for (const [linkId, link] of written.links) {
+        for (const [minuteStart, counts] of link.minutes) {
+          minute.run({ linkId, minuteStart, humans: counts.humans, bots: counts.bots })
+        }
+        for (const [dayStart, day] of link.days) {
+          for (const name of STORED_DIMENSIONS) {
+            for (const [value, counts] of day[name]) {
+              dimension.run({ linkId, dayStart, dimension: name, value, ...counts })
+              rows++
+            }
+          }
+        }
+        total.run({
+          linkId,
+          humans: link.humans,
+          bots: link.bots,
+          firstClickAt: link.firstClickAt,
+          lastClickAt: link.lastClickAt,
+        })
+        rows += link.minutes.size + 1
       }
     })
-    return minuteRows.length + dimensionRows.length + totalRows.length
+    return rows
   }
 
   function pending(): number {
@@ -309,15 +260,77 @@ export function createClickRecorder({
   return { record, flush, close, pending }
 }
 
+function countValue(values: Map<string, Counts>, value: string, bot: boolean): void {
+  let counts = values.get(value)
+  if (counts === undefined) {
+    counts = { humans: 0, bots: 0 }
+    values.set(value, counts)
+  }
+  count(counts, bot)
+}
+
 function count(counts: Counts, bot: boolean): void {
   if (bot) counts.bots++
   else counts.humans++
 }
 
-function* chunks<T>(rows: T[]): Generator<T[]> {
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    yield rows.slice(i, i + ROWS_PER_STATEMENT)
-  }
+/**
+ * One prepared single-row upsert per table: `count = count + excluded.count`. Prepared statements
+ * run inside one transaction are several times cheaper than building multi-row INSERTs per flush.
+ */
+function prepareUpserts(db: AnalyticsDb) {
+  const p = sql.placeholder
+  const minute = db
+    .insert(clickMinutes)
+    .values({ linkId: p('linkId'), minuteStart: p('minuteStart'), humans: p('humans'), bots: p('bots') })
+    .onConflictDoUpdate({
+      target: [clickMinutes.linkId, clickMinutes.minuteStart],
+      set: {
+        humans: sql`${clickMinutes.humans} + excluded.humans`,
+        bots: sql`${clickMinutes.bots} + excluded.bots`,
+      },
+    })
+    .prepare()
+  const dimension = db
+    .insert(clickDimensions)
+    .values({
+      linkId: p('linkId'),
+      dayStart: p('dayStart'),
+      dimension: p('dimension'),
+      value: p('value'),
+      humans: p('humans'),
+      bots: p('bots'),
+    })
+    .onConflictDoUpdate({
+      target: [clickDimensions.linkId, clickDimensions.dimension, clickDimensions.dayStart, clickDimensions.value],
+      set: {
+        humans: sql`${clickDimensions.humans} + excluded.humans`,
+        bots: sql`${clickDimensions.bots} + excluded.bots`,
+      },
+    })
+    .prepare()
+  const total = db
+    .insert(clickTotals)
+    .values({
+      linkId: p('linkId'),
+      humans: p('humans'),
+      bots: p('bots'),
+      total: sql`${p('humans')} + ${p('bots')}`,
+      firstClickAt: p('firstClickAt'),
+      lastClickAt: p('lastClickAt'),
+    })
+    .onConflictDoUpdate({
+      target: clickTotals.linkId,
+      set: {
+        humans: sql`${clickTotals.humans} + excluded.humans`,
+        bots: sql`${clickTotals.bots} + excluded.bots`,
+        total: sql`${clickTotals.total} + excluded.total`,
+        firstClickAt: sql`min(${clickTotals.firstClickAt}, excluded.first_click_at)`,
+        lastClickAt: sql`max(${clickTotals.lastClickAt}, excluded.last_click_at)`,
+      },
+    })
+    .prepare()
+  return { minute, dimension, total }
 }
 
 function yieldToEventLoop(): Promise<void> {
