@@ -1,0 +1,25 @@
+/**
+ * A rate limiter library with five algorithms on two backends. Copy this folder whole: it
+ * imports only `ioredis` (types, for the Redis backend) and Node built-ins. See README.md.
+ */
+export { createMemoryLimiter, type MemoryLimiterOptions } from './memory-limiter.ts'
+export { createRedisLimiter, type RedisLimiterOptions } from './redis-limiter.ts'
+export { createMultiLimiter, mostRestrictive } from './multi-limiter.ts'
+export { createResilientLimiter, type ResilientLimiterOptions } from './resilient-limiter.ts'
+export { ALGORITHMS, MAX_KEY_BYTES, assertCost, assertKey, capacityOf, validatePolicy } from './policy.ts'
+export { InvalidPolicyError, InvalidRequestError, StoreUnavailableError } from './errors.ts'
+export type {
+  Algorithm,
+  Decision,
+  DecisionSource,
+  Limiter,
+  LimiterEvent,
+  LimiterEventType,
+  MemoryLimiter,
+  MultiDecision,
+  MultiLimiter,
+  Policy,
+  ResilientDecision,
+  ResilientLimiter,
+  StoreFailurePolicy,
+} from './types.ts'

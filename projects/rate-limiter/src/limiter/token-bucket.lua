@@ -1,0 +1,75 @@
+--[[
+  Token bucket: `capacity` tokens, refilled continuously at `limit` per windowMs; a request takes
+  `cost` tokens or is denied. Same arithmetic as token-bucket.ts (doubles on both sides, the same
+  operations in the same order, so both backends decide alike).
+
+  Input:
+    KEYS[1] state hash <prefix>{<key>}:tb   fields t (tokens), r (refilled at, ms)
+    ARGV[1] limit      tokens refilled per window
+    ARGV[2] windowMs
+    ARGV[3] cost       tokens to take; 0 peeks; negative gives -cost back (refund)
+    ARGV[4] capacity   bucket size (burst, default limit)
+
+  Output (redis-cell's shape, times in ms):
+    { limited (0|1), limit (capacity), remaining, retry_after (-1 when allowed), reset_after }
+
+  The key expires when the bucket would be full again: a missing key is a full bucket.
+]]
+local key = KEYS[1]
+local limit = tonumber(ARGV[1])
+local window_ms = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local capacity = tonumber(ARGV[4])
+-- Float noise guard: 0.3 + 0.7 tokens must count as one whole token (same value in TS).
+local epsilon = 1e-9
+
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+
+local state = redis.call('HMGET', key, 't', 'r')
+local tokens = capacity
+if state[1] then
+  tokens = tonumber(state[1])
+  local elapsed = now - tonumber(state[2])
+  if elapsed > 0 then
+    tokens = math.min(capacity, tokens + (elapsed * limit) / window_ms)
+  end
+end
+
+local function save()
+  local reset_after = math.ceil(((capacity - tokens) * window_ms) / limit)
+  if reset_after <= 0 then
+    redis.call('DEL', key)
+  else
+    redis.call('HSET', key, 't', tokens, 'r', now)
+    redis.call('PEXPIRE', key, reset_after)
+  end
+  return reset_after
+end
+
+if cost < 0 then
+  if state[1] then
+    tokens = math.min(capacity, tokens - cost)
+    save()
+  end
+  return { 0, capacity, 0, -1, 0 }
+end
+
+if tokens + epsilon < cost then
+  return {
+    1,
+    capacity,
+    math.floor(tokens + epsilon),
+    math.ceil(((cost - tokens) * window_ms) / limit),
+    math.ceil(((capacity - tokens) * window_ms) / limit),
+  }
+end
+
+local reset_after
+if cost > 0 then
+  tokens = math.max(0, tokens - cost)
+  reset_after = save()
+else
+  reset_after = math.ceil(((capacity - tokens) * window_ms) / limit)
+end
+return { 0, capacity, math.floor(tokens + epsilon), -1, reset_after }
