@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest'
+import { createBaselineApp } from './baseline.ts'
+
+describe('createBaselineApp', () => {
+  it('when the shape is redirect, GET /:code answers 302 to https://example.com/<code>', async () => {
+    const app = createBaselineApp('redirect')
+
+    const res = await app.request('/abc123')
+
+    expect(res.status).toBe(302)
+    expect(res.headers.get('location')).toBe('https://example.com/abc123')
+  })
+
+  it('when the shape is json, POST answers 201 with a JSON body, and 400 on a malformed one', async () => {
+    const app = createBaselineApp('json')
+
+    const created = await app.request('/api/links', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'https://example.com/' }),
+    })
+    const malformed = await app.request('/api/links', { method: 'POST', body: '{' })
+
+    expect(created.status).toBe(201)
+    expect(await created.json()).toEqual({ id: 1, ok: true })
+    expect(malformed.status).toBe(400)
+  })
+
+  it('when the shape is text, GET anything answers 200 ok', async () => {
+    const app = createBaselineApp('text')
+
+    const res = await app.request('/anything/at/all')
+
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('ok')
+  })
+
+  it('in every shape, GET /healthz answers 200', async () => {
+    for (const shape of ['redirect', 'json', 'text'] as const) {
+      const res = await createBaselineApp(shape).request('/healthz')
+
+      expect(res.status).toBe(200)
+    }
+  })
+})

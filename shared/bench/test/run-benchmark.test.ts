@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest'
+import { baselineTarget } from '../src/baseline.ts'
+import { BenchCheckError } from '../src/check.ts'
+import { runBenchmark } from '../src/run-benchmark.ts'
+import { TargetStartError, spawnTarget } from '../src/spawn-target.ts'
+import type { Scenario } from '../src/types.ts'
+import { createZipf } from '../src/zipf.ts'
+
+const codes = Array.from({ length: 100 }, (_, i) => `code${i}`)
+
+const redirectScenario: Scenario = {
+  name: 'redirect-smoke',
+  description: 'GET /:code with Zipf popularity over 100 codes, expecting 302',
+  async prepare() {
+    const pick = createZipf(codes.length, 1.1)
+    return {
+      next: () => ({ path: `/${codes[pick()]}`, headers: { 'user-agent': 'Mozilla/5.0 (bench)' } }),
+      check: { status: 302, header: { location: /^https:\/\/example\.com\/code\d+$/ } },
+    }
+  },
+  connections: 10,
+  durationSeconds: 1,
+}
+
+const silent = () => {}
+
+describe('runBenchmark', () => {
+  it('when the bare baseline is measured against itself (smoke), reports req/s > 0 and a ratio near 1', async () => {
+    const result = await runBenchmark({
+      project: 'bench-self-test',
+      scenario: redirectScenario,
+      targets: [
+        baselineTarget({ shape: 'redirect', name: 'as-subject', kind: 'subject' }),
+        baselineTarget({ shape: 'redirect' }),
+      ],
+      smoke: true,
+      command: 'vitest run test/run-benchmark.test.ts',
+      log: silent,
+    })
+
+    const [subject, baseline] = result.targets
+    expect(result.smoke).toBe(true)
+    expect(result.rounds).toBe(1)
+    expect(result.tool).toMatch(/^autocannon \d+\.\d+\.\d+$/)
+    expect(result.expectedStatuses).toEqual([302])
+    expect(subject!.requestsPerSecond.median).toBeGreaterThan(0)
+    expect(baseline!.requestsPerSecond.median).toBeGreaterThan(0)
+    expect(subject!.errors).toBe(0)
+    expect(subject!.rounds[0]!.statuses['302']).toBe(subject!.rounds[0]!.requests)
+    // Same server both sides; a wide band absorbs a shared, noisy machine over one 1 s round.
+    expect(subject!.ratio!.requestsPerSecond!.median).toBeGreaterThan(0.25)
+    expect(subject!.ratio!.requestsPerSecond!.median).toBeLessThan(4)
+    expect(baseline!.ratio!.requestsPerSecond).toEqual({ median: 1, min: 1, max: 1 })
+    expect(subject!.cpuCores.target).toBeGreaterThan(0)
+    expect(subject!.cpuCores.generator).toBeGreaterThan(0)
+    expect(subject!.rssBytes).toBeGreaterThan(10 * 2 ** 20)
+    expect(result.machine.cores).toBeGreaterThan(0)
+    expect(result.versions.hono).toMatch(/^\d+\./)
+  })
+
+  it('when the subject answers the wrong status, refuses to report with BenchCheckError', async () => {
+    const subject = baselineTarget({ shape: 'text', name: 'wrong-shape', kind: 'subject' })
+
+    const run = runBenchmark({
+      project: 'bench-self-test',
+      scenario: redirectScenario,
+      targets: [subject, baselineTarget({ shape: 'redirect' })],
+      smoke: true,
+      command: 'vitest',
+      log: silent,
+    })
+
+    const error = await run.catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(BenchCheckError)
+    const mismatches = (error as BenchCheckError).mismatches
+    expect(mismatches).toHaveLength(50)
+    expect(mismatches.every((m) => m.target === 'wrong-shape')).toBe(true)
+    expect(mismatches[0]!.problem).toMatch(/status 200, expected 302/)
+  })
+
+  it('when fewer than 5 rounds are asked outside smoke, throws before starting anything', async () => {
+    const run = runBenchmark({
+      project: 'bench-self-test',
+      scenario: redirectScenario,
+      targets: [baselineTarget({ shape: 'redirect' })],
+      rounds: 3,
+      command: 'vitest',
+      log: silent,
+    })
+
+    await expect(run).rejects.toThrow(/rounds must be an integer >= 5/)
+  })
+})
+
+describe('spawnTarget', () => {
+  it('when the entry exits before it is ready, rejects with its output', async () => {
+    const crashing = spawnTarget({
+      name: 'crashes',
+      kind: 'subject',
+      entry: new URL('../src/baseline.ts', import.meta.url).pathname,
+      env: { BASELINE: 'nope' },
+    })
+
+    const error = await crashing.start().catch((e: unknown) => e)
+
+    expect(error).toBeInstanceOf(TargetStartError)
+    expect((error as TargetStartError).message).toMatch(/exited \(code 1/)
+    expect((error as TargetStartError).output).toMatch(/BASELINE must be one of/)
+  })
+})
