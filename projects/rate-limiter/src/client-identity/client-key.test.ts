@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import {
   InvalidTrustProxyError,
   createClientIpResolver,
-  createClientKeyResolver,
   hashIdentifier,
+  identityKey,
   parseAddress,
 } from './client-key.ts'
 
@@ -112,30 +112,12 @@ describe('parseAddress', () => {
   )
 })
 
-describe('createClientKeyResolver', () => {
-  const header = (headers: Record<string, string>) => (name: string) => headers[name]
+describe('identityKey', () => {
+  it('when given an API key, keys by its hash and never by its raw value', () => {
+    const key = identityKey('api-key', 'sk_live_1')
 
-  it('when the identity header is present, keys by its hash and never by its raw value', () => {
-    const resolve = createClientKeyResolver({ identityHeader: 'x-api-key' })
-
-    const identity = resolve({ remoteAddress: '1.2.3.4', header: header({ 'x-api-key': 'sk_live_1' }) })
-
-    expect(identity).toEqual({ kind: 'api-key', id: `api-key:${hashIdentifier('sk_live_1')}` })
-    expect(identity.id).not.toContain('sk_live_1')
-  })
-
-  it('when the identity header is absent or blank, falls back to the address', () => {
-    const resolve = createClientKeyResolver({ identityHeader: 'x-api-key' })
-
-    const identity = resolve({ remoteAddress: '1.2.3.4', header: header({ 'x-api-key': ' ' }) })
-
-    expect(identity).toEqual({ kind: 'ip', id: 'ip:1.2.3.4' })
-  })
-
-  it('when the socket address is unknown, shares one "unknown" bucket', () => {
-    const resolve = createClientKeyResolver()
-
-    expect(resolve({ remoteAddress: undefined, header: header({}) }).id).toBe('ip:unknown')
+    expect(key).toBe(`api-key:${hashIdentifier('sk_live_1')}`)
+    expect(key).not.toContain('sk_live_1')
   })
 })
 

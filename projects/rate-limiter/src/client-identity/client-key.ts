@@ -11,13 +11,12 @@
  *   (express-rate-limit#234). IPv4-mapped IPv6 (`::ffff:1.2.3.4`) becomes IPv4, and an IPv6
  *   address is masked to its prefix (/64 by default): one subscriber usually holds a whole /64,
  *   so a per-address key would let it rotate through 2^64 keys (ERR_ERL_KEY_GEN_IPV6).
- * - API keys or user ids can replace the address; they are hashed so no raw credential is ever
- *   written to Redis or to a log.
+ * - A verified API key or user id can replace the address (`identityKey`); it is hashed so no
+ *   raw credential is ever written to Redis or to a log.
  *
  * @example
- * const resolveKey = createClientKeyResolver({ trustProxy: 1, identityHeader: 'x-api-key' })
- * resolveKey({ remoteAddress: '10.0.0.2', header: (name) => c.req.header(name) })
- * // { kind: 'ip', id: 'ip:203.0.113.7' } (with X-Forwarded-For: spoofed, 203.0.113.7)
+ * const resolveClientIp = createClientIpResolver({ trustProxy: 1 })
+ * resolveClientIp('10.0.0.2', 'spoofed, 203.0.113.7') // '203.0.113.7'
  */
 import { createHash, createHmac } from 'node:crypto'
 import ipaddr from 'ipaddr.js'
@@ -36,18 +35,6 @@ export type ClientIpOptions = {
   trustProxy?: TrustProxy
   /** IPv6 addresses are masked to this prefix length (0..128). */
   ipv6Prefix?: number
-}
-
-export type ClientIdentity = {
-  kind: 'ip' | 'api-key' | 'user'
-  /** The rate-limit key: `ip:203.0.113.7`, `ip:2001:db8:1:2::/64`, `api-key:<sha256 base64url>`. */
-  id: string
-}
-
-/** The two things the resolver reads from a request, so it works with any framework. */
-export type ClientRequest = {
-  remoteAddress: string | undefined
-  header(name: string): string | undefined
 }
 
 export class InvalidTrustProxyError extends Error {
@@ -127,30 +114,12 @@ export function createClientIpResolver(options: ClientIpOptions = {}) {
 }
 
 /**
- * The full resolver: an identity header (API key or user id) when configured and present, else
- * the client address.
+ * The rate-limit key of a verified identity (an API key found in your key store, the user id of
+ * an authenticated session): `api-key:<hash>`. Never call it with an unverified header value: a
+ * client could send a fresh value with every request and get a fresh quota each time.
  */
-export function createClientKeyResolver(
-  options: ClientIpOptions & {
-    /** A request header holding an API key or a user id (e.g. `x-api-key`). */
-    identityHeader?: string
-    identityKind?: 'api-key' | 'user'
-    /** With a secret the hash is an HMAC, so a leaked Redis dump cannot be brute-forced. */
-    secret?: string
-  } = {}
-) {
-  const { identityHeader, identityKind = 'api-key', secret, ...ipOptions } = options
-  const resolveClientIp = createClientIpResolver(ipOptions)
-
-  return function resolveClientKey(request: ClientRequest): ClientIdentity {
-    if (identityHeader !== undefined) {
-      const value = request.header(identityHeader)?.trim()
-      if (value) return { kind: identityKind, id: `${identityKind}:${hashIdentifier(value, secret)}` }
-    }
-    const ip = resolveClientIp(request.remoteAddress, request.header('x-forwarded-for'))
-    // No address at all (a Unix socket): every such request shares one bucket, the safe side.
-    return { kind: 'ip', id: `ip:${ip ?? 'unknown'}` }
-  }
+export function identityKey(kind: 'api-key' | 'user', value: string, secret?: string): string {
+  return `${kind}:${hashIdentifier(value, secret)}`
 }
 
 /** SHA-256 (or HMAC-SHA-256 with a secret) of an identifier, base64url: 43 characters. */

@@ -1,0 +1,227 @@
+import { Hono } from 'hono'
+import { describe, expect, it } from 'vitest'
+import { parseRateLimit, parseRateLimitPolicy } from '../headers/ratelimit-header-parser.ts'
+import {
+  InvalidRequestError,
+  StoreUnavailableError,
+  createMemoryLimiter,
+  type Limiter,
+  type Policy,
+} from '../limiter/index.ts'
+import { rateLimit, type RateLimitEvent, type RateLimitOptions } from './rate-limit.ts'
+
+const clock = { now: 1_700_000_000_000 }
+const memory = (policy: Omit<Policy, 'algorithm'> & Partial<Pick<Policy, 'algorithm'>>) =>
+  createMemoryLimiter(
+    { algorithm: 'fixed-window', ...policy },
+    { clock: () => clock.now, sweepIntervalMs: 0 }
+  )
+
+/** An app with one limited route; the handler answers the status in `?status=` (default 200). */
+function appWith(options: Partial<RateLimitOptions> & Pick<RateLimitOptions, 'limiters'>) {
+  const events: RateLimitEvent[] = []
+  const app = new Hono()
+  app.onError((error, c) =>
+    c.json({ error: error.name, field: (error as InvalidRequestError).field }, 400)
+  )
+  app.get(
+    '/r',
+    rateLimit({
+      key: (c) => c.req.header('x-client') ?? 'anonymous',
+      onEvent: (event) => events.push(event),
+      clock: () => clock.now,
+      ...options,
+    }),
+    (c) => c.json({ ok: true }, Number(c.req.query('status') ?? 200) as 200)
+  )
+  const get = (headers: Record<string, string> = {}, query = '') =>
+    app.request(`/r${query}`, { headers })
+  return { app, events, get }
+}
+
+describe('rateLimit', () => {
+  it('when allowed, answers the handler with RateLimit-Policy and RateLimit for the policy', async () => {
+    const { get } = appWith({ limiters: [memory({ name: 'api', limit: 10, windowMs: 60_000 })] })
+
+    const response = await get()
+
+    expect(response.status).toBe(200)
+    expect(response.headers.get('ratelimit-policy')).toBe('"api";q=10;w=60')
+    const [limit] = parseRateLimit(response.headers.get('ratelimit'))
+    expect(limit).toMatchObject({ name: 'api', remaining: 9 })
+    expect(limit?.resetSeconds).toBeGreaterThanOrEqual(1)
+    expect(limit?.resetSeconds).toBeLessThanOrEqual(60)
+  })
+
+  it('when over the limit, answers 429 problem+json with Retry-After equal to t (>= 1)', async () => {
+    const { get } = appWith({ limiters: [memory({ name: 'api', limit: 2, windowMs: 10_000 })] })
+    await get()
+    await get()
+
+    const response = await get()
+
+    expect(response.status).toBe(429)
+    expect(response.headers.get('content-type')).toBe('application/problem+json')
+    expect(await response.json()).toEqual({
+      type: 'https://iana.org/assignments/http-problem-types#quota-exceeded',
+      title: 'Too Many Requests',
+      status: 429,
+      'violated-policies': ['api'],
+    })
+    const retryAfter = Number(response.headers.get('retry-after'))
+    const [limit] = parseRateLimit(response.headers.get('ratelimit'))
+    expect(Number.isInteger(retryAfter) && retryAfter >= 1).toBe(true)
+    expect(limit).toMatchObject({ remaining: 0, resetSeconds: retryAfter })
+  })
+
+  it('when two limits apply and the burst one denies, names only it and spends nothing', async () => {
+    const burst = memory({ name: 'burst', limit: 1, windowMs: 1000 })
+    const minute = memory({ name: 'minute', limit: 100, windowMs: 60_000 })
+    const { get } = appWith({ limiters: [burst, minute] })
+    await get()
+
+    const denied = await get()
+
+    expect(denied.status).toBe(429)
+    expect(await denied.json()).toMatchObject({ 'violated-policies': ['burst'] })
+    expect(parseRateLimitPolicy(denied.headers.get('ratelimit-policy')).map((p) => p.name)).toEqual(
+      ['burst', 'minute']
+    )
+    expect((await minute.consume('anonymous', 0)).remaining).toBe(99)
+  })
+
+  it('when rateLimitField is most-restrictive, RateLimit lists only the tightest policy', async () => {
+    const { get } = appWith({
+      limiters: [
+        memory({ name: 'loose', limit: 100, windowMs: 60_000 }),
+        memory({ name: 'tight', limit: 3, windowMs: 1000 }),
+      ],
+      rateLimitField: 'most-restrictive',
+    })
+
+    const response = await get()
+
+    expect(parseRateLimit(response.headers.get('ratelimit'))).toMatchObject([
+      { name: 'tight', remaining: 2 },
+    ])
+  })
+
+  it('when the cost is a function, charges what it returns', async () => {
+    const limiter = memory({ name: 'api', limit: 10, windowMs: 60_000 })
+    const { get } = appWith({ limiters: [limiter], cost: (c) => Number(c.req.query('cost')) })
+
+    const response = await get({}, '?cost=4')
+
+    expect(parseRateLimit(response.headers.get('ratelimit'))[0]?.remaining).toBe(6)
+  })
+
+  it('when the cost is negative, lets InvalidRequestError reach onError naming "cost"', async () => {
+    const { get } = appWith({
+      limiters: [memory({ name: 'api', limit: 10, windowMs: 60_000 })],
+      cost: () => -1,
+    })
+
+    const response = await get()
+
+    expect(response.status).toBe(400)
+    expect(await response.json()).toEqual({ error: 'InvalidRequestError', field: 'cost' })
+  })
+
+  it('when limiters depend on the request, applies the chosen tier', async () => {
+    const free = [memory({ name: 'free', limit: 1, windowMs: 60_000 })]
+    const pro = [memory({ name: 'pro', limit: 1000, windowMs: 60_000 })]
+    const { get } = appWith({ limiters: (c) => (c.req.header('x-tier') === 'pro' ? pro : free) })
+
+    const response = await get({ 'x-tier': 'pro' })
+
+    expect(response.headers.get('ratelimit-policy')).toBe('"pro";q=1000;w=60')
+  })
+
+  it('when the handler answers 5xx and refundWhen says so, gives the units back', async () => {
+    const limiter = memory({ name: 'api', limit: 5, windowMs: 60_000 })
+    const { get } = appWith({ limiters: [limiter], refundWhen: (c) => c.res.status >= 500 })
+
+    await get({}, '?status=503')
+    await new Promise((resolve) => setImmediate(resolve)) // the refund is not awaited by design
+
+    expect((await limiter.consume('anonymous', 0)).remaining).toBe(5)
+  })
+
+  it('when the handler succeeds, refunds nothing', async () => {
+    const limiter = memory({ name: 'api', limit: 5, windowMs: 60_000 })
+    const { get } = appWith({ limiters: [limiter], refundWhen: (c) => c.res.status >= 500 })
+
+    await get()
+    await new Promise((resolve) => setImmediate(resolve))
+
+    expect((await limiter.consume('anonymous', 0)).remaining).toBe(4)
+  })
+
+  it('when in shadow mode and over the limit, lets the request through and reports it', async () => {
+    const { get, events } = appWith({
+      limiters: [memory({ name: 'api', limit: 1, windowMs: 60_000 })],
+      shadow: true,
+    })
+    await get()
+
+    const response = await get()
+
+    expect(response.status).toBe(200)
+    expect(parseRateLimit(response.headers.get('ratelimit'))[0]?.remaining).toBe(0)
+    expect(events.at(-1)).toMatchObject({ type: 'decision', allowed: false, shadowed: true })
+  })
+
+  it('when the store fails closed, answers 503 temporary-reduced-capacity without a hang', async () => {
+    const { get, events } = appWith({ limiters: [failingLimiter('api')] })
+
+    const response = await get()
+
+    expect(response.status).toBe(503)
+    expect(response.headers.get('retry-after')).toBe('1')
+    expect(await response.json()).toMatchObject({
+      type: 'https://iana.org/assignments/http-problem-types#temporary-reduced-capacity',
+      'violated-policies': ['api'],
+    })
+    expect(events).toMatchObject([{ type: 'store-unavailable', shadowed: false }])
+  })
+
+  it('when the store fails closed in shadow mode, still lets the request through', async () => {
+    const { get } = appWith({ limiters: [failingLimiter('api')], shadow: true })
+
+    const response = await get()
+
+    expect(response.status).toBe(200)
+  })
+
+  it('when legacy headers are on, sends X-RateLimit-* consistent with RateLimit', async () => {
+    const { get } = appWith({
+      limiters: [memory({ name: 'api', limit: 10, windowMs: 60_000 })],
+      legacyHeaders: true,
+    })
+
+    const response = await get()
+
+    expect(response.headers.get('x-ratelimit-limit')).toBe('10')
+    expect(response.headers.get('x-ratelimit-remaining')).toBe('9')
+    const reset = Number(response.headers.get('x-ratelimit-reset'))
+    const t = parseRateLimit(response.headers.get('ratelimit'))[0]?.resetSeconds ?? -1
+    expect(reset).toBe(Math.ceil(clock.now / 1000) + t)
+  })
+
+  it('when every decision is made, emits one decision event with its duration', async () => {
+    const { get, events } = appWith({ limiters: [memory({ name: 'api', limit: 3, windowMs: 1000 })] })
+
+    await get()
+
+    expect(events).toHaveLength(1)
+    expect(events[0]).toMatchObject({ type: 'decision', allowed: true, shadowed: false, cost: 1 })
+  })
+})
+
+function failingLimiter(name: string): Limiter {
+  const policy: Policy = { name, algorithm: 'fixed-window', limit: 1, windowMs: 1000 }
+  const fail = async (): Promise<never> => {
+    throw new StoreUnavailableError()
+  }
+  return { policy, consume: fail, refund: fail, reset: fail }
+}

@@ -1,0 +1,236 @@
+/**
+ * The rate-limit middleware for Hono: decides with one or several limiters, answers 429 with
+ * `Retry-After`, the draft-11 RateLimit headers and an RFC 9457 body, and reports every decision
+ * as an event (metrics, logs).
+ *
+ * - Several limiters per request (a per-second burst and a per-minute quota): all must allow; a
+ *   denied request consumes nothing (createMultiLimiter refunds the others).
+ * - Dynamic limits: `limiters` may be a function of the request (an API-key tier).
+ * - Weighted cost: `cost` may be a function of the request (an expensive report costs 5).
+ * - Refunds: `refundWhen` gives the units back after the handler ran (say, it answered 5xx: the
+ *   client should not pay for our failure).
+ * - Shadow mode (Envoy's `shadow_mode`, Stripe's dark launch): decide, count and send the headers,
+ *   never block; a store that cannot answer does not block either.
+ * - Store outage: the limiters are expected to be resilient (createResilientLimiter); when one
+ *   fails closed (StoreUnavailableError) the answer is 503 `temporary-reduced-capacity`.
+ *
+ * @example
+ * app.get('/api/search', rateLimit({ limiters: [perSecond, perMinute], key: (c) => c.get('clientKey') }), handler)
+ */
+import type { Context, Env, MiddlewareHandler } from 'hono'
+import {
+  legacyRateLimitHeaders,
+  retryAfterSeconds,
+  serializeRateLimit,
+  serializeRateLimitPolicy,
+  toDelaySeconds,
+  toWindowSeconds,
+  type ServiceLimitItem,
+} from '../headers/ratelimit-headers.ts'
+import {
+  StoreUnavailableError,
+  createMultiLimiter,
+  mostRestrictive,
+  type Decision,
+  type Limiter,
+  type MultiLimiter,
+  type Policy,
+} from '../limiter/index.ts'
+import { problemResponse, quotaExceeded, temporaryReducedCapacity } from '../problem-details.ts'
+
+/** Emitted once per request the middleware sees. */
+export type RateLimitEvent =
+  | {
+      type: 'decision'
+      /** One per limiter; a resilient limiter's decisions carry their `source`. */
+      decisions: readonly Decision[]
+      allowed: boolean
+      /** True when the request was denied but let through because of shadow mode. */
+      shadowed: boolean
+      cost: number
+      /** Time spent deciding (all limiters), in ms. */
+      durationMs: number
+    }
+  | {
+      type: 'store-unavailable'
+      policies: readonly Policy[]
+      /** True when shadow mode let the request through anyway. */
+      shadowed: boolean
+      error: StoreUnavailableError
+    }
+  | { type: 'refund-failed'; policies: readonly Policy[]; error: unknown }
+
+export type RateLimitOptions<E extends Env = Env> = {
+  /** The limiters for this request, all of which must allow. A function must return the same
+   * array for the same choice (it is the cache key of the precomputed RateLimit-Policy field). */
+  limiters: readonly Limiter[] | ((c: Context<E>) => readonly Limiter[])
+  /** The client's key (see client-identity/client-key.ts). */
+  key: (c: Context<E>) => string | Promise<string>
+  /** Units this request costs (default 1), or a function of the request. */
+  cost?: number | ((c: Context<E>) => number)
+  /** After the handler ran: true gives the units back (e.g. `(c) => c.res.status >= 500`). */
+  refundWhen?: (c: Context<E>) => boolean
+  /** Decide, count and report, never block (default false). */
+  shadow?: boolean
+  /** Also send `X-RateLimit-Limit/Remaining/Reset` for the most restrictive policy (default false). */
+  legacyHeaders?: boolean
+  /** `RateLimit` lists every policy (default) or only the most restrictive one. The draft allows
+   * both; every policy is always listed in `RateLimit-Policy`. */
+  rateLimitField?: 'all' | 'most-restrictive'
+  /** Called synchronously with every event; must not throw. */
+  onEvent?: (event: RateLimitEvent) => void
+  /** Current time in ms, for the legacy reset timestamp (default Date.now). */
+  clock?: () => number
+}
+
+/** Creates the middleware; the limiters and their RateLimit-Policy field are prepared once. */
+export function rateLimit<E extends Env = Env>({
+  limiters,
+  key,
+  cost = 1,
+  refundWhen,
+  shadow = false,
+  legacyHeaders = false,
+  rateLimitField = 'all',
+  onEvent,
+  clock = Date.now,
+}: RateLimitOptions<E>): MiddlewareHandler<E> {
+  const prepared = new WeakMap<readonly Limiter[], PreparedLimiters>()
+  const prepare = (list: readonly Limiter[]): PreparedLimiters => {
+    let entry = prepared.get(list)
+    if (entry === undefined) {
+      entry = prepareLimiters(list)
+      prepared.set(list, entry)
+    }
+    return entry
+  }
+  const fixed = typeof limiters === 'function' ? undefined : prepare(limiters)
+
+  return async function rateLimitMiddleware(c, next) {
+    const chosen = fixed ?? prepare((limiters as (c: Context<E>) => readonly Limiter[])(c))
+    const clientKey = await key(c)
+    const units = typeof cost === 'function' ? cost(c) : cost
+
+    const started = performance.now()
+    let decisions: readonly Decision[]
+    let allowed: boolean
+    try {
+      if (chosen.single !== undefined) {
+        const decision = await chosen.single.consume(clientKey, units)
+        decisions = [decision]
+        allowed = decision.allowed
+      } else {
+        const result = await (chosen.multi as MultiLimiter).consume(clientKey, units)
+        decisions = result.decisions
+        allowed = result.allowed
+      }
+    } catch (error) {
+      // Anything else (InvalidRequestError: a key too long, a bad cost) is the app's to answer.
+      if (!(error instanceof StoreUnavailableError)) throw error
+      onEvent?.({ type: 'store-unavailable', policies: chosen.policies, shadowed: shadow, error })
+      if (shadow) return next()
+      return problemResponse(
+        temporaryReducedCapacity({
+          violatedPolicies: chosen.policies.map((policy) => policy.name),
+          detail: 'The rate limit store is unavailable and this service fails closed.',
+        }),
+        { 'Retry-After': '1' }
+      )
+    }
+    const durationMs = performance.now() - started
+    onEvent?.({ type: 'decision', decisions, allowed, shadowed: !allowed && shadow, cost: units, durationMs })
+
+    const headers = rateLimitHeaders(chosen, decisions, { rateLimitField, legacyHeaders, clock })
+    if (!allowed && !shadow) {
+      const denied = decisions.filter((decision) => !decision.allowed)
+      headers['Retry-After'] = String(
+        retryAfterSeconds(Math.max(...denied.map((decision) => decision.retryAfterMs)))
+      )
+      return problemResponse(
+        quotaExceeded({ violatedPolicies: denied.map((decision) => decision.policy.name) }),
+        headers
+      )
+    }
+
+    for (const name in headers) c.header(name, headers[name])
+    await next()
+
+    if (allowed && units > 0 && refundWhen?.(c)) {
+      // Not awaited: the response does not wait for bookkeeping. A failed refund errs strict.
+      refund(chosen, clientKey, units).catch((error: unknown) =>
+        onEvent?.({ type: 'refund-failed', policies: chosen.policies, error })
+      )
+    }
+  }
+}
+
+type PreparedLimiters = {
+  single: Limiter | undefined
+  multi: MultiLimiter | undefined
+  policies: readonly Policy[]
+  /** The RateLimit-Policy field: stable, so serialized once. */
+  policyField: string
+}
+
+function prepareLimiters(limiters: readonly Limiter[]): PreparedLimiters {
+  const policies = limiters.map((limiter) => limiter.policy)
+  return {
+    single: limiters.length === 1 ? limiters[0] : undefined,
+    multi: limiters.length === 1 ? undefined : createMultiLimiter(limiters),
+    policies,
+    policyField: serializeRateLimitPolicy(
+      policies.map((policy) => ({
+        name: policy.name,
+        quota: policy.limit,
+        windowSeconds: toWindowSeconds(policy.windowMs),
+      }))
+    ),
+  }
+}
+
+function refund(chosen: PreparedLimiters, key: string, units: number): Promise<void> {
+  return chosen.single !== undefined
+    ? chosen.single.refund(key, units)
+    : (chosen.multi as MultiLimiter).refund(key, units)
+}
+
+/**
+ * `t` of a policy: while it denies, the wait until a request of this cost can pass (so that
+ * `Retry-After`, the largest of these, never points earlier than the effective window, as the
+ * draft requires); while it allows, the time until its quota is whole again.
+ */
+function serviceLimitItem(decision: Decision): ServiceLimitItem {
+  return {
+    name: decision.policy.name,
+    remaining: decision.remaining,
+    resetSeconds: decision.allowed
+      ? toDelaySeconds(decision.resetMs)
+      : retryAfterSeconds(decision.retryAfterMs),
+  }
+}
+
+function rateLimitHeaders(
+  chosen: PreparedLimiters,
+  decisions: readonly Decision[],
+  options: { rateLimitField: 'all' | 'most-restrictive'; legacyHeaders: boolean; clock: () => number }
+): Record<string, string> {
+  const most = decisions.length === 1 ? (decisions[0] as Decision) : mostRestrictive(decisions)
+  const headers: Record<string, string> = {
+    'RateLimit-Policy': chosen.policyField,
+    RateLimit: serializeRateLimit(
+      options.rateLimitField === 'all' ? decisions.map(serviceLimitItem) : [serviceLimitItem(most)]
+    ),
+  }
+  if (options.legacyHeaders) {
+    Object.assign(
+      headers,
+      legacyRateLimitHeaders({
+        limit: most.policy.limit,
+        remaining: most.remaining,
+        resetMs: most.allowed ? most.resetMs : most.retryAfterMs,
+        nowMs: options.clock(),
+      })
+    )
+  }
+  return headers
+}
