@@ -8,7 +8,14 @@ describe('gcra', () => {
     const policy: Policy = { name: 'cell', algorithm: 'gcra', limit: 1, windowMs: 1000, burst: 5 }
     const start = 1_700_000_000_000
     const state = gcra.create(policy, start)
-    const table: [at: number, cost: number, remaining: number, resetAfter: number, retryAfter: number, limited: boolean][] = [
+    const table: [
+      at: number,
+      cost: number,
+      remaining: number,
+      resetAfter: number,
+      retryAfter: number,
+      limited: boolean,
+    ][] = [
       [0, 1, 4, 1000, 0, false],
       [0, 1, 3, 2000, 0, false],
       [0, 1, 2, 3000, 0, false],

@@ -6,7 +6,14 @@ export { createMemoryLimiter, type MemoryLimiterOptions } from './memory-limiter
 export { createRedisLimiter, type RedisLimiterOptions } from './redis-limiter.ts'
 export { createMultiLimiter, mostRestrictive } from './multi-limiter.ts'
 export { createResilientLimiter, type ResilientLimiterOptions } from './resilient-limiter.ts'
-export { ALGORITHMS, MAX_KEY_BYTES, assertCost, assertKey, capacityOf, validatePolicy } from './policy.ts'
+export {
+  ALGORITHMS,
+  MAX_KEY_BYTES,
+  assertCost,
+  assertKey,
+  capacityOf,
+  validatePolicy,
+} from './policy.ts'
 export { InvalidPolicyError, InvalidRequestError, StoreUnavailableError } from './errors.ts'
 export type {
   Algorithm,

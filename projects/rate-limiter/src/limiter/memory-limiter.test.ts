@@ -168,14 +168,17 @@ describe('createMemoryLimiter validation', () => {
     ['an infinite cost', 'k', Number.POSITIVE_INFINITY, 'cost'],
     ['NaN', 'k', Number.NaN, 'cost'],
     ['a cost above the capacity', 'k', 11, 'cost'],
-  ])('when asked with %s, rejects with InvalidRequestError naming the field', async (_, key, cost, field) => {
-    const { limiter } = setup('token-bucket', { limit: 5, burst: 10 })
+  ])(
+    'when asked with %s, rejects with InvalidRequestError naming the field',
+    async (_, key, cost, field) => {
+      const { limiter } = setup('token-bucket', { limit: 5, burst: 10 })
 
-    const attempt = limiter.consume(key, cost)
+      const attempt = limiter.consume(key, cost)
 
-    await expect(attempt).rejects.toBeInstanceOf(InvalidRequestError)
-    await expect(attempt).rejects.toMatchObject({ field })
-  })
+      await expect(attempt).rejects.toBeInstanceOf(InvalidRequestError)
+      await expect(attempt).rejects.toMatchObject({ field })
+    }
+  )
 
   it('when a key is exactly 512 bytes, accepts it', async () => {
     const { limiter } = setup('gcra')

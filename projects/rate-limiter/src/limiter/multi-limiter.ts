@@ -22,9 +22,12 @@ export function createMultiLimiter(limiters: readonly Limiter[]): MultiLimiter {
 
   function assertKeys(key: string | readonly string[]): void {
     if (typeof key !== 'string' && key.length !== all.length) {
-      throw new InvalidRequestError(`expected ${all.length} keys, one per limiter, got ${key.length}`, {
-        field: 'key',
-      })
+      throw new InvalidRequestError(
+        `expected ${all.length} keys, one per limiter, got ${key.length}`,
+        {
+          field: 'key',
+        }
+      )
     }
   }
 
@@ -82,7 +85,10 @@ export function mostRestrictive(decisions: readonly Decision[]): Decision {
     if (d.allowed !== most.allowed) {
       if (!d.allowed) most = d
     } else if (d.allowed) {
-      if (d.remaining < most.remaining || (d.remaining === most.remaining && d.resetMs > most.resetMs)) {
+      if (
+        d.remaining < most.remaining ||
+        (d.remaining === most.remaining && d.resetMs > most.resetMs)
+      ) {
         most = d
       }
     } else if (d.retryAfterMs > most.retryAfterMs) {

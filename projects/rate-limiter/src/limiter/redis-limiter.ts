@@ -15,7 +15,13 @@ export type RedisLimiterOptions = {
 }
 
 /** The reply every script gives, redis-cell's shape (times in ms). */
-type ScriptReply = [limited: 0 | 1, limit: number, remaining: number, retryAfter: number, resetAfter: number]
+type ScriptReply = [
+  limited: 0 | 1,
+  limit: number,
+  remaining: number,
+  retryAfter: number,
+  resetAfter: number,
+]
 type ScriptCommand = (...args: string[]) => Promise<ScriptReply>
 
 /** Per algorithm: the ioredis command name and the keys of one client key (`base` is
@@ -44,7 +50,10 @@ const SCRIPTS: Record<Algorithm, { command: string; keys: (base: string) => stri
  * const limiter = createRedisLimiter({ name: 'api', algorithm: 'gcra', limit: 100, windowMs: 60_000 }, { redis })
  * const { allowed, retryAfterMs } = await limiter.consume(`user:${userId}`)
  */
-export function createRedisLimiter(policy: Policy, { redis, prefix }: RedisLimiterOptions): Limiter {
+export function createRedisLimiter(
+  policy: Policy,
+  { redis, prefix }: RedisLimiterOptions
+): Limiter {
   const valid = validatePolicy(policy)
   const keyPrefix = prefix ?? `rate-limit:${valid.name}:`
   if (/[{}]/.test(keyPrefix)) {

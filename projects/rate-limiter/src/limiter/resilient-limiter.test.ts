@@ -12,7 +12,8 @@ function flakyStore(clock: { now: number }) {
   const state = { down: false as false | 'error' | 'hang', calls: 0 }
   const gate = <T>(operation: () => Promise<T>): Promise<T> => {
     state.calls++
-    if (state.down === 'error') return Promise.reject(new StoreUnavailableError('connection refused'))
+    if (state.down === 'error')
+      return Promise.reject(new StoreUnavailableError('connection refused'))
     if (state.down === 'hang') return new Promise<T>(() => undefined)
     return operation()
   }
@@ -43,7 +44,11 @@ describe('createResilientLimiter', () => {
   it('when the store answers, passes its decisions through with source "store" and one event each', async () => {
     const { limiter, events } = setup('fail-closed')
 
-    const decisions = [await limiter.consume('k'), await limiter.consume('k'), await limiter.consume('k')]
+    const decisions = [
+      await limiter.consume('k'),
+      await limiter.consume('k'),
+      await limiter.consume('k'),
+    ]
 
     expect(decisions.map((d) => [d.allowed, d.source])).toEqual([
       [true, 'store'],
@@ -102,7 +107,11 @@ describe('createResilientLimiter', () => {
     const { limiter, state, events } = setup('insurance')
     state.down = 'error'
 
-    const during = [await limiter.consume('k'), await limiter.consume('k'), await limiter.consume('k')]
+    const during = [
+      await limiter.consume('k'),
+      await limiter.consume('k'),
+      await limiter.consume('k'),
+    ]
     state.down = false
     const after = await limiter.consume('k')
 

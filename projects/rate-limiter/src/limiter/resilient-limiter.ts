@@ -140,7 +140,10 @@ export function createResilientLimiter(
 
   async function fallbackConsume(key: string, cost: number): Promise<ResilientDecision> {
     if (insurance !== undefined && onStoreFailure === 'insurance') {
-      const decision: ResilientDecision = { ...(await insurance.consume(key, cost)), source: 'insurance' }
+      const decision: ResilientDecision = {
+        ...(await insurance.consume(key, cost)),
+        source: 'insurance',
+      }
       onEvent?.({ type: 'insurance', key, decision })
       return emitDecision(key, decision)
     }
@@ -167,7 +170,10 @@ export function createResilientLimiter(
       return guarded(
         key,
         async () => {
-          const decision: ResilientDecision = { ...(await limiter.consume(key, cost)), source: 'store' }
+          const decision: ResilientDecision = {
+            ...(await limiter.consume(key, cost)),
+            source: 'store',
+          }
           if (!decision.allowed) remember(key, cost, decision.retryAfterMs, decision.resetMs)
           return emitDecision(key, decision)
         },
