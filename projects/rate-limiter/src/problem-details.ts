@@ -46,11 +46,13 @@ export function quotaExceeded(options: {
  * 503: the server lowered the capacity it gives clients (load shedding, or a limiter that cannot
  * decide because its store is down and the policy is to fail closed).
  */
-export function temporaryReducedCapacity(options: {
-  violatedPolicies?: string[]
-  detail?: string
-  instance?: string
-} = {}): ProblemDetails {
+export function temporaryReducedCapacity(
+  options: {
+    violatedPolicies?: string[]
+    detail?: string
+    instance?: string
+  } = {}
+): ProblemDetails {
   const { violatedPolicies = [], detail, instance } = options
   return {
     type: PROBLEM_TYPES.temporaryReducedCapacity,

@@ -60,14 +60,20 @@ export function parseTrustedRanges(entries: readonly string[]): Array<[Address, 
     if (ipaddr.isValidCIDR(text)) {
       const [address, bits] = ipaddr.parseCIDR(text)
       // A range written as ::ffff:10.0.0.0/104 must match the IPv4 addresses it stands for.
-      if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
+      if (
+        address.kind() === 'ipv6' &&
+        (address as ipaddr.IPv6).isIPv4MappedAddress() &&
+        bits >= 96
+      ) {
         return [[(address as ipaddr.IPv6).toIPv4Address(), bits - 96] as [Address, number]]
       }
       return [[address, bits] as [Address, number]]
     }
     const address = parseAddress(text)
     if (address === undefined) {
-      throw new InvalidTrustProxyError(`"${entry}" is not an IP address, a CIDR range or a named set`)
+      throw new InvalidTrustProxyError(
+        `"${entry}" is not an IP address, a CIDR range or a named set`
+      )
     }
     return [[address, address.kind() === 'ipv4' ? 32 : 128] as [Address, number]]
   })
@@ -83,14 +89,18 @@ export function createClientIpResolver(options: ClientIpOptions = {}) {
     throw new InvalidTrustProxyError(`ipv6Prefix must be an integer in 0..128, got ${ipv6Prefix}`)
   }
   if (typeof trustProxy === 'number' && (!Number.isInteger(trustProxy) || trustProxy < 0)) {
-    throw new InvalidTrustProxyError(`a trusted hop count must be an integer >= 0, got ${trustProxy}`)
+    throw new InvalidTrustProxyError(
+      `a trusted hop count must be an integer >= 0, got ${trustProxy}`
+    )
   }
   const ranges = typeof trustProxy === 'number' ? [] : parseTrustedRanges(trustProxy)
   const isTrusted =
     typeof trustProxy === 'number'
       ? (_: Address, hop: number) => hop < trustProxy
       : (address: Address) =>
-          ranges.some(([range, bits]) => range.kind() === address.kind() && address.match(range, bits))
+          ranges.some(
+            ([range, bits]) => range.kind() === address.kind() && address.match(range, bits)
+          )
 
   return function resolveClientIp(
     remoteAddress: string | undefined,

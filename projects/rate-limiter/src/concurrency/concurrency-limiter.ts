@@ -128,7 +128,9 @@ export function createRedisConcurrencyLimiter({
   // Read beside this module (a bundle needs the .lua copied next to it, see the build script).
   acquireScript ??= readFileSync(new URL('./concurrency-acquire.lua', import.meta.url), 'utf8')
   redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: acquireScript })
-  const acquireSlot = (redis as unknown as Record<string, AcquireCommand>)[COMMAND] as AcquireCommand
+  const acquireSlot = (redis as unknown as Record<string, AcquireCommand>)[
+    COMMAND
+  ] as AcquireCommand
 
   return {
     limit,

@@ -104,7 +104,13 @@ describe('parseList', () => {
     const members = parseList('("a" "b");x, ?1, tok/en;y=?0, -12.5')
 
     expect(members).toEqual([
-      { items: [{ value: 'a', params: {} }, { value: 'b', params: {} }], params: { x: true } },
+      {
+        items: [
+          { value: 'a', params: {} },
+          { value: 'b', params: {} },
+        ],
+        params: { x: true },
+      },
       { value: true, params: {} },
       { value: { token: 'tok/en' }, params: { y: false } },
       { value: { decimal: -12.5 }, params: {} },
@@ -113,7 +119,9 @@ describe('parseList', () => {
 })
 
 // Names: any printable ASCII, including the characters that need escaping.
-const policyName = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map(String.fromCharCode) })
+const policyName = fc.string({
+  unit: fc.integer({ min: 0x20, max: 0x7e }).map(String.fromCharCode),
+})
 const integer = fc.integer({ min: 0, max: 999_999_999_999_999 })
 const bytes = fc.uint8Array({ maxLength: 32 })
 

@@ -27,7 +27,13 @@ describe('serializeRateLimitPolicy', () => {
     const partitionKey = new Uint8Array(Buffer.from('trial121323'))
 
     const value = serializeRateLimitPolicy([
-      { name: 'peruser', quota: 65535, quotaUnit: 'content-bytes', windowSeconds: 10, partitionKey },
+      {
+        name: 'peruser',
+        quota: 65535,
+        quotaUnit: 'content-bytes',
+        windowSeconds: 10,
+        partitionKey,
+      },
     ])
 
     expect(value).toBe('"peruser";q=65535;qu="content-bytes";w=10;pk=:dHJpYWwxMjEzMjM=:')

@@ -75,10 +75,17 @@ export function concurrencyLimit<E extends Env = Env>({
     }
     if (lease === undefined) return next() // failed open
 
-    onEvent?.({ type: lease.acquired ? 'acquired' : 'rejected', name, inFlight: lease.inFlight, source })
+    onEvent?.({
+      type: lease.acquired ? 'acquired' : 'rejected',
+      name,
+      inFlight: lease.inFlight,
+      source,
+    })
     const headers = {
       'RateLimit-Policy': policyField,
-      RateLimit: serializeRateLimit([{ name, remaining: Math.max(0, lease.limit - lease.inFlight) }]),
+      RateLimit: serializeRateLimit([
+        { name, remaining: Math.max(0, lease.limit - lease.inFlight) },
+      ]),
     }
     if (!lease.acquired) {
       if (shadow) {

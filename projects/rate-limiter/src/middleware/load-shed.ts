@@ -36,7 +36,9 @@ export function loadShed<E extends Env = Env>({
     onEvent?.({ type: release ? 'admitted' : 'shed', priority: level, inFlight: shedder.inFlight })
     if (release === undefined) {
       return problemResponse(
-        temporaryReducedCapacity({ detail: `Shedding ${level} traffic: the server is at capacity.` }),
+        temporaryReducedCapacity({
+          detail: `Shedding ${level} traffic: the server is at capacity.`,
+        }),
         { 'Retry-After': retryAfter }
       )
     }

@@ -209,7 +209,9 @@ describe('rateLimit', () => {
   })
 
   it('when every decision is made, emits one decision event with its duration', async () => {
-    const { get, events } = appWith({ limiters: [memory({ name: 'api', limit: 3, windowMs: 1000 })] })
+    const { get, events } = appWith({
+      limiters: [memory({ name: 'api', limit: 3, windowMs: 1000 })],
+    })
 
     await get()
 

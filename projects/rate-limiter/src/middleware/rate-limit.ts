@@ -138,7 +138,14 @@ export function rateLimit<E extends Env = Env>({
       )
     }
     const durationMs = performance.now() - started
-    onEvent?.({ type: 'decision', decisions, allowed, shadowed: !allowed && shadow, cost: units, durationMs })
+    onEvent?.({
+      type: 'decision',
+      decisions,
+      allowed,
+      shadowed: !allowed && shadow,
+      cost: units,
+      durationMs,
+    })
 
     const headers = rateLimitHeaders(chosen, decisions, { rateLimitField, legacyHeaders, clock })
     if (!allowed && !shadow) {
@@ -212,7 +219,11 @@ function serviceLimitItem(decision: Decision): ServiceLimitItem {
 function rateLimitHeaders(
   chosen: PreparedLimiters,
   decisions: readonly Decision[],
-  options: { rateLimitField: 'all' | 'most-restrictive'; legacyHeaders: boolean; clock: () => number }
+  options: {
+    rateLimitField: 'all' | 'most-restrictive'
+    legacyHeaders: boolean
+    clock: () => number
+  }
 ): Record<string, string> {
   const most = decisions.length === 1 ? (decisions[0] as Decision) : mostRestrictive(decisions)
   const headers: Record<string, string> = {
