@@ -1,3 +1,5 @@
+// Brings in the `inject('redisUrl')` typing that the global setup declares.
+import type {} from '@kit/testing/redis-global-setup'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
