@@ -1,0 +1,10 @@
+export { freePort } from './free-port.ts'
+export {
+  RedisServerError,
+  startRedisServer,
+  type RedisServer,
+  type StartRedisServerOptions,
+} from './redis-server.ts'
+export { tempSqliteFile } from './sqlite.ts'
+export { uniqueName } from './unique-name.ts'
+export { onceEvent, waitFor, WaitTimeoutError } from './wait.ts'

@@ -1,0 +1,32 @@
+import type { TestProject } from 'vitest/node'
+// Loads vitest's own types so that the augmentation below merges into them.
+import type {} from 'vitest'
+import { startRedisServer } from './redis-server.ts'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** URL of the redis-server started once for the whole test run. */
+    redisUrl: string
+  }
+}
+
+/**
+ * Vitest globalSetup: starts ONE redis-server for the run and provides its URL to every test
+ * (`inject('redisUrl')`). Tests share it, so each file isolates by `uniqueName()` key prefix.
+ * Fault tests that stop or kill Redis start their own server with `startRedisServer()`.
+ *
+ * @example
+ * ```ts
+ * // vitest.config.ts
+ * export default defineConfig({ test: { globalSetup: ['@kit/testing/redis-global-setup'] } })
+ * // a test
+ * const redis = new Redis(inject('redisUrl'))
+ * ```
+ */
+export default async function setup(project: TestProject) {
+  const server = await startRedisServer()
+  project.provide('redisUrl', server.url)
+  return async function teardown() {
+    await server.stop()
+  }
+}
