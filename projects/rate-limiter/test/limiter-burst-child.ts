@@ -1,0 +1,45 @@
+// A second (and third) process for the atomicity test: on each message it waits for `fireAt`,
+// fires `count` concurrent consumes at one key and reports how many were admitted.
+import { Redis } from 'ioredis'
+import { createRedisLimiter, type Algorithm } from '../src/limiter/index.ts'
+import { createNaiveLimiter } from './limiter-naive-fixture.ts'
+
+export type BurstRequest = {
+  algorithm: Algorithm | 'naive'
+  prefix: string
+  key: string
+  limit: number
+  windowMs: number
+  count: number
+  /** Epoch ms at which to fire, so both processes hit Redis together. */
+  fireAt: number
+}
+export type BurstResult = { allowed: number; startedAt: number; finishedAt: number }
+
+const redis = new Redis(process.env['REDIS_URL'] as string)
+await redis.ping()
+process.send?.('ready')
+
+process.on('message', async (request: BurstRequest) => {
+  const { algorithm, prefix, key, limit, windowMs, count, fireAt } = request
+  let consume: () => Promise<boolean>
+  if (algorithm === 'naive') {
+    const naive = createNaiveLimiter(redis, { limit, windowMs })
+    consume = () => naive.consume(`${prefix}${key}`)
+  } else {
+    const policy = { name: 'r1', algorithm, limit, windowMs }
+    const limiter = createRedisLimiter(policy, { redis, prefix })
+    consume = async () => (await limiter.consume(key)).allowed
+  }
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, fireAt - Date.now())))
+  const startedAt = Date.now()
+  const results = await Promise.all(Array.from({ length: count }, consume))
+  const result: BurstResult = {
+    allowed: results.filter(Boolean).length,
+    startedAt,
+    finishedAt: Date.now(),
+  }
+  process.send?.(result)
+})
+
+process.on('disconnect', () => redis.disconnect())
