@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createBaselineApp } from './baseline.ts'
+import { createBaselineApp, parseShapes } from './baseline.ts'
 
 describe('createBaselineApp', () => {
   it('when the shape is redirect, GET /:code answers 302 to https://example.com/<code>', async () => {
@@ -22,7 +22,7 @@ describe('createBaselineApp', () => {
     const malformed = await app.request('/api/links', { method: 'POST', body: '{' })
 
     expect(created.status).toBe(201)
-    expect(await created.json()).toEqual({ id: 1, ok: true })
+    expect(await created.json()).toEqual({ id: 1, code: '1' })
     expect(malformed.status).toBe(400)
   })
 
@@ -35,11 +35,35 @@ describe('createBaselineApp', () => {
     expect(await res.text()).toBe('ok')
   })
 
+  it('when shapes are combined, serves each route (json creates, redirect follows)', async () => {
+    const app = createBaselineApp(['json', 'redirect'])
+
+    const created = await app.request('/api/links', {
+      method: 'POST',
+      body: '{"url":"https://a.example"}',
+    })
+    const { code } = (await created.json()) as { code: string }
+    const redirected = await app.request(`/${code}`)
+
+    expect(created.status).toBe(201)
+    expect(redirected.status).toBe(302)
+    expect(redirected.headers.get('location')).toBe(`https://example.com/${code}`)
+  })
+
   it('in every shape, GET /healthz answers 200', async () => {
     for (const shape of ['redirect', 'json', 'text'] as const) {
       const res = await createBaselineApp(shape).request('/healthz')
 
       expect(res.status).toBe(200)
     }
+  })
+})
+
+describe('parseShapes', () => {
+  it('when given one or several known shapes, returns them in order; otherwise null', () => {
+    expect(parseShapes('redirect')).toEqual(['redirect'])
+    expect(parseShapes('json, redirect')).toEqual(['json', 'redirect'])
+    expect(parseShapes('nope')).toBeNull()
+    expect(parseShapes(undefined)).toBeNull()
   })
 })

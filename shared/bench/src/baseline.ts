@@ -4,9 +4,12 @@
  *
  * Run as a program it serves on PORT the shape named by BASELINE:
  *   BASELINE=redirect  GET /:code → 302, Location: https://example.com/<code>
- *   BASELINE=json      POST /*    → 201, a small JSON body (the request body is read and parsed)
+ *   BASELINE=json      POST /*    → 201, a small JSON body { id, code } (the request body is
+ *                      read and parsed, as any JSON API must)
  *   BASELINE=text      GET /*     → 200 'ok'
- * and GET /healthz → 200 in every shape. Importing this module starts nothing.
+ * and GET /healthz → 200 in every shape. Shapes combine, routes in the order given
+ * (BASELINE=json,redirect mirrors a shortener for k6, whose setup creates links first).
+ * Importing this module starts nothing.
  */
 import { fileURLToPath } from 'node:url'
 import { serve } from '@hono/node-server'
@@ -21,31 +24,39 @@ export type BaselineShape = (typeof BASELINE_SHAPES)[number]
 /** Absolute path of this file, to spawn it: `spawnTarget({ entry: baselineEntry, env: { BASELINE: 'redirect' } })`. */
 export const baselineEntry = fileURLToPath(new URL('./baseline.ts', import.meta.url))
 
-/** The bare app for `shape`. */
-export function createBaselineApp(shape: BaselineShape): Hono {
+/** The bare app for `shapes` (one, or several registered in order). */
+export function createBaselineApp(shapes: BaselineShape | readonly BaselineShape[]): Hono {
   const app = new Hono()
   // Registered first: in the redirect shape, /:code would match it too.
   app.get('/healthz', (c) => c.text('ok'))
-  switch (shape) {
-    case 'redirect':
-      app.get('/:code', (c) => c.redirect(`https://example.com/${c.req.param('code')}`, 302))
-      break
-    case 'json': {
-      let created = 0
-      app.post('/*', async (c) => {
-        // Parse like a real JSON API would, so the comparison includes reading the body.
-        const body = await c.req.json().catch(() => undefined)
-        if (typeof body !== 'object' || body === null) return c.text('invalid JSON', 400)
-        created += 1
-        return c.json({ id: created, ok: true }, 201)
-      })
-      break
+  for (const shape of [shapes].flat()) {
+    switch (shape) {
+      case 'redirect':
+        app.get('/:code', (c) => c.redirect(`https://example.com/${c.req.param('code')}`, 302))
+        break
+      case 'json': {
+        let created = 0
+        app.post('/*', async (c) => {
+          const body = await c.req.json().catch(() => undefined)
+          if (typeof body !== 'object' || body === null) return c.text('invalid JSON', 400)
+          created += 1
+          return c.json({ id: created, code: created.toString(36) }, 201)
+        })
+        break
+      }
+      case 'text':
+        app.get('/*', (c) => c.text('ok'))
+        break
     }
-    case 'text':
-      app.get('/*', (c) => c.text('ok'))
-      break
   }
   return app
+}
+
+/** Parses BASELINE ('redirect', 'json,redirect'…); null when any part is not a shape. */
+export function parseShapes(value: string | undefined): BaselineShape[] | null {
+  const parts = (value ?? '').split(',').map((part) => part.trim())
+  const known: readonly string[] = BASELINE_SHAPES
+  return parts.every((part) => known.includes(part)) ? (parts as BaselineShape[]) : null
 }
 
 /**
@@ -57,32 +68,29 @@ export function createBaselineApp(shape: BaselineShape): Hono {
  */
 export function baselineTarget({
   shape,
-  name = `bare-hono-${shape}`,
+  name = `bare-hono-${[shape].flat().join('+')}`,
   kind = 'baseline',
 }: {
-  shape: BaselineShape
+  shape: BaselineShape | BaselineShape[]
   name?: string
   /** 'baseline' unless the bare app plays another part (e.g. measured against itself). */
   kind?: BenchTarget['kind']
 }): BenchTarget {
-  return spawnTarget({ name, kind, entry: baselineEntry, env: { BASELINE: shape } })
-}
-
-function isShape(value: string | undefined): value is BaselineShape {
-  return (BASELINE_SHAPES as readonly string[]).includes(value ?? '')
+  const env = { BASELINE: [shape].flat().join(',') }
+  return spawnTarget({ name, kind, entry: baselineEntry, env })
 }
 
 if (isMainModule(import.meta.url)) {
-  const shape = process.env.BASELINE
+  const shapes = parseShapes(process.env.BASELINE)
   const port = Number(process.env.PORT)
-  if (!isShape(shape) || !Number.isInteger(port) || port < 0 || port > 65_535) {
+  if (shapes === null || !Number.isInteger(port) || port < 0 || port > 65_535) {
     console.error(
-      `baseline: BASELINE must be one of ${BASELINE_SHAPES.join(', ')} (got ${JSON.stringify(shape)}) ` +
-        `and PORT an integer port (got ${JSON.stringify(process.env.PORT)})`
+      `baseline: BASELINE must be one or more of ${BASELINE_SHAPES.join(', ')}, comma-separated ` +
+        `(got ${JSON.stringify(process.env.BASELINE)}), and PORT an integer port (got ${JSON.stringify(process.env.PORT)})`
     )
     process.exit(1)
   }
-  const server = serve({ fetch: createBaselineApp(shape).fetch, port })
+  const server = serve({ fetch: createBaselineApp(shapes).fetch, port })
   const shutdown = () => server.close(() => process.exit(0))
   process.once('SIGTERM', shutdown)
   process.once('SIGINT', shutdown)

@@ -1,4 +1,10 @@
-export { baselineEntry, baselineTarget, type BaselineShape } from './baseline.ts'
+export {
+  baselineEntry,
+  baselineTarget,
+  createBaselineApp,
+  parseShapes,
+  type BaselineShape,
+} from './baseline.ts'
 export { BenchCheckError, type CheckMismatch } from './check.ts'
 export {
   importK6Summary,

@@ -105,6 +105,6 @@ describe('spawnTarget', () => {
 
     expect(error).toBeInstanceOf(TargetStartError)
     expect((error as TargetStartError).message).toMatch(/exited \(code 1/)
-    expect((error as TargetStartError).output).toMatch(/BASELINE must be one of/)
+    expect((error as TargetStartError).output).toMatch(/BASELINE must be one or more of/)
   })
 })
