@@ -1,0 +1,100 @@
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import type { LoadScenario } from '../scenarios/types.d.ts'
+
+const scenariosDir = fileURLToPath(new URL('../scenarios/', import.meta.url))
+const files = readdirSync(scenariosDir).filter((file) => file.endsWith('.js'))
+
+/** Imports a scenario file as Node does (k6 is not involved). */
+async function load(
+  file: string
+): Promise<{ project: string; scenarios: Record<string, LoadScenario> }> {
+  return import(/* @vite-ignore */ pathToFileURL(join(scenariosDir, file)).href)
+}
+
+function thresholdExpressions(list: LoadScenario['thresholds'][string] | undefined): string[] {
+  return (list ?? []).map((t) => (typeof t === 'string' ? t : t.threshold))
+}
+
+describe('scenarios/*.js', () => {
+  it('when listed, includes the url shortener', () => {
+    expect(files).toContain('url-shortener.js')
+  })
+
+  describe.each(files)('%s', (file) => {
+    it('when imported in Node, exports its project and at least one scenario', async () => {
+      const mod = await load(file)
+
+      expect(mod.project).toBe(file.replace(/\.js$/, ''))
+      expect(Object.keys(mod.scenarios).length).toBeGreaterThan(0)
+    })
+
+    it('every scenario has open-model k6 parameters, Node driver parameters and thresholds', async () => {
+      const { scenarios } = await load(file)
+
+      for (const [name, scenario] of Object.entries(scenarios)) {
+        expect(name, 'k6 scenario names and result file names').toMatch(/^[a-z0-9][a-z0-9-]*$/)
+        expect(scenario.description.length, name).toBeGreaterThan(10)
+        expect(['constant-arrival-rate', 'ramping-arrival-rate'], name).toContain(
+          scenario.k6.executor
+        )
+        expect(scenario.k6.timeUnit, name).toMatch(/^\d+(ms|s|m)$/)
+        expect(scenario.k6.preAllocatedVUs, name).toBeGreaterThan(0)
+        expect(scenario.k6.maxVUs, name).toBeGreaterThanOrEqual(scenario.k6.preAllocatedVUs)
+        if (scenario.k6.executor === 'constant-arrival-rate') {
+          expect(scenario.k6.rate, name).toBeGreaterThan(0)
+          expect(scenario.k6.duration, name).toMatch(/^(\d+(ms|s|m|h))+$/)
+        } else {
+          expect(scenario.k6.stages.length, name).toBeGreaterThan(0)
+        }
+        expect(scenario.node.connections, name).toBeGreaterThan(0)
+        expect(scenario.node.durationSeconds, name).toBeGreaterThan(0)
+        expect(scenario.node.pipelining, name).toBeGreaterThanOrEqual(1)
+        const failed = scenario.thresholds.http_req_failed
+        expect(thresholdExpressions(failed), name).toContain('rate<0.01')
+        expect(
+          failed?.some((t) => typeof t === 'object' && t.abortOnFail),
+          name
+        ).toBe(true)
+        const duration = thresholdExpressions(scenario.thresholds.http_req_duration)
+        expect(
+          duration.some((t) => t.startsWith('p(95)<')),
+          name
+        ).toBe(true)
+        expect(
+          duration.some((t) => t.startsWith('p(99)<')),
+          name
+        ).toBe(true)
+        expect(typeof scenario.clickTracking, name).toBe('boolean')
+        expect([200, 201, 204, 301, 302, 307, 308], name).toContain(scenario.request.expectStatus)
+      }
+    })
+  })
+})
+
+describe('scenarios/url-shortener.js', () => {
+  it('when read, redirect and redirect-tracked send the same Zipf request and only tracking differs', async () => {
+    const { scenarios, links, browserUserAgent } = await import('../scenarios/url-shortener.js')
+
+    const { redirect, 'redirect-tracked': tracked, create } = scenarios
+
+    expect(redirect?.request).toEqual(tracked?.request)
+    expect(redirect?.request).toMatchObject({
+      method: 'GET',
+      path: '/:code',
+      expectStatus: 302,
+      popularity: { distribution: 'zipf', links: 1000, s: 1.1 },
+      headers: { 'User-Agent': browserUserAgent },
+    })
+    expect([redirect?.clickTracking, tracked?.clickTracking]).toEqual([false, true])
+    expect(links.count).toBe(1000)
+    expect(browserUserAgent).toMatch(/^Mozilla\/5\.0 .*Chrome\/\d+/)
+    expect(browserUserAgent).not.toMatch(/bot|crawl|spider|headless/i)
+    expect(create?.request).toMatchObject({ method: 'POST', path: '/api/links', expectStatus: 201 })
+    expect(create?.request.kind === 'create' && create.request.body.url).toMatch(
+      /^https:\/\/.*\{unique\}/
+    )
+  })
+})
