@@ -147,6 +147,17 @@ describe('createClickRecorder', () => {
     expect(recorder.pending()).toBe(0)
   })
 
+  it('when a click arrives while close() is flushing, close() writes it too', async () => {
+    recorder = createClickRecorder({ db: test.db, flushIntervalMs: 3_600_000, chunkSize: 10 })
+    for (let i = 0; i < 1_000; i++) recorder.record(click(17))
+
+    const closing = recorder.close() // its flush is now yielding between chunks
+    recorder.record(click(17)) // an in-flight request finishing during shutdown
+    await closing
+
+    expect(storedCounts(test, 17)).toEqual(allEqual(1_001))
+  })
+
   it('when the interval elapses, the timer flushes without being asked', async () => {
     recorder = createClickRecorder({ db: test.db, flushIntervalMs: 20 })
 
