@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import type { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
 
@@ -50,12 +50,9 @@ type ScriptedRedis = Redis & {
   linkCacheInvalidate(entry: string, floor: string, version: number, ttlMs: number): Promise<number>
 }
 
-/** The .lua files sit beside this module; a bundle (dist/main.js) finds them under src/links/. */
+/** Scripts sit beside this module; the build copies them next to dist/main.js. */
 function readScript(name: string): string {
-  const candidates = [new URL(`./${name}`, import.meta.url), new URL(`../src/links/${name}`, import.meta.url)]
-  const found = candidates.find((url) => existsSync(url))
-  if (!found) throw new Error(`Lua script ${name} not found next to ${import.meta.url}`)
-  return readFileSync(found, 'utf8')
+  return readFileSync(new URL(`./${name}`, import.meta.url), 'utf8')
 }
 
 function defineScripts(redis: Redis): ScriptedRedis {

@@ -111,6 +111,12 @@ export function isLive(link: Pick<Link, 'expiresAt'> & Partial<Pick<Link, 'maxVi
   return link.maxVisits == null || link.visits === undefined || link.visits < link.maxVisits
 }
 
+/** The cache entry of a link. */
+export function redirectEntryOf(link: Link): RedirectEntry {
+  const { id, target, redirectStatus, expiresAt, maxVisits, updatedAt } = link
+  return { id, target, redirectStatus, expiresAt, maxVisits, version: updatedAt }
+}
+
 function isUniqueViolation(error: unknown): boolean {
   // drizzle wraps driver errors in DrizzleQueryError; the SqliteError is its cause.
   for (let e: unknown = error; e instanceof Error; e = e.cause) {

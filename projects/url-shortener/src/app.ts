@@ -1,0 +1,140 @@
+import { errorHandler, kitMiddleware, limitBody, notFoundHandler } from '@kit/http'
+import type { createHealth, createMetrics } from '@kit/http'
+import { Hono } from 'hono'
+import { every } from 'hono/combine'
+import type { Logger } from 'pino'
+import type { RateLimiterAbstract } from 'rate-limiter-flexible'
+import { deleteLinkAnalytics } from './analytics/analytics-queries.ts'
+import { createAnalyticsRoutes } from './analytics/analytics.routes.ts'
+import type { ClickRecorder } from './analytics/click-recorder.ts'
+import type { Config } from './config.ts'
+import type { Db } from './db/database.ts'
+import type { CachedLinkStore } from './links/cached-link-store.ts'
+import { createLinkSchemas } from './links/link-input.ts'
+import { isLive } from './links/link-store.ts'
+import type { LinkStore, RedirectEntry } from './links/link-store.ts'
+import { createLinkRoutes } from './links/links.routes.ts'
+import { hostOf } from './links/target-url.ts'
+import { apiKeyAuth } from './protection/api-key.ts'
+import type { ApiKeyVariables } from './protection/api-key.ts'
+import { rateLimit } from './protection/create-rate-limit.ts'
+import { createRedirectRoutes } from './redirects/redirect.routes.ts'
+
+/** JSON bodies over 16 KiB are refused with 413 (U10), with or without Content-Length. */
+export const MAX_BODY_BYTES = 16 * 1024
+
+export type AppSettings = Pick<
+  Config,
+  'PUBLIC_BASE_URL' | 'ANONYMOUS_CREATE' | 'REDIRECT_STATUS' | 'REDIRECT_CACHE_MAX_AGE' | 'DENY_HOSTS'
+>
+
+export type AppDeps = {
+  config: AppSettings
+  links: LinkStore
+  cache: CachedLinkStore<RedirectEntry>
+  /** The database of the links and the click analytics. */
+  db: Db
+  /** Click analytics; absent when TRACK_CLICKS=false. */
+  clicks?: ClickRecorder
+  /** The anonymous creation budget; absent: no limit. */
+  creationLimiter?: RateLimiterAbstract
+  /** Protects the management API. */
+  apiKey: string
+  logger: Logger
+  /** /healthz and /readyz; the same object goes to serveApp, which marks it draining. */
+  health: ReturnType<typeof createHealth>
+  /** Request metrics and GET /metrics (behind the API key). */
+  metrics?: ReturnType<typeof createMetrics>
+  now?: () => number
+}
+
+/**
+ * Builds the URL shortener. Opens nothing and listens nowhere: main.ts (or a test) passes in real
+ * dependencies and serves the result.
+ *
+ * Routes, in matching order: /healthz, /readyz, /metrics, /api/links/:code/stats/*,
+ * /api/links/*, then /:code (redirect) and /:code+ (preview).
+ *
+ * @example
+ * ```ts
+ * const app = createApp({ config, links, cache, db, clicks, apiKey, logger, health })
+ * const res = await app.request('/api/links', { method: 'POST', body: JSON.stringify({ url }) })
+ * ```
+ */
+export function createApp({
+  config,
+  links,
+  cache,
+  db,
+  clicks,
+  creationLimiter,
+  apiKey,
+  logger,
+  health,
+  metrics,
+  now = Date.now,
+}: AppDeps): Hono {
+  const app = new Hono()
+  app.use(kitMiddleware({ logger }))
+  if (metrics) app.use(metrics.middleware)
+  app.onError(errorHandler({ logger }))
+  app.notFound(notFoundHandler)
+
+  const requireApiKey = apiKeyAuth({ apiKey })
+  app.route('/', health.routes)
+  if (metrics) app.get('/metrics', requireApiKey, metrics.handler)
+  app.use('/api/*', limitBody(MAX_BODY_BYTES))
+
+  const stats = new Hono<{ Variables: ApiKeyVariables }>()
+  stats.use(requireApiKey)
+  stats.route(
+    '/',
+    createAnalyticsRoutes({
+      db,
+      recorder: clicks ?? { flush: async () => ({ clicks: 0, rows: 0 }) },
+      findLinkId(code) {
+        const link = links.get(code)
+        return link && isLive(link, now()) ? link.id : undefined
+      },
+      clock: now,
+    })
+  )
+  app.route('/api/links/:code/stats', stats)
+
+  const createGuard = every(
+    apiKeyAuth({ apiKey, required: !config.ANONYMOUS_CREATE }),
+    creationLimiter
+      ? rateLimit({ limiter: creationLimiter, skip: (c) => c.get('authenticated') === true })
+      : (_c, next) => next()
+  )
+  app.route(
+    '/api/links',
+    createLinkRoutes({
+      links,
+      cache,
+      schemas: createLinkSchemas({
+        policy: { ownHosts: [hostOf(config.PUBLIC_BASE_URL)], denyHosts: config.DENY_HOSTS },
+        now,
+      }),
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      requireApiKey,
+      createGuard,
+      onDelete: (link) => deleteLinkAnalytics(db, link.id),
+      now,
+    })
+  )
+
+  app.route(
+    '/',
+    createRedirectRoutes({
+      cache,
+      links,
+      clicks,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      defaultStatus: config.REDIRECT_STATUS,
+      permanentMaxAge: config.REDIRECT_CACHE_MAX_AGE,
+      now,
+    })
+  )
+  return app
+}

@@ -1,0 +1,137 @@
+import { z } from 'zod'
+import { aliasProblem } from './alias.ts'
+import { REDIRECT_STATUSES } from './link-store.ts'
+import type { LinkChanges, NewLink } from './link-store.ts'
+import { checkTarget } from './target-url.ts'
+import type { TargetPolicy } from './target-url.ts'
+
+/** Expiry is capped at ten years: far enough for any campaign, near enough to stay a number. */
+const MAX_EXPIRY_SECONDS = 10 * 365 * 24 * 3600
+export const MAX_BULK_LINKS = 100
+
+export type CreateRequest = { link: NewLink; reuse: boolean }
+
+export type LinkSchemaOptions = {
+  policy: TargetPolicy
+  /** Read at parse time: expiries are relative to the request. */
+  now?: () => number
+}
+
+/**
+ * The request bodies of the link API, as zod schemas. Objects are strict: an unknown field is a
+ * 400 naming it (a typo such as `expiresIn` must not silently create a link that never expires).
+ * Every failure names its field (`url`, `alias`, `expiresAt`, ...).
+ *
+ * @example
+ * ```ts
+ * const schemas = createLinkSchemas({ policy: { ownHosts: ['sho.rt'], denyHosts: [] } })
+ * schemas.createLink.parse({ url: 'https://example.com', expiresInSeconds: 3600 })
+ * ```
+ */
+export function createLinkSchemas({ policy, now = Date.now }: LinkSchemaOptions) {
+  const url = z.string().transform((raw, ctx) => {
+    const check = checkTarget(raw, policy)
+    if (check.ok) return check.url
+    ctx.addIssue({ code: 'custom', message: check.message })
+    return z.NEVER
+  })
+  const alias = z.string().superRefine((value, ctx) => {
+    const problem = aliasProblem(value)
+    if (problem) ctx.addIssue({ code: 'custom', message: problem })
+  })
+  const redirectType = z.union(REDIRECT_STATUSES.map((status) => z.literal(status)), {
+    error: 'must be one of 301, 302, 307, 308',
+  })
+  const expiresAt = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' })
+  const expiresInSeconds = z.number().int().min(1).max(MAX_EXPIRY_SECONDS)
+  const maxVisits = z.number().int().min(1).max(1_000_000_000)
+
+  /** Absolute expiry in ms from either form, or an issue when it is not in the future. */
+  function resolveExpiry(
+    body: { expiresAt?: string | null; expiresInSeconds?: number },
+    ctx: z.RefinementCtx
+  ): number | null | undefined {
+    if (body.expiresAt !== undefined && body.expiresInSeconds !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['expiresInSeconds'], message: 'cannot be combined with expiresAt' })
+      return undefined
+    }
+    const at = now()
+    if (body.expiresInSeconds !== undefined) return at + body.expiresInSeconds * 1000
+    if (body.expiresAt === undefined || body.expiresAt === null) return body.expiresAt
+    const ms = Date.parse(body.expiresAt)
+    if (ms <= at) ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'must be in the future' })
+    return ms
+  }
+
+  const createLink = z
+    .strictObject({
+      url,
+      alias: alias.optional(),
+      expiresAt: expiresAt.optional(),
+      expiresInSeconds: expiresInSeconds.optional(),
+      maxVisits: maxVisits.optional(),
+      redirectType: redirectType.optional(),
+      reuse: z.boolean().optional(),
+    })
+    .transform((body, ctx): CreateRequest => {
+      const expiry = resolveExpiry(body, ctx)
+      const reuse = body.reuse ?? false
+      if (reuse && (body.alias !== undefined || expiry != null || body.maxVisits !== undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['reuse'],
+          message: 'applies to plain links only: not with alias, expiry or maxVisits',
+        })
+      }
+      return {
+        link: {
+          target: body.url,
+          alias: body.alias,
+          redirectStatus: body.redirectType ?? null,
+          expiresAt: expiry ?? null,
+          maxVisits: body.maxVisits ?? null,
+        },
+        reuse,
+      }
+    })
+
+  const updateLink = z
+    .strictObject({
+      url: url.optional(),
+      expiresAt: expiresAt.nullable().optional(),
+      expiresInSeconds: expiresInSeconds.optional(),
+      redirectType: redirectType.nullable().optional(),
+    })
+    .transform((body, ctx): LinkChanges => {
+      const changes: LinkChanges = {
+        target: body.url,
+        expiresAt: resolveExpiry(body, ctx),
+        redirectStatus: body.redirectType,
+      }
+      if (Object.values(changes).every((value) => value === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'nothing to change: give url, expiresAt, expiresInSeconds or redirectType',
+        })
+      }
+      return changes
+    })
+
+  const bulkCreate = z.strictObject({
+    links: z.array(z.unknown()).min(1).max(MAX_BULK_LINKS),
+    dryRun: z.boolean().optional(),
+  })
+
+  const listQuery = z.strictObject({
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z
+      .string()
+      .regex(/^[1-9][0-9]{0,15}$/, 'is not a cursor from a previous page')
+      .transform(Number)
+      .optional(),
+  })
+
+  return { createLink, updateLink, bulkCreate, listQuery }
+}
+
+export type LinkSchemas = ReturnType<typeof createLinkSchemas>

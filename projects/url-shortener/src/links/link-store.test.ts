@@ -1,0 +1,108 @@
+import { fileURLToPath } from 'node:url'
+import { tempSqliteFile } from '@kit/testing'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { CodeStrategy } from '../codes/code-strategy.ts'
+import { openDatabase } from '../db/database.ts'
+import { AliasTakenError, CodeSpaceExhaustedError, createLinkStore } from './link-store.ts'
+
+const file = tempSqliteFile('link-store')
+const database = openDatabase(file.path, {
+  migrationsFolder: fileURLToPath(new URL('../../drizzle', import.meta.url)),
+})
+afterAll(() => {
+  database.close()
+  file.cleanup()
+})
+
+let fresh = 0
+/** Hands out the given codes in order, then codes never used in this file. */
+function scripted(...codes: string[]): CodeStrategy {
+  return { name: 'random', next: () => codes.shift() ?? `fresh${String(fresh++).padStart(5, '0')}` }
+}
+
+describe('createLinkStore', () => {
+  it('when a generated code collides, draws again and counts the retry', () => {
+    const store = createLinkStore({ db: database.db, codes: scripted('same0001', 'same0001', 'other001') })
+
+    const first = store.create({ target: 'https://a.example/' }).link
+    const second = store.create({ target: 'https://b.example/' }).link
+
+    expect([first.code, second.code]).toEqual(['same0001', 'other001'])
+    expect(store.collisionRetries).toBe(1)
+  })
+
+  it('when a generated code is a reserved word, skips it', () => {
+    const store = createLinkStore({ db: database.db, codes: scripted('healthz', 'Metrics', 'fine0001') })
+
+    const { link } = store.create({ target: 'https://a.example/' })
+
+    expect(link.code).toBe('fine0001')
+  })
+
+  it('when every attempt collides, throws CodeSpaceExhaustedError', () => {
+    const store = createLinkStore({ db: database.db, codes: { name: 'random', next: () => 'same0001' }, maxAttempts: 3 })
+
+    expect(() => store.create({ target: 'https://a.example/' })).toThrow(CodeSpaceExhaustedError)
+    expect(store.collisionRetries).toBe(3)
+  })
+
+  it('when an alias is taken, throws AliasTakenError; another case is another alias', () => {
+    const store = createLinkStore({ db: database.db, codes: scripted() })
+    store.create({ target: 'https://a.example/', alias: 'taken' })
+
+    expect(() => store.create({ target: 'https://b.example/', alias: 'taken' })).toThrow(AliasTakenError)
+    expect(store.create({ target: 'https://b.example/', alias: 'TAKEN' }).created).toBe(true)
+  })
+
+  it('when reuse is asked, returns the plain live link of that target, never one with limits', () => {
+    const store = createLinkStore({ db: database.db, codes: scripted() })
+    const limited = store.create({ target: 'https://reuse.example/', maxVisits: 3 }).link
+    const plain = store.create({ target: 'https://reuse.example/' }).link
+
+    const reused = store.create({ target: 'https://reuse.example/' }, { reuse: true })
+    const permanent = store.create({ target: 'https://reuse.example/', redirectStatus: 301 }, { reuse: true })
+
+    expect(reused).toEqual({ link: plain, created: false })
+    expect(reused.link.code).not.toBe(limited.code)
+    expect(permanent.created).toBe(true)
+  })
+
+  it('when a link changes while the clock stands still, its version still grows', () => {
+    const store = createLinkStore({ db: database.db, codes: scripted(), now: () => 1_000 })
+    const { link } = store.create({ target: 'https://v.example/' })
+
+    const edited = store.update(link.code, { target: 'https://v2.example/' })
+    const deleted = store.remove(link.code)
+
+    expect(edited?.updatedAt).toBe(1_001)
+    expect(deleted?.updatedAt).toBe(1_002)
+    expect(store.get(link.code)).toBeUndefined()
+    expect(store.redirectEntry(link.code)).toBeUndefined()
+    expect(store.exists(link.code)).toBe(true)
+  })
+
+  it('when a limited link is visited past its limit, the extra visits are refused', () => {
+    const store = createLinkStore({ db: database.db, codes: scripted() })
+    const { link } = store.create({ target: 'https://limited.example/', maxVisits: 3 })
+
+    const allowed = Array.from({ length: 5 }, () => store.countVisit(link.id))
+
+    expect(allowed).toEqual([true, true, true, false, false])
+    expect(store.get(link.code)?.visits).toBe(3)
+  })
+
+  it('when more than one page of links exists, live() yields every live one once', () => {
+    let clock = 10_000
+    const store = createLinkStore({ db: database.db, codes: scripted(), now: () => clock })
+    const created = store.transaction(() =>
+      Array.from({ length: 1200 }, (_, i) => store.create({ target: `https://page.example/${i}`, expiresAt: i % 2 ? 20_000 : null }).link)
+    )
+
+    clock = 30_000
+    const live = [...store.live()].filter((link) => link.target.startsWith('https://page.example/'))
+
+    expect(created).toHaveLength(1200)
+    expect(live).toHaveLength(600)
+    expect(new Set(live.map((link) => link.id)).size).toBe(600)
+  })
+})

@@ -1,0 +1,216 @@
+import { Readable } from 'node:stream'
+import { errorResponse, HttpError, toIssues, validator } from '@kit/http'
+import type { ErrorBody } from '@kit/http'
+import { Hono } from 'hono'
+import type { MiddlewareHandler } from 'hono'
+import QRCode from 'qrcode'
+import type { CachedLinkStore } from './cached-link-store.ts'
+import { CsvFormatError, csvToLinkBodies, linksToCsv } from './link-csv.ts'
+import type { CreateRequest, LinkSchemas } from './link-input.ts'
+import { AliasTakenError, CodeSpaceExhaustedError, isLive } from './link-store.ts'
+import type { Link, LinkStore, RedirectEntry } from './link-store.ts'
+import { toLinkView } from './link-view.ts'
+import type { LinkView } from './link-view.ts'
+
+export type LinkRoutesDeps = {
+  links: LinkStore
+  cache: Pick<CachedLinkStore<RedirectEntry>, 'invalidate'>
+  schemas: LinkSchemas
+  publicBaseUrl: string
+  /** Refuses requests without a valid API key (management routes). */
+  requireApiKey: MiddlewareHandler
+  /** Runs before an anonymous-capable create: identification, anonymous policy, rate limit. */
+  createGuard: MiddlewareHandler
+  /** Called after a link is deleted (e.g. to drop its analytics). */
+  onDelete?: (link: Link) => void
+  now?: () => number
+}
+
+/** One row's outcome in bulk create and CSV import. */
+export type RowResult = {
+  index: number
+  status: 'created' | 'invalid' | 'conflict'
+  link?: LinkView
+  error?: ErrorBody['error']
+}
+
+function aliasTakenError(alias: string): ErrorBody['error'] {
+  return {
+    code: 'alias_taken',
+    message: `The alias "${alias}" is already taken`,
+    issues: [{ path: 'alias', message: 'is already taken' }],
+  }
+}
+
+function aliasTaken(alias: string): HttpError {
+  const { code, message, issues } = aliasTakenError(alias)
+  return new HttpError(409, code, message, { issues })
+}
+
+/**
+ * The management API, mounted at `/api/links`. Create is open to anonymous clients (rate
+ * limited) unless ANONYMOUS_CREATE=false; everything else needs the API key, except the QR
+ * codes, which only encode the public short URL.
+ */
+export function createLinkRoutes({
+  links,
+  cache,
+  schemas,
+  publicBaseUrl,
+  requireApiKey,
+  createGuard,
+  onDelete,
+  now = Date.now,
+}: LinkRoutesDeps) {
+  const app = new Hono()
+  const view = (link: Link) => toLinkView(link, publicBaseUrl)
+
+  /** Creates rows one by one in one transaction; a bad row never stops the others. */
+  function createRows(bodies: unknown[], dryRun: boolean): RowResult[] {
+    const claimed = new Set<string>()
+    return links.transaction(() =>
+      bodies.map((body, index): RowResult => {
+        const parsed = schemas.createLink.safeParse(body)
+        if (!parsed.success) {
+          const error = { code: 'validation_failed', message: 'Invalid link', issues: toIssues(parsed.error) }
+          return { index, status: 'invalid', error }
+        }
+        const { link: input, reuse } = parsed.data
+        const alias = input.alias
+        if (alias !== undefined && (claimed.has(alias) || (dryRun && links.exists(alias)))) {
+          return { index, status: 'conflict', error: aliasTakenError(alias) }
+        }
+        if (alias !== undefined) claimed.add(alias)
+        if (dryRun) return { index, status: 'created' }
+        try {
+          return { index, status: 'created', link: view(links.create(input, { reuse }).link) }
+        } catch (error) {
+          if (error instanceof AliasTakenError) {
+            return { index, status: 'conflict', error: aliasTakenError(error.alias) }
+          }
+          throw error
+        }
+      })
+    )
+  }
+
+  function summary(results: RowResult[], dryRun: boolean) {
+    const count = (status: RowResult['status']) => results.filter((row) => row.status === status).length
+    return {
+      dryRun,
+      created: count('created'),
+      invalid: count('invalid'),
+      conflict: count('conflict'),
+      results,
+    }
+  }
+
+  function create({ link, reuse }: CreateRequest) {
+    try {
+      return links.create(link, { reuse })
+    } catch (error) {
+      if (error instanceof AliasTakenError) throw aliasTaken(error.alias)
+      if (error instanceof CodeSpaceExhaustedError) {
+        throw new HttpError(503, 'code_space_exhausted', 'No free code found; retry', {
+          headers: { 'Retry-After': '1' },
+        })
+      }
+      throw error
+    }
+  }
+
+  function liveLink(code: string): Link {
+    const link = links.get(code)
+    if (!link) throw new HttpError(404, 'not_found', 'No link with this code')
+    return link
+  }
+
+  app.post('/', createGuard, validator('json', schemas.createLink), (c) => {
+    const { link, created } = create(c.req.valid('json'))
+    return c.json(view(link), created ? 201 : 200, created ? { Location: `/api/links/${link.code}` } : {})
+  })
+
+  app.post('/bulk', requireApiKey, validator('json', schemas.bulkCreate), (c) => {
+    const { links: rows, dryRun = false } = c.req.valid('json')
+    return c.json(summary(createRows(rows, dryRun), dryRun))
+  })
+
+  app.get('/', requireApiKey, validator('query', schemas.listQuery), (c) => {
+    const { limit, cursor } = c.req.valid('query')
+    const page = links.list({ limit: limit + 1, before: cursor })
+    const more = page.length > limit
+    const shown = more ? page.slice(0, limit) : page
+    return c.json({
+      links: shown.map(view),
+      nextCursor: more ? String((shown.at(-1) as Link).id) : null,
+    })
+  })
+
+  app.get('/export.csv', requireApiKey, (c) => {
+    const csv = Readable.toWeb(linksToCsv(links.live())) as ReadableStream
+    return c.body(csv, 200, {
+      'Content-Type': 'text/csv; charset=utf-8',
+      'Content-Disposition': 'attachment; filename="links.csv"',
+    })
+  })
+
+  app.post('/import', requireApiKey, async (c) => {
+    const type = c.req.header('content-type') ?? ''
+    if (!/^text\/csv\b/i.test(type)) {
+      return errorResponse(415, 'unsupported_media_type', 'Send the CSV with Content-Type: text/csv')
+    }
+    const dryRun = c.req.query('dryRun') === 'true'
+    let bodies: Record<string, unknown>[]
+    try {
+      bodies = csvToLinkBodies(await c.req.text())
+    } catch (error) {
+      if (error instanceof CsvFormatError) {
+        throw new HttpError(400, 'malformed_csv', error.message)
+      }
+      throw error
+    }
+    return c.json(summary(createRows(bodies, dryRun), dryRun))
+  })
+
+  app.get('/:code', requireApiKey, (c) => c.json(view(liveLink(c.req.param('code')))))
+
+  app.patch('/:code', requireApiKey, validator('json', schemas.updateLink), async (c) => {
+    const code = c.req.param('code')
+    const link = links.update(code, c.req.valid('json'))
+    if (!link) throw new HttpError(404, 'not_found', 'No link with this code')
+    // Answer only once no cache can serve the old target.
+    await cache.invalidate(code, link.updatedAt)
+    return c.json(view(link))
+  })
+
+  app.delete('/:code', requireApiKey, async (c) => {
+    const code = c.req.param('code')
+    const link = links.remove(code)
+    if (!link) throw new HttpError(404, 'not_found', 'No link with this code')
+    await cache.invalidate(code, link.updatedAt)
+    onDelete?.(link)
+    return c.body(null, 204)
+  })
+
+  app.get('/:code/qr.svg', async (c) => {
+    const link = liveLink(c.req.param('code'))
+    if (!isLive(link, now())) throw new HttpError(404, 'not_found', 'No link with this code')
+    const svg = await QRCode.toString(`${publicBaseUrl}/${link.code}`, { type: 'svg', margin: 2 })
+    return c.body(svg, 200, {
+      'Content-Type': 'image/svg+xml',
+      'Cache-Control': 'public, max-age=3600',
+    })
+  })
+
+  app.get('/:code/qr.png', async (c) => {
+    const link = liveLink(c.req.param('code'))
+    if (!isLive(link, now())) throw new HttpError(404, 'not_found', 'No link with this code')
+    const png = await QRCode.toBuffer(`${publicBaseUrl}/${link.code}`, { type: 'png', width: 256, margin: 2 })
+    return c.body(new Uint8Array(png), 200, {
+      'Content-Type': 'image/png',
+      'Cache-Control': 'public, max-age=3600',
+    })
+  })
+
+  return app
+}

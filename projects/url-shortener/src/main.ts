@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { createHealth, createLogger, createMetrics, serveApp } from '@kit/http'
+import { createRedis, pingRedis, waitForRedis } from '@kit/redis'
+import { sql } from 'drizzle-orm'
+import { topLinks } from './analytics/analytics-queries.ts'
+import { createClickRecorder } from './analytics/click-recorder.ts'
+import { createApp } from './app.ts'
+import { createCodeStrategy } from './codes/code-strategy.ts'
+import { loadConfig } from './config.ts'
+import { openDatabase } from './db/database.ts'
+import { createCachedLinkStore } from './links/cached-link-store.ts'
+import { createLinkStore } from './links/link-store.ts'
+import { warmUpCache } from './links/warm-up.ts'
+import { registerShortenerMetrics } from './metrics.ts'
+import { createCreationLimiter } from './protection/create-rate-limit.ts'
+
+const config = loadConfig(process.env)
+const logger = createLogger({ name: 'url-shortener', level: config.LOG_LEVEL })
+
+// src/main.ts and dist/main.js both sit one level below the package: ../drizzle is the same folder.
+const database = openDatabase(config.DB_FILE, {
+  migrationsFolder: fileURLToPath(new URL('../drizzle', import.meta.url)),
+})
+const redis = config.REDIS_URL
+  ? createRedis(config.REDIS_URL, { role: 'request', name: 'url-shortener', logger })
+  : undefined
+
+const codes = createCodeStrategy(config.CODE_STRATEGY, {
+  length: config.CODE_LENGTH,
+  workerId: config.WORKER_ID,
+  secret: config.CODE_SECRET,
+})
+const links = createLinkStore({ db: database.db, codes })
+const cache = createCachedLinkStore({
+  load: (code) => links.redirectEntry(code),
+  version: (entry) => entry.version,
+  redis,
+  maxEntries: config.CACHE_SIZE,
+  ttlMs: config.CACHE_TTL_SECONDS * 1000,
+  logger,
+})
+const clicks = config.TRACK_CLICKS ? createClickRecorder({ db: database.db, logger }) : undefined
+
+const apiKey = config.API_KEY ?? randomBytes(24).toString('base64url')
+if (!config.API_KEY) {
+  // Printed once, to the terminal only: it is not logged, and a restart makes a new one.
+  process.stdout.write(`API_KEY was not set; this run's management key is:\n  ${apiKey}\n`)
+}
+
+const health = createHealth([
+  { name: 'sqlite', critical: true, check: () => database.db.get(sql`SELECT 1`) !== undefined },
+  ...(redis ? [{ name: 'redis', critical: false, check: () => pingRedis(redis) }] : []),
+])
+const metrics = createMetrics()
+registerShortenerMetrics(metrics.registry, {
+  cacheStats: cache.stats,
+  pendingClicks: clicks?.pending,
+  collisionRetries: () => links.collisionRetries,
+})
+
+const app = createApp({
+  config,
+  links,
+  cache,
+  db: database.db,
+  clicks,
+  creationLimiter:
+    config.CREATE_RATE_LIMIT > 0
+      ? createCreationLimiter({ perMinute: config.CREATE_RATE_LIMIT, redis })
+      : undefined,
+  apiKey,
+  logger,
+  health,
+  metrics,
+})
+
+if (redis) {
+  // The cache works without Redis, so a slow Redis only delays the warm-up, never the start.
+  await waitForRedis(redis, 2000).catch((err: unknown) =>
+    logger.warn({ err }, 'Redis not ready at start: serving from SQLite until it is')
+  )
+}
+const warmed = await warmUpCache({ cache, links, topLinkIds: topLinks(database.db, config.WARM_UP_LINKS) })
+
+const server = await serveApp(app, {
+  port: config.PORT,
+  hostname: config.HOST,
+  logger,
+  health,
+  async onShutdown() {
+    // Reverse order of start: no request is running any more, so every click is in the buffer.
+    await clicks?.close()
+    cache.close()
+    await redis?.quit().catch(() => redis.disconnect())
+    database.close()
+  },
+})
+logger.info(
+  { url: server.url, shortLinks: config.PUBLIC_BASE_URL, cache: cache.stats().mode, warmed, codes: codes.name },
+  `url-shortener listening on ${server.url}`
+)

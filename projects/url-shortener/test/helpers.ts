@@ -1,0 +1,168 @@
+import { fileURLToPath } from 'node:url'
+import { createHealth, createLogger, createMetrics } from '@kit/http'
+import { pingRedis } from '@kit/redis'
+import { tempSqliteFile, uniqueName } from '@kit/testing'
+import type { Hono } from 'hono'
+import type { Redis } from 'ioredis'
+import { createClickRecorder } from '../src/analytics/click-recorder.ts'
+import type { ClickRecorder } from '../src/analytics/click-recorder.ts'
+import { createApp } from '../src/app.ts'
+import { createCodeStrategy } from '../src/codes/code-strategy.ts'
+import { loadConfig } from '../src/config.ts'
+import type { Config } from '../src/config.ts'
+import { openDatabase } from '../src/db/database.ts'
+import type { OpenedDatabase } from '../src/db/database.ts'
+import { createCachedLinkStore } from '../src/links/cached-link-store.ts'
+import type { CachedLinkStore } from '../src/links/cached-link-store.ts'
+import { createLinkStore } from '../src/links/link-store.ts'
+import { registerShortenerMetrics } from '../src/metrics.ts'
+import type { LinkStore, RedirectEntry } from '../src/links/link-store.ts'
+import { createCreationLimiter } from '../src/protection/create-rate-limit.ts'
+
+export const API_KEY = 'test-api-key-0123456789'
+export const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url))
+
+export type TestDatabase = OpenedDatabase & { path: string; cleanup(): void }
+
+/** A real SQLite file in a fresh temp dir, migrated like production. */
+export function openTestDatabase(label = 'url-shortener'): TestDatabase {
+  const file = tempSqliteFile(label)
+  const database = openDatabase(file.path, { migrationsFolder: MIGRATIONS })
+  return {
+    ...database,
+    path: file.path,
+    cleanup() {
+      database.close()
+      file.cleanup()
+    },
+  }
+}
+
+export type TestAppOptions = {
+  /** Share one database between instances; by default each app gets its own temp file. */
+  database?: TestDatabase
+  /** Redis cache and shared rate limit (a request-path client). */
+  redis?: Redis
+  /** Environment overrides, as strings (validated by the real loadConfig). */
+  env?: Record<string, string>
+  now?: () => number
+  /** Redis key prefix; unique per app by default so test files never share keys. */
+  keyPrefix?: string
+}
+
+export type TestApp = {
+  app: Hono
+  config: Config
+  database: TestDatabase
+  links: LinkStore
+  cache: CachedLinkStore<RedirectEntry>
+  clicks?: ClickRecorder
+  /** Stops the recorder and cache; closes the database if the app opened it. */
+  close(): Promise<void>
+}
+
+/**
+ * The app with the same wiring as main.ts, on real parts: a temp SQLite file with the committed
+ * migrations, the real click recorder, and Redis when given. Defaults for tests: short links on
+ * https://sho.rt, a deny list of bit.ly and evil.example, no creation limit.
+ */
+export function buildTestApp({ database, redis, env = {}, now, keyPrefix = uniqueName('link') }: TestAppOptions = {}): TestApp {
+  const config = loadConfig({
+    PUBLIC_BASE_URL: 'https://sho.rt',
+    DENY_HOSTS: 'bit.ly,evil.example',
+    CREATE_RATE_LIMIT: '0',
+    API_KEY,
+    ...env,
+  })
+  const db = database ?? openTestDatabase()
+  const links = createLinkStore({
+    db: db.db,
+    codes: createCodeStrategy(config.CODE_STRATEGY, {
+      length: config.CODE_LENGTH,
+      workerId: config.WORKER_ID,
+      secret: config.CODE_SECRET,
+    }),
+    now,
+  })
+  const cache = createCachedLinkStore({
+    load: (code) => links.redirectEntry(code),
+    version: (entry) => entry.version,
+    redis,
+    keyPrefix,
+    maxEntries: config.CACHE_SIZE,
+    ttlMs: config.CACHE_TTL_SECONDS * 1000,
+    probeIntervalMs: 100,
+  })
+  // A long interval: tests flush explicitly (the stats API flushes before answering).
+  const clicks = config.TRACK_CLICKS ? createClickRecorder({ db: db.db, flushIntervalMs: 60_000 }) : undefined
+  const health = createHealth(redis ? [{ name: 'redis', critical: false, check: () => pingRedis(redis) }] : [])
+  const metrics = createMetrics({ collectDefaultMetrics: false })
+  registerShortenerMetrics(metrics.registry, {
+    cacheStats: cache.stats,
+    pendingClicks: clicks?.pending,
+    collisionRetries: () => links.collisionRetries,
+  })
+  const app = createApp({
+    config,
+    links,
+    cache,
+    db: db.db,
+    clicks,
+    creationLimiter:
+      config.CREATE_RATE_LIMIT > 0
+        ? createCreationLimiter({ perMinute: config.CREATE_RATE_LIMIT, redis, keyPrefix: `${keyPrefix}:limit` })
+        : undefined,
+    apiKey: config.API_KEY as string,
+    logger: createLogger({ level: 'silent' }),
+    health,
+    metrics,
+    now,
+  })
+  return {
+    app,
+    config,
+    database: db,
+    links,
+    cache,
+    clicks,
+    async close() {
+      await clicks?.close()
+      cache.close()
+      if (!database) db.cleanup()
+    },
+  }
+}
+
+type Json = Record<string, unknown> | unknown[]
+
+/** A JSON request through app.request(); `key: false` sends no API key. */
+export function request(
+  app: Hono,
+  method: string,
+  path: string,
+  { body, key = API_KEY, headers = {} }: { body?: Json | string; key?: string | false; headers?: Record<string, string> } = {}
+): Promise<Response> {
+  return Promise.resolve(
+    app.request(path, {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...(key === false ? {} : { 'X-API-Key': key }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    })
+  )
+}
+
+/** Creates a link through the API and returns its body; fails the test on anything but 201. */
+export async function createLink(app: Hono, body: Json): Promise<{ code: string; target: string; shortUrl: string }> {
+  const res = await request(app, 'POST', '/api/links', { body })
+  if (res.status !== 201) throw new Error(`create answered ${res.status}: ${await res.text()}`)
+  return res.json() as Promise<{ code: string; target: string; shortUrl: string }>
+}
+
+/** Counts rows in the links table, deleted ones included. */
+export function countRows(database: TestDatabase): number {
+  return (database.sqlite.prepare('SELECT COUNT(*) AS n FROM links').get() as { n: number }).n
+}

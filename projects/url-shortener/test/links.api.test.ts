@@ -1,0 +1,408 @@
+import fc from 'fast-check'
+import { afterAll, describe, expect, it } from 'vitest'
+import { RESERVED_WORDS } from '../src/links/alias.ts'
+import { HOSTILE_TARGETS, VALID_TARGETS } from '../src/links/target-url.fixtures.ts'
+import { buildTestApp, countRows, createLink, request } from './helpers.ts'
+
+type ErrorJson = { error: { code: string; message: string; issues?: { path: string; message: string }[] } }
+
+describe('POST /api/links', () => {
+  const { app, database, close } = buildTestApp({ env: { DENY_HOSTS: 'bit.ly,evil.example' } })
+  afterAll(close)
+
+  it('when the url is valid, responds 201 with the link and its short URL', async () => {
+    const res = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com/page' }, key: false })
+
+    expect(res.status).toBe(201)
+    const link = (await res.json()) as Record<string, unknown>
+    expect(link).toMatchObject({
+      target: 'https://example.com/page',
+      redirectType: null,
+      expiresAt: null,
+      maxVisits: null,
+      visits: 0,
+    })
+    expect(link.code).toMatch(/^[0-9A-Za-z]{9}$/)
+    expect(link.shortUrl).toBe(`https://sho.rt/${link.code}`)
+    expect(res.headers.get('location')).toBe(`/api/links/${link.code}`)
+  })
+
+  it('when the target is hostile, responds 400 naming url for every one and stores nothing', async () => {
+    const before = countRows(database)
+
+    const responses = await Promise.all(
+      HOSTILE_TARGETS.map(async (url) => {
+        const res = await request(app, 'POST', '/api/links', { body: { url }, key: false })
+        return { url, status: res.status, body: (await res.json()) as ErrorJson }
+      })
+    )
+
+    const wrong = responses.filter(
+      ({ status, body }) =>
+        status !== 400 ||
+        body.error.code !== 'validation_failed' ||
+        !body.error.issues?.some((issue) => issue.path === 'url')
+    )
+    expect(wrong).toEqual([])
+    expect(countRows(database)).toBe(before)
+  })
+
+  it('when the url is not a string or is missing, responds 400 naming url', async () => {
+    for (const body of [{}, { url: 42 }, { url: null }, { url: ['https://example.com'] }]) {
+      const res = await request(app, 'POST', '/api/links', { body, key: false })
+
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as ErrorJson).error.issues?.[0]?.path).toBe('url')
+    }
+  })
+
+  it('when given 20+ valid http(s) URLs (IDN, ports, query, fragment), accepts them all', async () => {
+    const statuses = await Promise.all(
+      VALID_TARGETS.map(async (url) => (await request(app, 'POST', '/api/links', { body: { url } })).status)
+    )
+
+    expect(VALID_TARGETS.length).toBeGreaterThanOrEqual(20)
+    expect(statuses.filter((status) => status !== 201)).toEqual([])
+  })
+
+  it('when any accepted link is followed, Location equals the stored target and re-parses as http(s)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.webUrl({ withQueryParameters: true, withFragments: true }), async (url) => {
+        const created = await request(app, 'POST', '/api/links', { body: { url } })
+        expect(created.status).toBe(201)
+        const { code, target } = (await created.json()) as { code: string; target: string }
+
+        const redirect = await app.request(`/${code}`)
+
+        expect(['http:', 'https:']).toContain(new URL(target).protocol)
+        expect(redirect.status).toBe(302)
+        expect(redirect.headers.get('location')).toBe(target)
+      }),
+      { numRuns: 1000 }
+    )
+  })
+
+  it('when a reserved word is asked as alias in any case, responds 400 naming alias', async () => {
+    const forms = [...RESERVED_WORDS]
+      .filter((word) => word.length >= 3)
+      .flatMap((word) => [word, word.toUpperCase(), word[0]?.toUpperCase() + word.slice(1)])
+
+    const statuses = await Promise.all(
+      forms.map(async (alias) => {
+        const res = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com', alias } })
+        return { alias, status: res.status, path: ((await res.json()) as ErrorJson).error.issues?.[0]?.path }
+      })
+    )
+
+    expect(statuses.filter(({ status, path }) => status !== 400 || path !== 'alias')).toEqual([])
+  })
+
+  it('when the alias does not match ^[A-Za-z0-9_-]{3,64}$, responds 400 naming alias', async () => {
+    for (const alias of ['ab', 'has space', 'dot.ted', 'a'.repeat(65), 'emoji🙂']) {
+      const res = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com', alias } })
+
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as ErrorJson).error.issues?.[0]?.path).toBe('alias')
+    }
+  })
+
+  it('when 50 clients create the same alias at once, exactly one gets 201 and 49 get 409', async () => {
+    const body = { url: 'https://example.com/race', alias: 'race-for-it' }
+
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => request(app, 'POST', '/api/links', { body }))
+    )
+
+    const statuses = responses.map((res) => res.status)
+    expect(statuses.filter((status) => status === 201)).toHaveLength(1)
+    expect(statuses.filter((status) => status === 409)).toHaveLength(49)
+    const conflict = (await responses.find((res) => res.status === 409)?.json()) as ErrorJson
+    expect(conflict.error).toMatchObject({ code: 'alias_taken', issues: [{ path: 'alias' }] })
+  })
+
+  it('when an alias differs only in case, it is another code', async () => {
+    await createLink(app, { url: 'https://example.com/lower', alias: 'casecheck' })
+
+    const upper = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com/upper', alias: 'CaseCheck' } })
+
+    expect(upper.status).toBe(201)
+  })
+
+  it('when reuse is asked for a URL that has a plain link, responds 200 with that link', async () => {
+    const first = await createLink(app, { url: 'https://example.com/reused' })
+
+    const again = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com/reused', reuse: true } })
+    const without = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com/reused' } })
+
+    expect(again.status).toBe(200)
+    expect(((await again.json()) as { code: string }).code).toBe(first.code)
+    expect(without.status).toBe(201)
+  })
+
+  it('when reuse is combined with an alias or an expiry, responds 400 naming reuse', async () => {
+    const res = await request(app, 'POST', '/api/links', {
+      body: { url: 'https://example.com', reuse: true, maxVisits: 3 },
+    })
+
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as ErrorJson).error.issues?.[0]?.path).toBe('reuse')
+  })
+
+  it('when the expiry is in the past, both or malformed, responds 400 naming the field', async () => {
+    const cases = [
+      [{ expiresAt: '2000-01-01T00:00:00Z' }, 'expiresAt'],
+      [{ expiresAt: 'tomorrow' }, 'expiresAt'],
+      [{ expiresAt: '2999-01-01T00:00:00Z', expiresInSeconds: 60 }, 'expiresInSeconds'],
+      [{ expiresInSeconds: 0 }, 'expiresInSeconds'],
+      [{ maxVisits: 0 }, 'maxVisits'],
+      [{ maxVisits: 1.5 }, 'maxVisits'],
+      [{ redirectType: 303 }, 'redirectType'],
+      [{ colour: 'blue' }, ''],
+    ] as const
+
+    for (const [extra, path] of cases) {
+      const res = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com', ...extra } })
+
+      expect(res.status, JSON.stringify(extra)).toBe(400)
+      const issues = ((await res.json()) as ErrorJson).error.issues ?? []
+      expect(issues.map((issue) => issue.path), JSON.stringify(extra)).toContain(path)
+    }
+  })
+
+  it('when the body is not JSON, responds 400 malformed_json', async () => {
+    const res = await request(app, 'POST', '/api/links', { body: '{"url": ', key: false })
+
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as ErrorJson).error.code).toBe('malformed_json')
+  })
+})
+
+describe('GET /api/links', () => {
+  const { app, close } = buildTestApp()
+  afterAll(close)
+
+  it('when links span several pages, the cursor walks them all once, newest first', async () => {
+    const created = []
+    for (let i = 0; i < 7; i++) created.push((await createLink(app, { url: `https://example.com/${i}` })).code)
+
+    const seen: string[] = []
+    let cursor: string | null = null
+    do {
+      const res = await request(app, 'GET', `/api/links?limit=3${cursor ? `&cursor=${cursor}` : ''}`)
+      const page = (await res.json()) as { links: { code: string }[]; nextCursor: string | null }
+      seen.push(...page.links.map((link) => link.code))
+      cursor = page.nextCursor
+    } while (cursor)
+
+    expect(seen).toEqual([...created].reverse())
+  })
+
+  it('when the limit or cursor is invalid, responds 400 naming it', async () => {
+    for (const [query, path] of [
+      ['limit=0', 'limit'],
+      ['limit=101', 'limit'],
+      ['cursor=abc', 'cursor'],
+    ]) {
+      const res = await request(app, 'GET', `/api/links?${query}`)
+
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as ErrorJson).error.issues?.[0]?.path).toBe(path)
+    }
+  })
+})
+
+describe('GET, PATCH, DELETE /api/links/:code', () => {
+  const { app, close } = buildTestApp()
+  afterAll(close)
+
+  it('when a link is fetched, edited and deleted, each step shows in the API and the redirect', async () => {
+    const { code } = await createLink(app, { url: 'https://example.com/before' })
+
+    const fetched = await request(app, 'GET', `/api/links/${code}`)
+    const patched = await request(app, 'PATCH', `/api/links/${code}`, {
+      body: { url: 'https://example.com/after', redirectType: 307, expiresInSeconds: 3600 },
+    })
+    const redirectAfterPatch = await app.request(`/${code}`)
+    const deleted = await request(app, 'DELETE', `/api/links/${code}`)
+    const fetchedAfterDelete = await request(app, 'GET', `/api/links/${code}`)
+    const redirectAfterDelete = await app.request(`/${code}`)
+
+    expect(fetched.status).toBe(200)
+    expect(patched.status).toBe(200)
+    expect(await patched.json()).toMatchObject({ target: 'https://example.com/after', redirectType: 307 })
+    expect(redirectAfterPatch.status).toBe(307)
+    expect(redirectAfterPatch.headers.get('location')).toBe('https://example.com/after')
+    expect(deleted.status).toBe(204)
+    expect(fetchedAfterDelete.status).toBe(404)
+    expect(redirectAfterDelete.status).toBe(404)
+  })
+
+  it('when a deleted code is asked again as an alias, it stays taken', async () => {
+    await createLink(app, { url: 'https://example.com/x', alias: 'gone-for-good' })
+    await request(app, 'DELETE', '/api/links/gone-for-good')
+
+    const res = await request(app, 'POST', '/api/links', { body: { url: 'https://evil.example.net', alias: 'gone-for-good' } })
+
+    expect(res.status).toBe(409)
+  })
+
+  it('when a patch is empty or points at a hostile URL, responds 400 and changes nothing', async () => {
+    const { code } = await createLink(app, { url: 'https://example.com/stay' })
+
+    const empty = await request(app, 'PATCH', `/api/links/${code}`, { body: {} })
+    const hostile = await request(app, 'PATCH', `/api/links/${code}`, { body: { url: 'javascript:alert(1)' } })
+    const after = (await (await request(app, 'GET', `/api/links/${code}`)).json()) as { target: string }
+
+    expect(empty.status).toBe(400)
+    expect(hostile.status).toBe(400)
+    expect(((await hostile.json()) as ErrorJson).error.issues?.[0]?.path).toBe('url')
+    expect(after.target).toBe('https://example.com/stay')
+  })
+
+  it('when the code does not exist, GET, PATCH and DELETE respond 404', async () => {
+    const responses = [
+      await request(app, 'GET', '/api/links/nope-nope'),
+      await request(app, 'PATCH', '/api/links/nope-nope', { body: { redirectType: 301 } }),
+      await request(app, 'DELETE', '/api/links/nope-nope'),
+    ]
+
+    expect(responses.map((res) => res.status)).toEqual([404, 404, 404])
+  })
+})
+
+describe('POST /api/links/bulk', () => {
+  const { app, database, close } = buildTestApp()
+  afterAll(close)
+
+  const rows = [
+    { url: 'https://example.com/1' },
+    { url: 'ftp://example.com/2' },
+    { url: 'https://example.com/3', alias: 'bulk-alias' },
+    { url: 'https://example.com/4', alias: 'bulk-alias' },
+    { url: 'https://example.com/5', maxVisits: 2 },
+  ]
+
+  it('when dryRun is set, reports what would happen and writes nothing', async () => {
+    const before = countRows(database)
+
+    const res = await request(app, 'POST', '/api/links/bulk', { body: { links: rows, dryRun: true } })
+
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({
+      dryRun: true,
+      created: 3,
+      invalid: 1,
+      conflict: 1,
+      results: [
+        { index: 0, status: 'created' },
+        { index: 1, status: 'invalid', error: { code: 'validation_failed', issues: [{ path: 'url' }] } },
+        { index: 2, status: 'created' },
+        { index: 3, status: 'conflict', error: { code: 'alias_taken' } },
+        { index: 4, status: 'created' },
+      ],
+    })
+    expect(countRows(database)).toBe(before)
+  })
+
+  it('when run for real, creates the valid rows and reports each one', async () => {
+    const before = countRows(database)
+
+    const res = await request(app, 'POST', '/api/links/bulk', { body: { links: rows } })
+
+    const body = (await res.json()) as { results: { status: string; link?: { code: string } }[] }
+    expect(body.results.map((row) => row.status)).toEqual(['created', 'invalid', 'created', 'conflict', 'created'])
+    expect(body.results[2]?.link?.code).toBe('bulk-alias')
+    expect(countRows(database)).toBe(before + 3)
+  })
+
+  it('when more than 100 links or none are sent, responds 400 naming links', async () => {
+    for (const links of [[], Array.from({ length: 101 }, () => ({ url: 'https://example.com' }))]) {
+      const res = await request(app, 'POST', '/api/links/bulk', { body: { links } })
+
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as ErrorJson).error.issues?.[0]?.path).toBe('links')
+    }
+  })
+})
+
+describe('GET /api/links/export.csv, POST /api/links/import', () => {
+  const source = buildTestApp()
+  const destination = buildTestApp()
+  afterAll(async () => {
+    await source.close()
+    await destination.close()
+  })
+
+  it('when an export is imported elsewhere, the second export is identical', async () => {
+    await createLink(source.app, { url: 'https://example.com/a' })
+    await createLink(source.app, { url: 'https://example.com/b,"quoted"', alias: 'csv-alias', redirectType: 308 })
+    await createLink(source.app, { url: 'https://example.com/c', expiresAt: '2999-01-01T00:00:00.000Z', maxVisits: 5 })
+    const exported = await request(source.app, 'GET', '/api/links/export.csv')
+    const csv = await exported.text()
+
+    const imported = await request(destination.app, 'POST', '/api/links/import', {
+      body: csv,
+      headers: { 'Content-Type': 'text/csv' },
+    })
+    const reexported = await (await request(destination.app, 'GET', '/api/links/export.csv')).text()
+
+    expect(exported.headers.get('content-type')).toMatch(/^text\/csv/)
+    expect(csv.split('\n')).toHaveLength(5)
+    expect(await imported.json()).toMatchObject({ created: 3, invalid: 0, conflict: 0 })
+    expect(reexported).toBe(csv)
+  })
+
+  it('when the CSV has bad rows, reports them per row and imports the rest', async () => {
+    const csv = 'code,url\nfine-one,https://example.com/ok\n,javascript:alert(1)\nfine-one,https://example.com/dup\n'
+
+    const res = await request(destination.app, 'POST', '/api/links/import', {
+      body: csv,
+      headers: { 'Content-Type': 'text/csv' },
+    })
+
+    expect(await res.json()).toMatchObject({
+      created: 1,
+      results: [
+        { index: 0, status: 'created' },
+        { index: 1, status: 'invalid', error: { issues: [{ path: 'url' }] } },
+        { index: 2, status: 'conflict' },
+      ],
+    })
+  })
+
+  it('when the body is not CSV, responds 415 or 400', async () => {
+    const wrongType = await request(destination.app, 'POST', '/api/links/import', { body: { url: 'x' } })
+    const malformed = await request(destination.app, 'POST', '/api/links/import', {
+      body: 'code,target\nabc,https://example.com',
+      headers: { 'Content-Type': 'text/csv' },
+    })
+
+    expect(wrongType.status).toBe(415)
+    expect(malformed.status).toBe(400)
+    expect(((await malformed.json()) as ErrorJson).error.code).toBe('malformed_csv')
+  })
+})
+
+describe('GET /api/links/:code/qr.svg|qr.png', () => {
+  const { app, close } = buildTestApp()
+  afterAll(close)
+
+  it('when asked for the QR code of a link, answers SVG and PNG images of its short URL', async () => {
+    const { code } = await createLink(app, { url: 'https://example.com/qr' })
+
+    const svg = await app.request(`/api/links/${code}/qr.svg`)
+    const png = await app.request(`/api/links/${code}/qr.png`)
+
+    expect(svg.status).toBe(200)
+    expect(svg.headers.get('content-type')).toBe('image/svg+xml')
+    expect(await svg.text()).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/)
+    expect(png.status).toBe(200)
+    expect(png.headers.get('content-type')).toBe('image/png')
+    const bytes = new Uint8Array(await png.arrayBuffer())
+    expect([...bytes.slice(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+  })
+
+  it('when the code is unknown, responds 404', async () => {
+    expect((await app.request('/api/links/unknown-code/qr.png')).status).toBe(404)
+  })
+})

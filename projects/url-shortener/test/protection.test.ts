@@ -1,0 +1,179 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { API_KEY, buildTestApp, countRows, request } from './helpers.ts'
+
+type ErrorJson = { error: { code: string; message: string } }
+
+/** A request body stream with no Content-Length (chunked on the wire). */
+function chunkedBody(bytes: number): ReadableStream<Uint8Array> {
+  let sent = 0
+  return new ReadableStream({
+    pull(controller) {
+      if (sent >= bytes) return controller.close()
+      const chunk = new TextEncoder().encode('x'.repeat(Math.min(1024, bytes - sent)))
+      sent += chunk.length
+      controller.enqueue(chunk)
+    },
+  })
+}
+
+describe('body limit', () => {
+  const { app, database, close } = buildTestApp()
+  afterAll(close)
+  const oversized = JSON.stringify({ url: `https://example.com/?q=${'a'.repeat(17 * 1024)}` })
+
+  it('when the body is over 16 KiB with Content-Length, responds 413 and stores nothing', async () => {
+    const before = countRows(database)
+
+    const res = await request(app, 'POST', '/api/links', { body: oversized, key: false })
+
+    expect(res.status).toBe(413)
+    expect(((await res.json()) as ErrorJson).error.code).toBe('payload_too_large')
+    expect(countRows(database)).toBe(before)
+  })
+
+  it('when the body is over 16 KiB without Content-Length, responds 413', async () => {
+    const res = await app.request('/api/links', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: chunkedBody(17 * 1024),
+      duplex: 'half',
+    } as RequestInit)
+
+    expect(res.status).toBe(413)
+    expect(((await res.json()) as ErrorJson).error.code).toBe('payload_too_large')
+  })
+
+  it('when the body is just under 16 KiB, it is not refused for its size', async () => {
+    const body = JSON.stringify({ url: `https://example.com/?q=${'a'.repeat(16 * 1024 - 60)}` })
+
+    const res = await request(app, 'POST', '/api/links', { body, key: false })
+
+    expect(body.length).toBeLessThan(16 * 1024)
+    expect(res.status).toBe(400)
+    expect(await res.text()).toMatch(/"path":"url"/)
+  })
+})
+
+describe('creation rate limit', () => {
+  const { app, close } = buildTestApp({ env: { CREATE_RATE_LIMIT: '5' } })
+  afterAll(close)
+
+  it('when an anonymous client creates more than the limit, the next create gets 429 with Retry-After', async () => {
+    const allowed = []
+    for (let i = 0; i < 5; i++) {
+      allowed.push((await request(app, 'POST', '/api/links', { body: { url: `https://example.com/${i}` }, key: false })).status)
+    }
+
+    const refused = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com/6' }, key: false })
+
+    expect(allowed).toEqual([201, 201, 201, 201, 201])
+    expect(refused.status).toBe(429)
+    const retryAfter = Number(refused.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThanOrEqual(1)
+    expect(retryAfter).toBeLessThanOrEqual(60)
+    expect(((await refused.json()) as ErrorJson).error.code).toBe('rate_limited')
+  })
+
+  it('when the client presents the API key, the anonymous limit does not apply', async () => {
+    const res = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com/keyed' } })
+
+    expect(res.status).toBe(201)
+  })
+})
+
+describe('API key', () => {
+  const { app, close } = buildTestApp()
+  afterAll(close)
+
+  const managementRoutes = [
+    ['GET', '/api/links'],
+    ['GET', '/api/links/export.csv'],
+    ['POST', '/api/links/bulk'],
+    ['POST', '/api/links/import'],
+    ['GET', '/api/links/some-code'],
+    ['PATCH', '/api/links/some-code'],
+    ['DELETE', '/api/links/some-code'],
+    ['GET', '/api/links/some-code/stats'],
+    ['GET', '/api/links/some-code/stats/timeseries'],
+    ['GET', '/metrics'],
+  ] as const
+
+  it('when a management route is called without a key or with a wrong one, responds 401', async () => {
+    const statuses = await Promise.all(
+      managementRoutes.flatMap(([method, path]) => [
+        request(app, method, path, { key: false }).then((res) => ({ method, path, status: res.status, auth: res.headers.get('www-authenticate') })),
+        request(app, method, path, { key: 'wrong-key-0123456789' }).then((res) => ({ method, path, status: res.status, auth: res.headers.get('www-authenticate') })),
+      ])
+    )
+
+    expect(statuses).toHaveLength(managementRoutes.length * 2)
+    expect(statuses.filter(({ status, auth }) => status !== 401 || !auth?.startsWith('Bearer'))).toEqual([])
+  })
+
+  it('when /metrics is asked with the key, answers the Prometheus text with the cache gauges', async () => {
+    const res = await request(app, 'GET', '/metrics')
+
+    expect(res.status).toBe(200)
+    expect(await res.text()).toMatch(/^url_shortener_cache_hits \d+$/m)
+  })
+
+  it('when the key comes as Bearer token or X-API-Key, both are accepted', async () => {
+    const bearer = await request(app, 'GET', '/api/links', { key: false, headers: { Authorization: `Bearer ${API_KEY}` } })
+    const header = await request(app, 'GET', '/api/links', { key: API_KEY })
+
+    expect(bearer.status).toBe(200)
+    expect(header.status).toBe(200)
+  })
+
+  it('when a create presents a wrong key, responds 401 rather than treating it as anonymous', async () => {
+    const res = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com' }, key: 'wrong-key-0123456789' })
+
+    expect(res.status).toBe(401)
+  })
+})
+
+describe('ANONYMOUS_CREATE=false', () => {
+  const { app, close } = buildTestApp({ env: { ANONYMOUS_CREATE: 'false' } })
+  afterAll(close)
+
+  it('when a create comes without a key, responds 401; with the key, 201', async () => {
+    const anonymous = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com' }, key: false })
+    const keyed = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com' } })
+
+    expect(anonymous.status).toBe(401)
+    expect(keyed.status).toBe(201)
+  })
+})
+
+describe('headers and unknown routes', () => {
+  const { app, close } = buildTestApp()
+  afterAll(close)
+
+  it('when any response goes out (200, 302, 404, 413), it carries the secure headers', async () => {
+    const created = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com' }, key: false })
+    const { code } = (await created.json()) as { code: string }
+    const responses = [
+      created,
+      await app.request(`/${code}`),
+      await app.request('/no-such-code'),
+      await app.request('/api/nothing/here'),
+      await request(app, 'POST', '/api/links', { body: 'x'.repeat(20_000), key: false }),
+    ]
+
+    for (const res of responses) {
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN')
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer')
+      expect(res.headers.get('strict-transport-security')).toMatch(/max-age=/)
+      expect(res.headers.get('x-powered-by')).toBeNull()
+    }
+    expect(responses.map((res) => res.status)).toEqual([201, 302, 404, 404, 413])
+  })
+
+  it('when /healthz is asked, answers 200 without touching a dependency', async () => {
+    const res = await app.request('/healthz')
+
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ status: 'ok' })
+  })
+})

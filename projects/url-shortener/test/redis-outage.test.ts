@@ -1,0 +1,94 @@
+import { startRedisServer, uniqueName, waitFor } from '@kit/testing'
+import type { RedisServer } from '@kit/testing'
+import { createRedis } from '@kit/redis'
+import type { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildTestApp, createLink, request } from './helpers.ts'
+import type { TestApp } from './helpers.ts'
+
+describe('Redis outage during redirects', () => {
+  let server: RedisServer
+  let redis: Redis
+  let instance: TestApp
+  const keyPrefix = uniqueName('outage')
+  const targets = new Map<string, string>()
+
+  beforeAll(async () => {
+    server = await startRedisServer()
+    redis = createRedis(server.url, { role: 'request', logger: { warn() {}, info() {} }, redisOptions: { retryStrategy: () => 50 } })
+    await waitFor(() => redis.status === 'ready')
+    instance = buildTestApp({ redis, keyPrefix })
+    for (let i = 0; i < 20; i++) {
+      const { code, target } = await createLink(instance.app, { url: `https://example.com/outage/${i}` })
+      targets.set(code, target)
+    }
+  })
+  afterAll(async () => {
+    await instance.close()
+    redis.disconnect()
+    await server.stop()
+  })
+
+  /** Follows every link once; returns the requests whose answer was not the right redirect. */
+  async function wrongRedirects(): Promise<string[]> {
+    const wrong: string[] = []
+    await Promise.all(
+      [...targets].map(async ([code, target]) => {
+        const res = await instance.app.request(`/${code}`)
+        if (res.status !== 302 || res.headers.get('location') !== target) wrong.push(`${code}:${res.status}`)
+      })
+    )
+    return wrong
+  }
+
+  async function readiness(): Promise<{ status: string; checks: Record<string, string> }> {
+    return (await instance.app.request('/readyz')).json() as Promise<{ status: string; checks: Record<string, string> }>
+  }
+
+  it('when Redis is killed mid-stream, every redirect stays correct, readiness degrades, and the cache comes back', async () => {
+    await wrongRedirects()
+    await waitFor(async () => (await redis.keys(`${keyPrefix}:*`)).length === targets.size)
+    const readyBefore = await readiness()
+    const wrong: string[] = []
+    let requests = 0
+    let streaming = true
+    const stream = (async () => {
+      while (streaming) {
+        wrong.push(...(await wrongRedirects()))
+        requests += targets.size
+      }
+    })()
+
+    await waitFor(() => requests >= 200)
+    await server.kill()
+    await waitFor(() => instance.cache.stats().degraded, { message: 'cache never noticed the outage' })
+    const requestsAtKill = requests
+    await waitFor(() => requests >= requestsAtKill + 400)
+    const readyDuringOutage = await readiness()
+    const { code: createdDuringOutage, target } = await createLink(instance.app, { url: 'https://example.com/during-outage' })
+    const editedCode = [...targets.keys()][0] as string
+    await request(instance.app, 'PATCH', `/api/links/${editedCode}`, { body: { url: 'https://example.com/edited-during-outage' } })
+    targets.set(editedCode, 'https://example.com/edited-during-outage')
+    targets.set(createdDuringOutage, target)
+    await server.restart()
+    await waitFor(() => !instance.cache.stats().degraded, { timeoutMs: 10_000, message: 'cache never recovered' })
+    const hitsAfterRecovery = instance.cache.stats().hits
+    const requestsAtRecovery = requests
+    await waitFor(() => requests >= requestsAtRecovery + 400)
+    streaming = false
+    await stream
+    const readyAfter = await readiness()
+
+    expect(wrong).toEqual([])
+    expect(requests).toBeGreaterThan(1000)
+    expect(readyBefore).toEqual({ status: 'ready', checks: { redis: 'up' } })
+    expect(readyDuringOutage).toEqual({ status: 'degraded', checks: { redis: 'down' } })
+    expect(readyAfter).toEqual({ status: 'ready', checks: { redis: 'up' } })
+    expect(instance.cache.stats().errors).toBeGreaterThan(0)
+    expect(instance.cache.stats().hits).toBeGreaterThan(hitsAfterRecovery)
+    expect(await redis.exists(`${keyPrefix}:{${editedCode}}`)).toBe(1)
+    expect(JSON.parse((await redis.get(`${keyPrefix}:{${editedCode}}`)) as string)).toMatchObject({
+      target: 'https://example.com/edited-during-outage',
+    })
+  })
+})

@@ -1,0 +1,94 @@
+import { request as httpRequest } from 'node:http'
+import { createLogger, serveApp } from '@kit/http'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { linkTotals } from '../src/analytics/analytics-queries.ts'
+import { openDatabase } from '../src/db/database.ts'
+import { API_KEY, buildTestApp, MIGRATIONS, openTestDatabase } from './helpers.ts'
+import type { TestApp } from './helpers.ts'
+
+/** A POST with Transfer-Encoding: chunked and no Content-Length, over a real socket. */
+function postChunked(url: string, chunks: string[]): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { 'Content-Type': 'application/json' } }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (body += chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject)
+    for (const chunk of chunks) req.write(chunk)
+    req.end()
+  })
+}
+
+describe('over a real socket', () => {
+  const database = openTestDatabase('server')
+  let instance: TestApp
+  let server: Awaited<ReturnType<typeof serveApp>>
+  let stopped = false
+
+  beforeAll(async () => {
+    instance = buildTestApp({ database })
+    server = await serveApp(instance.app, {
+      port: 0,
+      hostname: '127.0.0.1',
+      logger: createLogger({ level: 'silent' }),
+      handleSignals: false,
+      // As main.ts does: flush the clicks, then close the database.
+      async onShutdown() {
+        await instance.close()
+        database.close()
+      },
+    })
+  })
+  afterAll(async () => {
+    if (!stopped) await server.shutdown('test done')
+    database.cleanup()
+  })
+
+  it('when a link is created and followed with fetch, the redirect carries the target', async () => {
+    const created = await fetch(`${server.url}/api/links`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ url: 'https://example.com/socket' }),
+    })
+    const { code } = (await created.json()) as { code: string }
+
+    const res = await fetch(`${server.url}/${code}`, { redirect: 'manual' })
+
+    expect(created.status).toBe(201)
+    expect(res.status).toBe(302)
+    expect(res.headers.get('location')).toBe('https://example.com/socket')
+  })
+
+  it('when a chunked body grows past 16 KiB, responds 413', async () => {
+    const chunks = Array.from({ length: 20 }, (_, i) => (i === 0 ? '{"url":"https://example.com/?q=' : 'a'.repeat(1024)))
+
+    const res = await postChunked(`${server.url}/api/links`, chunks)
+
+    expect(res.status).toBe(413)
+    expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'payload_too_large' } })
+  })
+
+  it('when the server shuts down, clicks recorded before are written to SQLite', async () => {
+    const created = await fetch(`${server.url}/api/links`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-API-Key': API_KEY },
+      body: JSON.stringify({ url: 'https://example.com/flush-on-stop' }),
+    })
+    const { code } = (await created.json()) as { code: string }
+    const id = instance.links.get(code)?.id as number
+    await Promise.all(Array.from({ length: 50 }, () => fetch(`${server.url}/${code}`, { redirect: 'manual' })))
+    const pendingBeforeStop = instance.clicks?.pending()
+
+    await server.shutdown('test')
+    stopped = true
+
+    const reopened = openDatabase(database.path, { migrationsFolder: MIGRATIONS })
+    const totals = linkTotals(reopened.db, id)
+    reopened.close()
+    expect(pendingBeforeStop).toBe(50)
+    expect(database.sqlite.open).toBe(false)
+    expect(totals.total).toBe(50)
+  })
+})
