@@ -110,6 +110,15 @@ export function spawnTarget({
         env: { ...process.env, NODE_ENV: 'production', ...env, PORT: String(port) },
         stdio: ['ignore', 'pipe', 'pipe'],
       })
+      // Without a listener, a failed spawn would throw from the 'error' event.
+      child.on('error', (error) => output.push(Buffer.from(`${error.message}\n`)))
+      if (child.pid === undefined) {
+        throw new TargetStartError(
+          `target ${name}: could not spawn ${process.execPath}`,
+          output.text
+        )
+      }
+      const { pid } = child
       running.add(child)
       child.stdout.on('data', output.push)
       child.stderr.on('data', output.push)
@@ -139,9 +148,7 @@ export function spawnTarget({
           output.text
         )
       }
-      if (child.pid === undefined)
-        throw new TargetStartError(`target ${name} has no pid`, output.text)
-      return { url, pid: child.pid, stop }
+      return { url, pid, stop }
     },
   }
 }
