@@ -137,6 +137,16 @@ describe('rateLimit', () => {
     expect(response.headers.get('ratelimit-policy')).toBe('"pro";q=1000;w=60')
   })
 
+  it('when no limiter applies to the request, passes it without headers or events', async () => {
+    const { get, events } = appWith({ limiters: () => [] })
+
+    const response = await get()
+
+    expect(response.status).toBe(200)
+    expect(response.headers.get('ratelimit')).toBeNull()
+    expect(events).toEqual([])
+  })
+
   it('when the handler answers 5xx and refundWhen says so, gives the units back', async () => {
     const limiter = memory({ name: 'api', limit: 5, windowMs: 60_000 })
     const { get } = appWith({ limiters: [limiter], refundWhen: (c) => c.res.status >= 500 })

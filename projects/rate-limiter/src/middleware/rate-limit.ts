@@ -61,8 +61,9 @@ export type RateLimitEvent =
   | { type: 'refund-failed'; policies: readonly Policy[]; error: unknown }
 
 export type RateLimitOptions<E extends Env = Env> = {
-  /** The limiters for this request, all of which must allow. A function must return the same
-   * array for the same choice (it is the cache key of the precomputed RateLimit-Policy field). */
+  /** The limiters for this request, all of which must allow (none: the request passes). A
+   * function must return the same array for the same choice (it is the cache key of the
+   * precomputed RateLimit-Policy field). */
   limiters: readonly Limiter[] | ((c: Context<E>) => readonly Limiter[])
   /** The client's key (see client-identity/client-key.ts). */
   key: (c: Context<E>) => string | Promise<string>
@@ -108,6 +109,7 @@ export function rateLimit<E extends Env = Env>({
 
   return async function rateLimitMiddleware(c, next) {
     const chosen = fixed ?? prepare((limiters as (c: Context<E>) => readonly Limiter[])(c))
+    if (chosen.policies.length === 0) return next() // no policy applies to this request
     const clientKey = await key(c)
     const units = typeof cost === 'function' ? cost(c) : cost
 
@@ -183,7 +185,7 @@ function prepareLimiters(limiters: readonly Limiter[]): PreparedLimiters {
   const policies = limiters.map((limiter) => limiter.policy)
   return {
     single: limiters.length === 1 ? limiters[0] : undefined,
-    multi: limiters.length === 1 ? undefined : createMultiLimiter(limiters),
+    multi: limiters.length > 1 ? createMultiLimiter(limiters) : undefined,
     policies,
     policyField: serializeRateLimitPolicy(
       policies.map((policy) => ({

@@ -1,0 +1,142 @@
+/**
+ * Builds every limiter the demo service uses from its configuration: one limiter per policy (on
+ * Redis behind the resilient wrapper, or in memory), one per algorithm for the benchmark routes,
+ * the concurrent-requests limiters and the load shedder. No I/O: the Redis client is passed in.
+ */
+import type { Redis } from 'ioredis'
+import {
+  createMemoryConcurrencyLimiter,
+  createRedisConcurrencyLimiter,
+  type ConcurrencyLimiter,
+} from './concurrency/concurrency-limiter.ts'
+import type { Config, RouteId } from './config.ts'
+import {
+  ALGORITHMS,
+  createMemoryLimiter,
+  createRedisLimiter,
+  createResilientLimiter,
+  type Algorithm,
+  type Limiter,
+  type LimiterEvent,
+  type MemoryLimiter,
+  type Policy,
+  type StoreFailurePolicy,
+} from './limiter/index.ts'
+import {
+  createPriorityLoadShedder,
+  type PriorityLoadShedder,
+} from './load-shedding/priority-load-shedder.ts'
+
+export type Limits = {
+  backend: 'memory' | 'redis'
+  onStoreFailure: StoreFailurePolicy
+  /** The limiters of each policy, by name. */
+  byPolicy: ReadonlyMap<string, Limiter>
+  /** The limiters of a route (for a tier when given and configured), the same array every call. */
+  forRoute(route: RouteId, tier?: string): readonly Limiter[]
+  /** One single-policy list per algorithm, for GET /api/algorithms/:algorithm. */
+  forAlgorithm: Readonly<Record<Algorithm, readonly Limiter[]>>
+  /** The concurrent-requests limiter of a route that has one, with its in-memory fallback. */
+  concurrency: Partial<
+    Record<RouteId, { limiter: ConcurrencyLimiter; fallback: ConcurrencyLimiter }>
+  >
+  shedder: PriorityLoadShedder
+  /** Stops the memory limiters' sweep timers. */
+  close(): void
+}
+
+/** The policy of the benchmark route of one algorithm. */
+export function algorithmPolicy(algorithm: Algorithm, config: Config['algorithmRoutes']): Policy {
+  return { name: `algorithm-${algorithm}`, algorithm, ...config }
+}
+
+export function createLimits(
+  config: Config,
+  {
+    redis,
+    onLimiterEvent,
+    clock,
+  }: {
+    /** Absent: every limiter is in memory (one process's view). */
+    redis?: Redis
+    onLimiterEvent?: (event: LimiterEvent) => void
+    clock?: () => number
+  } = {}
+): Limits {
+  const memoryLimiters: MemoryLimiter[] = []
+  const build = (policy: Policy): Limiter => {
+    if (redis === undefined) {
+      const limiter = createMemoryLimiter(policy, clock ? { clock } : {})
+      memoryLimiters.push(limiter)
+      return limiter
+    }
+    const insurance = config.storeFailure === 'insurance' ? createMemoryLimiter(policy) : undefined
+    if (insurance) memoryLimiters.push(insurance)
+    return createResilientLimiter(
+      createRedisLimiter(policy, { redis, prefix: `${config.keyPrefix}${policy.name}:` }),
+      {
+        onStoreFailure: config.storeFailure,
+        ...(insurance && { insurance }),
+        timeoutMs: config.redisTimeoutMs,
+        blockCache: config.blockCache,
+        ...(onLimiterEvent && { onEvent: onLimiterEvent }),
+        ...(clock && { clock }),
+      }
+    )
+  }
+
+  const byPolicy = new Map(
+    Object.values(config.policies).map((policy) => [policy.name, build(policy)] as const)
+  )
+  const list = (names: readonly string[]) => names.map((name) => byPolicy.get(name) as Limiter)
+  const routeLists = new Map<string, readonly Limiter[]>()
+  for (const [id, route] of Object.entries(config.routes)) {
+    routeLists.set(id, list(route.policies))
+    for (const [tier, names] of Object.entries(route.tiers))
+      routeLists.set(`${id}:${tier}`, list(names))
+  }
+
+  const forAlgorithm = {} as Record<Algorithm, readonly Limiter[]>
+  for (const algorithm of ALGORITHMS) {
+    forAlgorithm[algorithm] = [build(algorithmPolicy(algorithm, config.algorithmRoutes))]
+  }
+
+  const concurrency: Limits['concurrency'] = {}
+  for (const [id, route] of Object.entries(config.routes) as [
+    RouteId,
+    Config['routes'][RouteId],
+  ][]) {
+    if (route.concurrency === undefined) continue
+    const options = { limit: route.concurrency, leaseMs: config.concurrencyLeaseMs }
+    const fallback = createMemoryConcurrencyLimiter(options)
+    concurrency[id] = {
+      limiter:
+        redis === undefined
+          ? fallback
+          : createRedisConcurrencyLimiter({
+              redis,
+              ...options,
+              prefix: `${config.keyPrefix}concurrency:${id}:`,
+            }),
+      fallback,
+    }
+  }
+
+  return {
+    backend: redis === undefined ? 'memory' : 'redis',
+    onStoreFailure: config.storeFailure,
+    byPolicy,
+    forRoute: (route, tier) =>
+      (tier !== undefined ? routeLists.get(`${route}:${tier}`) : undefined) ??
+      (routeLists.get(route) as readonly Limiter[]),
+    forAlgorithm,
+    concurrency,
+    shedder: createPriorityLoadShedder({
+      capacity: config.loadShedCapacity,
+      reservedShare: config.loadShedReservedShare,
+    }),
+    close() {
+      for (const limiter of memoryLimiters) limiter.close()
+    },
+  }
+}
