@@ -129,7 +129,9 @@ describe('createResilientLimiter over a Redis that dies', () => {
           limiters.insurance.consume('back-insured'),
           limiters['fail-closed'].consume('back-closed').catch(() => undefined),
         ])
-        return decisions.every((d) => d?.source === 'store') && performance.now() - started
+        return decisions.every((d) => d?.source === 'store')
+          ? performance.now() - started
+          : undefined
       },
       { timeoutMs: 5000, intervalMs: 50, message: 'store-backed decisions did not resume' }
     )

@@ -86,32 +86,40 @@ export function createRedisLimiter(
     }
   }
 
-  async function call(key: string, cost: string): Promise<ScriptReply> {
-    try {
-      return await run(`${keyPrefix}{${key}}`, cost)
-    } catch (error) {
-      throw new StoreUnavailableError(
-        `Rate limit store failed: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error }
-      )
-    }
+  /** Store errors become StoreUnavailableError, keeping the original as `cause`. */
+  function storeFailed(error: unknown): never {
+    throw new StoreUnavailableError(
+      `Rate limit store failed: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error }
+    )
+  }
+
+  function toDecision(reply: ScriptReply): Decision {
+    const allowed = reply[0] === 0
+    return decision(valid, allowed, reply[2], reply[4], allowed ? 0 : reply[3])
   }
 
   return {
     policy: valid,
 
-    async consume(key: string, cost = 1): Promise<Decision> {
-      assertKey(key)
-      assertCost(cost, capacity)
-      const reply = await call(key, cost === 1 ? '1' : String(cost))
-      const allowed = reply[0] === 0
-      return decision(valid, allowed, reply[2], reply[4], allowed ? 0 : reply[3])
+    // Not `async`: on the hot path the script's promise is chained once, no extra await layers.
+    consume(key: string, cost = 1): Promise<Decision> {
+      try {
+        assertKey(key)
+        assertCost(cost, capacity)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      return run(`${keyPrefix}{${key}}`, cost === 1 ? '1' : String(cost)).then(
+        toDecision,
+        storeFailed
+      )
     },
 
     async refund(key: string, cost = 1): Promise<void> {
       assertKey(key)
       assertCost(cost, Number.POSITIVE_INFINITY)
-      if (cost > 0) await call(key, String(-cost))
+      if (cost > 0) await run(`${keyPrefix}{${key}}`, String(-cost)).catch(storeFailed)
     },
 
     async reset(key: string): Promise<void> {

@@ -36,8 +36,13 @@ if state[1] then
   end
 end
 
+-- Whole ms until the bucket holds `wanted` tokens, by the same epsilon rule as admission.
+local function ms_until(wanted)
+  return math.max(0, math.ceil(((wanted - tokens - epsilon) * window_ms) / limit))
+end
+
 local function save()
-  local reset_after = math.ceil(((capacity - tokens) * window_ms) / limit)
+  local reset_after = ms_until(capacity)
   if reset_after <= 0 then
     redis.call('DEL', key)
   else
@@ -60,8 +65,8 @@ if tokens + epsilon < cost then
     1,
     capacity,
     math.floor(tokens + epsilon),
-    math.ceil(((cost - tokens) * window_ms) / limit),
-    math.ceil(((capacity - tokens) * window_ms) / limit),
+    ms_until(cost),
+    ms_until(capacity),
   }
 end
 
@@ -70,6 +75,6 @@ if cost > 0 then
   tokens = math.max(0, tokens - cost)
   reset_after = save()
 else
-  reset_after = math.ceil(((capacity - tokens) * window_ms) / limit)
+  reset_after = ms_until(capacity)
 end
 return { 0, capacity, math.floor(tokens + epsilon), -1, reset_after }

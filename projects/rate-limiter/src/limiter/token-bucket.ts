@@ -28,12 +28,12 @@ export const tokenBucket: AlgorithmModule<TokenBucketState> = {
         policy,
         false,
         Math.floor(state.tokens + EPSILON),
-        Math.ceil(((size - state.tokens) * windowMs) / limit),
-        Math.ceil(((cost - state.tokens) * windowMs) / limit)
+        msUntil(size, state.tokens, limit, windowMs),
+        msUntil(cost, state.tokens, limit, windowMs)
       )
     }
     state.tokens = Math.max(0, state.tokens - cost)
-    const resetMs = Math.ceil(((size - state.tokens) * windowMs) / limit)
+    const resetMs = msUntil(size, state.tokens, limit, windowMs)
     state.expiresAt = now + resetMs
     return decision(policy, true, Math.floor(state.tokens + EPSILON), resetMs, 0)
   },
@@ -43,12 +43,18 @@ export const tokenBucket: AlgorithmModule<TokenBucketState> = {
     const size = capacity(policy)
     refill(state, now, size, limit, windowMs)
     state.tokens = Math.min(size, state.tokens + cost)
-    state.expiresAt = now + Math.ceil(((size - state.tokens) * windowMs) / limit)
+    state.expiresAt = now + msUntil(size, state.tokens, limit, windowMs)
   },
 }
 
 function capacity(policy: Policy): number {
   return policy.burst ?? policy.limit
+}
+
+/** Whole ms until the bucket holds `wanted` tokens, by the same EPSILON rule as admission, so
+ * a request retried exactly then passes and one retried a millisecond earlier does not. */
+function msUntil(wanted: number, tokens: number, limit: number, windowMs: number): number {
+  return Math.max(0, Math.ceil(((wanted - tokens - EPSILON) * windowMs) / limit))
 }
 
 function refill(
