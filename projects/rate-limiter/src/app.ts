@@ -1,0 +1,305 @@
+import { getConnInfo } from '@hono/node-server/conninfo'
+import {
+  errorHandler,
+  errorResponse,
+  kitMiddleware,
+  limitBody,
+  notFoundHandler,
+  validator,
+  type createHealth,
+  type createMetrics,
+} from '@kit/http'
+import { Hono, type Context } from 'hono'
+import type { Logger } from 'pino'
+import { z } from 'zod'
+import { createClientIpResolver, hashIdentifier } from './client-identity/client-key.ts'
+import type { Config, RouteId } from './config.ts'
+import { toWindowSeconds } from './headers/ratelimit-headers.ts'
+import {
+  ALGORITHMS,
+  InvalidRequestError,
+  MAX_KEY_BYTES,
+  StoreUnavailableError,
+  type Algorithm,
+  type Limiter,
+} from './limiter/index.ts'
+import type { Limits } from './limits.ts'
+import type { RateLimitMetrics } from './metrics.ts'
+import { concurrencyLimit } from './middleware/concurrency-limit.ts'
+import { loadShed } from './middleware/load-shed.ts'
+import { rateLimit } from './middleware/rate-limit.ts'
+
+/** Bodies of the demo's POST routes: a report request is small, an upload up to 1 MiB. */
+export const MAX_JSON_BYTES = 16 * 1024
+export const MAX_UPLOAD_BYTES = 1024 * 1024
+/** The most simulated work GET /api/priority accepts (?work=ms). */
+export const MAX_WORK_MS = 5000
+
+export type AppSettings = Pick<
+  Config,
+  | 'trustProxy'
+  | 'ipv6Prefix'
+  | 'shadowMode'
+  | 'legacyHeaders'
+  | 'rateLimitField'
+  | 'apiKeys'
+  | 'apiKeySecret'
+  | 'routes'
+>
+
+export type AppDeps = {
+  config: AppSettings
+  /** Every limiter, built from the config by createLimits. */
+  limits: Limits
+  logger: Logger
+  /** /readyz reads it; the same object goes to serveApp, which marks it draining on SIGTERM. */
+  health: ReturnType<typeof createHealth>
+  /** true while the limiters' store answers (always true for the memory backend). */
+  storeUp: () => boolean
+  /** Request metrics and GET /metrics. */
+  metrics?: ReturnType<typeof createMetrics>
+  /** The limiters' metrics (allowed, limited, near-limit, store failures...). */
+  rateLimitMetrics?: RateLimitMetrics
+  clock?: () => number
+}
+
+/** Who is calling: a key for the limiters and, for a known API key, its tier. */
+type Client = { key: string; tier?: string }
+type AppEnv = { Variables: { client: Client } }
+
+/**
+ * Builds the demo service: a few routes, each protected by configured policies. Opens nothing
+ * and listens nowhere: main.ts (or a test) passes in real dependencies and serves the result.
+ *
+ * | route                          | protection                                              |
+ * | ------------------------------ | ------------------------------------------------------- |
+ * | GET  /api/resource             | `routes.resource` policies; an API key's tier may swap them |
+ * | POST /api/reports              | `routes.reports`, each request costs `cost` (5) units   |
+ * | GET  /api/search               | two policies at once: a per-second burst and a per-minute quota |
+ * | POST /api/uploads              | `routes.uploads` policies + at most `concurrency` (2) in flight |
+ * | GET  /api/priority             | the load shedder (`X-Priority: critical` may use the reserve) |
+ * | GET  /api/algorithms/:algorithm| one policy per algorithm (`routes.algorithms` numbers)  |
+ * | POST /api/decisions            | the limiter as a service: `{ policy, key, cost }`       |
+ * | GET  /healthz, /readyz, /metrics | not limited                                           |
+ *
+ * @example
+ * ```ts
+ * const app = createApp({ config, limits, logger, health, storeUp: () => true })
+ * const res = await app.request('/api/resource')
+ * ```
+ */
+export function createApp({
+  config,
+  limits,
+  logger,
+  health,
+  storeUp,
+  metrics,
+  rateLimitMetrics,
+  clock = Date.now,
+}: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>()
+  app.use(kitMiddleware({ logger }))
+  if (metrics) app.use(metrics.middleware)
+  const kitErrors = errorHandler({ logger })
+  app.onError((error, c) => {
+    // A limiter refusing its input (key over 512 bytes, a bad cost): the caller's mistake.
+    if (error instanceof InvalidRequestError) {
+      const path = error.field ?? 'request'
+      return errorResponse(400, 'invalid_rate_limit_request', error.message, {
+        issues: [{ path, message: error.message }],
+      })
+    }
+    return kitErrors(error, c)
+  })
+  app.notFound(notFoundHandler)
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.get('/readyz', async (c) => {
+    const report = await health.report()
+    const up = storeUp()
+    return c.json(
+      {
+        ...report,
+        store: {
+          backend: limits.backend,
+          state: up ? 'up' : 'down',
+          onStoreFailure: limits.onStoreFailure,
+          // What a request gets right now: the store's decision, or the outage policy's.
+          deciding: up || limits.backend === 'memory' ? limits.backend : limits.onStoreFailure,
+        },
+      },
+      report.status === 'unavailable' || report.status === 'draining' ? 503 : 200
+    )
+  })
+  if (metrics) app.get('/metrics', metrics.handler)
+
+  const resolveIp = createClientIpResolver({
+    trustProxy: config.trustProxy,
+    ipv6Prefix: config.ipv6Prefix,
+  })
+  // Only the hashes of the configured keys are kept; an unknown key is just anonymous traffic,
+  // never a fresh quota (else a client could mint a new key per request).
+  const tiers = new Map(
+    Object.entries(config.apiKeys).map(([key, tier]) => [
+      hashIdentifier(key, config.apiKeySecret),
+      tier,
+    ])
+  )
+  function identify(c: Context<AppEnv>): Client {
+    const apiKey = c.req.header('x-api-key')
+    if (apiKey) {
+      const hash = hashIdentifier(apiKey, config.apiKeySecret)
+      const tier = tiers.get(hash)
+      if (tier !== undefined) return { key: `api-key:${hash}`, tier }
+    }
+    const ip = resolveIp(getConnInfo(c).remote.address, c.req.header('x-forwarded-for'))
+    return { key: `ip:${ip ?? 'unknown'}` }
+  }
+
+  const common = {
+    key: (c: Context<AppEnv>) => c.var.client.key,
+    shadow: config.shadowMode,
+    legacyHeaders: config.legacyHeaders,
+    rateLimitField: config.rateLimitField,
+    clock,
+    ...(rateLimitMetrics && { onEvent: rateLimitMetrics.recordRateLimit }),
+  }
+  /** The rate-limit middleware of a configured route (a route without policies passes). */
+  const limited = (route: RouteId) =>
+    rateLimit<AppEnv>({
+      ...common,
+      limiters: (c) => limits.forRoute(route, c.var.client.tier),
+      cost: config.routes[route].cost,
+      // Our failure is not the client's spending: a 5xx gives the units back.
+      refundWhen: (c) => c.res.status >= 500,
+    })
+
+  const api = new Hono<AppEnv>()
+  api.use(async (c, next) => {
+    c.set('client', identify(c))
+    await next()
+  })
+
+  api.get('/resource', limited('resource'), (c) =>
+    c.json({ resource: 'ok', tier: c.var.client.tier ?? 'anonymous' })
+  )
+
+  api.post('/reports', limitBody(MAX_JSON_BYTES), limited('reports'), (c) =>
+    c.json({ report: 'accepted', cost: config.routes.reports.cost }, 202)
+  )
+
+  api.get(
+    '/search',
+    validator('query', z.object({ q: z.string().max(200).default('') })),
+    limited('search'),
+    (c) => c.json({ query: c.req.valid('query').q, results: [] })
+  )
+
+  const uploads = limits.concurrency.uploads
+  api.post(
+    '/uploads',
+    limited('uploads'),
+    ...(uploads
+      ? [
+          concurrencyLimit<AppEnv>({
+            name: 'uploads-concurrency',
+            limiter: uploads.limiter,
+            fallback: uploads.fallback,
+            onStoreFailure: limits.onStoreFailure,
+            key: (c) => c.var.client.key,
+            shadow: config.shadowMode,
+            ...(rateLimitMetrics && { onEvent: rateLimitMetrics.recordConcurrency }),
+          }),
+        ]
+      : []),
+    limitBody(MAX_UPLOAD_BYTES),
+    async (c) => {
+      // Reading the whole body is the "work" that holds the concurrency slot.
+      const body = await c.req.arrayBuffer()
+      return c.json({ uploaded: body.byteLength }, 201)
+    }
+  )
+
+  api.get(
+    '/priority',
+    loadShed<AppEnv>({
+      shedder: limits.shedder,
+      // A demo: production derives priority from the route or an authenticated caller.
+      priority: (c) => (c.req.header('x-priority') === 'critical' ? 'critical' : 'normal'),
+      ...(rateLimitMetrics && { onEvent: rateLimitMetrics.recordLoadShed }),
+    }),
+    limited('priority'),
+    validator(
+      'query',
+      z.object({ work: z.coerce.number().int().min(0).max(MAX_WORK_MS).default(0) })
+    ),
+    async (c) => {
+      const { work } = c.req.valid('query')
+      if (work > 0) await new Promise((resolve) => setTimeout(resolve, work))
+      return c.json({ served: c.req.header('x-priority') === 'critical' ? 'critical' : 'normal' })
+    }
+  )
+
+  api.get(
+    '/algorithms/:algorithm',
+    validator('param', z.object({ algorithm: z.enum(ALGORITHMS) })),
+    rateLimit<AppEnv>({
+      ...common,
+      // The validator above already refused any other value.
+      limiters: (c) => limits.forAlgorithm[c.req.param('algorithm') as Algorithm],
+    }),
+    (c) => c.json({ algorithm: c.req.valid('param').algorithm })
+  )
+
+  const policyNames = [...limits.byPolicy.keys()] as [string, ...string[]]
+  api.post(
+    '/decisions',
+    limitBody(MAX_JSON_BYTES),
+    validator(
+      'json',
+      z.strictObject({
+        policy: z.enum(policyNames, { error: `must be one of ${policyNames.join(', ')}` }),
+        key: z
+          .string()
+          .min(1)
+          .refine((key) => Buffer.byteLength(key) <= MAX_KEY_BYTES, {
+            error: `must be at most ${MAX_KEY_BYTES} bytes (UTF-8)`,
+          }),
+        cost: z.number().int().min(0).default(1),
+      })
+    ),
+    async (c) => {
+      const { policy: name, key, cost } = c.req.valid('json')
+      const limiter = limits.byPolicy.get(name) as Limiter
+      try {
+        // A cost above the policy's capacity throws InvalidRequestError: 400 naming "cost".
+        // The caller's key is namespaced so it can never collide with the routes' own keys.
+        const decision = await limiter.consume(`decision:${key}`, cost)
+        return c.json(
+          {
+            allowed: decision.allowed,
+            policy: {
+              name,
+              limit: decision.policy.limit,
+              windowSeconds: toWindowSeconds(decision.policy.windowMs) ?? null,
+            },
+            remaining: decision.remaining,
+            resetMs: decision.resetMs,
+            retryAfterMs: decision.retryAfterMs,
+            source: (decision as { source?: string }).source ?? 'store',
+          },
+          decision.allowed ? 200 : 429
+        )
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError)) throw error
+        return errorResponse(503, 'store_unavailable', 'The rate limit store is unavailable', {
+          headers: { 'Retry-After': '1' },
+        })
+      }
+    }
+  )
+
+  app.route('/api', api)
+  return app
+}

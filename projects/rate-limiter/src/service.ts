@@ -1,0 +1,73 @@
+/**
+ * The service's composition root, shared by main.ts and the component tests: config → Redis
+ * client (when REDIS_URL is set) → limiters → metrics → health → app. Opens the Redis connection
+ * but listens nowhere; `serveApp` does that.
+ */
+import { createHealth, createMetrics } from '@kit/http'
+import { createRedis, isRedisReady, pingRedis } from '@kit/redis'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import { createApp } from './app.ts'
+import type { Config } from './config.ts'
+import { createLimits, type Limits } from './limits.ts'
+import { createRateLimitMetrics } from './metrics.ts'
+
+export type Service = {
+  app: ReturnType<typeof createApp>
+  health: ReturnType<typeof createHealth>
+  limits: Limits
+  metrics: ReturnType<typeof createMetrics>
+  redis: Redis | undefined
+  /** Stops the limiters' timers and closes Redis: pass it to serveApp's onShutdown. */
+  close(): Promise<void>
+}
+
+export function createService(config: Config, { logger }: { logger: Logger }): Service {
+  const redis = config.redisUrl
+    ? createRedis(config.redisUrl, {
+        role: 'request',
+        name: 'rate-limiter',
+        logger,
+        // Concurrent decisions share one round trip: the Node side is where a limiter's cost is.
+        redisOptions: { enableAutoPipelining: true },
+      })
+    : undefined
+  const storeUp = () => (redis === undefined ? true : isRedisReady(redis))
+
+  const metrics = createMetrics()
+  const rateLimitMetrics = createRateLimitMetrics({
+    registry: metrics.registry,
+    backend: redis === undefined ? 'memory' : 'redis',
+    storeUp,
+    loadShedderInFlight: () => limits.shedder.inFlight,
+  })
+  const limits = createLimits(config, { redis, onLimiterEvent: rateLimitMetrics.recordLimiter })
+
+  // Redis is critical for readiness only when an outage means refusing traffic (fail-closed);
+  // with fail-open or insurance the service still serves, and reports itself degraded.
+  const health = createHealth(
+    redis === undefined
+      ? []
+      : [
+          {
+            name: 'redis',
+            critical: config.storeFailure === 'fail-closed',
+            check: () => pingRedis(redis),
+          },
+        ]
+  )
+
+  const app = createApp({ config, limits, logger, health, storeUp, metrics, rateLimitMetrics })
+
+  return {
+    app,
+    health,
+    limits,
+    metrics,
+    redis,
+    async close() {
+      limits.close()
+      await redis?.quit().catch(() => redis.disconnect())
+    },
+  }
+}

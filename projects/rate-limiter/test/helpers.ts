@@ -1,0 +1,51 @@
+import { createLogger, serveApp } from '@kit/http'
+import { uniqueName } from '@kit/testing'
+import { parseRateLimit } from '../src/headers/ratelimit-header-parser.ts'
+import { loadConfig, type Config } from '../src/config.ts'
+import { createService, type Service } from '../src/service.ts'
+
+export type RunningService = Service & {
+  config: Config
+  url: string
+  stop(): Promise<void>
+}
+
+/**
+ * The real service (createService, as main.ts builds it) on a free port of 127.0.0.1, with a key
+ * prefix of its own so test files never share Redis keys.
+ */
+export async function startService(env: Record<string, string> = {}): Promise<RunningService> {
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    KEY_PREFIX: `${uniqueName('rate-limiter')}:`,
+    ...env,
+  })
+  const logger = createLogger({ name: 'rate-limiter-test', level: 'silent' })
+  const service = createService(config, { logger })
+  const server = await serveApp(service.app, {
+    port: 0,
+    hostname: '127.0.0.1',
+    logger,
+    health: service.health,
+    handleSignals: false,
+    onShutdown: () => service.close(),
+  })
+  return { ...service, config, url: server.url, stop: () => server.shutdown() }
+}
+
+/** The POLICIES document that replaces one policy's numbers. */
+export function policies(document: object): string {
+  return JSON.stringify(document)
+}
+
+/** `r` of the first member of a response's RateLimit field (the parser the kit ships). */
+export function remainingOf(response: Response): number | undefined {
+  return parseRateLimit(response.headers.get('ratelimit'))[0]?.remaining
+}
+
+/** Counts the statuses of a list of responses: { 200: 10, 429: 40 }. */
+export function statusCounts(responses: readonly Response[]): Record<number, number> {
+  const counts: Record<number, number> = {}
+  for (const response of responses) counts[response.status] = (counts[response.status] ?? 0) + 1
+  return counts
+}
