@@ -154,14 +154,18 @@ describe('sliding window counter', () => {
     )
   })
 
-  it('when a client spends its limit just before a window edge, admits nothing more right after it', async () => {
+  it('when an adversary packs the limit into the last ms of a window and then trickles, approaches but never reaches 2x (documented)', async () => {
     const policy: Policy = { name: 'p', algorithm: 'sliding-window', limit: 100, windowMs: 1000 }
     const edge = 1_700_000_000_000
-    const burst = (t: number) => Array.from({ length: 150 }, () => ({ t, cost: 1 }))
+    const packed = Array.from({ length: 100 }, () => ({ t: edge - 1, cost: 1 }))
+    const trickle = Array.from({ length: 1000 }, (_, i) => ({ t: edge + i, cost: 1 }))
 
-    const outcomes = await replay(policy, [...burst(edge - 1), ...burst(edge)])
+    const outcomes = await replay(policy, [...packed, ...trickle])
+    const ratio = maxInAnyInterval(outcomes, policy.windowMs) / policy.limit
 
-    expect(maxInAnyInterval(outcomes, policy.windowMs)).toBe(100)
+    console.info(`sliding-window adversarial burst: ${ratio}x the limit within one window`)
+    expect(ratio).toBeGreaterThan(1.5)
+    expect(ratio).toBeLessThan(2)
   })
 })
 
@@ -199,6 +203,30 @@ for (const algorithm of ['token-bucket', 'gcra'] as const) {
 }
 
 describe('every algorithm', () => {
+  // The edge trace: 150 requests 1 ms before a window edge and 150 right on it (limit 100).
+  const edgeBurst: Record<Algorithm, number> = {
+    'fixed-window': 2,
+    'sliding-log': 1,
+    'sliding-window': 1,
+    'token-bucket': 1,
+    gcra: 1,
+  }
+
+  it.each(ALGORITHMS)(
+    '%s: when a client spends its limit on both sides of a window edge, admits the documented burst',
+    async (algorithm) => {
+      const policy: Policy = { name: 'p', algorithm, limit: 100, windowMs: 1000 }
+      const edge = 1_700_000_000_000
+      const burst = (t: number) => Array.from({ length: 150 }, () => ({ t, cost: 1 }))
+
+      const outcomes = await replay(policy, [...burst(edge - 1), ...burst(edge)])
+      const ratio = maxInAnyInterval(outcomes, policy.windowMs) / policy.limit
+
+      console.info(`${algorithm} edge burst: ${ratio}x the limit within one window`)
+      expect(ratio).toBe(edgeBurst[algorithm])
+    }
+  )
+
   it.each(ALGORITHMS)(
     '%s: when a request is denied, the same request passes exactly retryAfterMs later, and the full quota is back after resetMs',
     async (algorithm) => {
