@@ -1,0 +1,135 @@
+import { startRedisServer, waitFor, type RedisServer } from '@kit/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { policies, startService, statusCounts, type RunningService } from './helpers.ts'
+
+// R5 (reliability.md § 3): Redis killed mid-run, in each outage policy. A private redis-server
+// per mode: this file kills it.
+const TIMEOUT_MS = 100
+// What a request may take beyond the limiter's timeout: HTTP on loopback on a busy 2-core box.
+const SLACK_MS = 400
+
+type Timed = { response: Response; ms: number }
+
+describe.each(['fail-open', 'fail-closed', 'insurance'] as const)('STORE_FAILURE=%s', (mode) => {
+  let redis: RedisServer
+  let service: RunningService
+  let client = 0
+  const newClient = () => `203.0.113.${++client}`
+
+  async function request(path: string, ip: string, init: RequestInit = {}): Promise<Timed> {
+    const started = performance.now()
+    const response = await fetch(`${service.url}${path}`, {
+      ...init,
+      headers: { 'x-forwarded-for': ip, 'content-type': 'application/json', ...init.headers },
+    })
+    await response.clone().arrayBuffer()
+    return { response, ms: performance.now() - started }
+  }
+  const resource = (ip: string) => request('/api/resource', ip)
+  const decisionSource = async () => {
+    const { response } = await request('/api/decisions', newClient(), {
+      method: 'POST',
+      body: JSON.stringify({ policy: 'default', key: `probe-${client}` }),
+    })
+    return response.status === 503
+      ? 'refused'
+      : ((await response.json()) as { source: string }).source
+  }
+  const readiness = async () => {
+    const response = await fetch(`${service.url}/readyz`)
+    return { status: response.status, body: (await response.json()) as Record<string, any> }
+  }
+  const metrics = async () => (await fetch(`${service.url}/metrics`)).text()
+
+  beforeAll(async () => {
+    redis = await startRedisServer()
+    service = await startService({
+      REDIS_URL: redis.url,
+      STORE_FAILURE: mode,
+      REDIS_TIMEOUT_MS: String(TIMEOUT_MS),
+      TRUST_PROXY: '1',
+      POLICIES: policies({ policies: { default: { limit: 5, windowMs: 60_000 } } }),
+    })
+    await waitFor(() => service.redis?.status === 'ready', { message: 'Redis never connected' })
+  })
+  afterAll(async () => {
+    await service.stop()
+    await redis.stop()
+  })
+
+  it('when Redis is killed mid-run, no request hangs, the policy holds and Redis takes over again within 5 s', async () => {
+    expect(await decisionSource()).toBe('store')
+
+    // Kill Redis while 40 requests are in flight, then keep asking.
+    const inFlight = Array.from({ length: 40 }, () => resource(newClient()))
+    await redis.kill()
+    const duringKill = await Promise.all(inFlight)
+    await waitFor(async () => (await readiness()).body.store?.state === 'down', {
+      message: 'readyz never saw the store down',
+    })
+    const oneClient = newClient()
+    const outage: Timed[] = []
+    for (let i = 0; i < 8; i++) outage.push(await resource(oneClient))
+    const ready = await readiness()
+    const scraped = await metrics()
+
+    const slowest = Math.max(...[...duringKill, ...outage].map((timed) => timed.ms))
+    expect(slowest).toBeLessThan(TIMEOUT_MS + SLACK_MS)
+    expect(scraped).toMatch(/rate_limit_store_up\{backend="redis"\} 0/)
+    expect(scraped).toMatch(
+      /rate_limit_store_failures_total\{policy="default",backend="redis"\} [1-9]/
+    )
+    expect(ready.body.store).toMatchObject({
+      backend: 'redis',
+      state: 'down',
+      onStoreFailure: mode,
+    })
+    const statuses = statusCounts(outage.map((timed) => timed.response))
+    if (mode === 'fail-open') {
+      // Admits everything, and says so: Envoy's failure_mode_allowed.
+      expect(statuses).toEqual({ 200: 8 })
+      expect(scraped).toMatch(
+        /rate_limit_failure_mode_allowed_total\{policy="default",backend="redis"\} [1-9]/
+      )
+      expect(ready).toMatchObject({
+        status: 200,
+        body: { status: 'degraded', store: { deciding: 'fail-open' } },
+      })
+    } else if (mode === 'fail-closed') {
+      expect(statuses).toEqual({ 503: 8 })
+      const body = await outage[0]?.response.json()
+      expect(body).toMatchObject({
+        type: 'https://iana.org/assignments/http-problem-types#temporary-reduced-capacity',
+      })
+      expect(scraped).toMatch(
+        /rate_limit_failure_mode_denied_total\{policy="default",backend="redis"\} [1-9]/
+      )
+      expect(ready).toMatchObject({ status: 503, body: { status: 'unavailable' } })
+    } else {
+      // Still limiting, per process: 5 pass, the rest are refused.
+      expect(statuses).toEqual({ 200: 5, 429: 3 })
+      expect(scraped).toMatch(
+        /rate_limit_insurance_decisions_total\{policy="default",backend="redis"\} [1-9]/
+      )
+      expect(ready).toMatchObject({
+        status: 200,
+        body: { status: 'degraded', store: { deciding: 'insurance' } },
+      })
+    }
+
+    await redis.restart()
+    const backAt = performance.now()
+    await waitFor(async () => (await decisionSource()) === 'store', {
+      timeoutMs: 5000,
+      intervalMs: 50,
+      message: 'Redis-backed decisions did not resume within 5 s',
+    })
+
+    expect(performance.now() - backAt).toBeLessThan(5000)
+    expect((await readiness()).body).toMatchObject({
+      status: 'ready',
+      store: { state: 'up', deciding: 'redis' },
+    })
+    expect((await resource(newClient())).response.status).toBe(200)
+  })
+})
