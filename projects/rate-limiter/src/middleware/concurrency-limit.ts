@@ -15,7 +15,8 @@
 import type { Context, Env, MiddlewareHandler } from 'hono'
 import type { ConcurrencyLease, ConcurrencyLimiter } from '../concurrency/concurrency-limiter.ts'
 import { serializeRateLimit, serializeRateLimitPolicy } from '../headers/ratelimit-headers.ts'
-import { problemResponse, quotaExceeded, temporaryReducedCapacity } from '../problem-details.ts'
+import { quotaExceeded, temporaryReducedCapacity } from '../problem-details.ts'
+import { sendProblem, setRateLimitHeaders } from './send-problem.ts'
 
 export type ConcurrencyEvent =
   | { type: 'acquired' | 'rejected'; name: string; inFlight: number; source: 'store' | 'fallback' }
@@ -60,7 +61,8 @@ export function concurrencyLimit<E extends Env = Env>({
     } catch (error) {
       onEvent?.({ type: 'store-failure', name, error })
       if (onStoreFailure === 'fail-closed' && !shadow) {
-        return problemResponse(
+        return sendProblem(
+          c,
           temporaryReducedCapacity({
             violatedPolicies: [name],
             detail: 'The concurrency store is unavailable and this service fails closed.',
@@ -89,16 +91,16 @@ export function concurrencyLimit<E extends Env = Env>({
     }
     if (!lease.acquired) {
       if (shadow) {
-        for (const [header, value] of Object.entries(headers)) c.header(header, value)
+        setRateLimitHeaders(c, headers)
         return next()
       }
-      return problemResponse(quotaExceeded({ violatedPolicies: [name] }), {
+      return sendProblem(c, quotaExceeded({ violatedPolicies: [name] }), {
         ...headers,
         'Retry-After': '1',
       })
     }
 
-    for (const [header, value] of Object.entries(headers)) c.header(header, value)
+    setRateLimitHeaders(c, headers)
     try {
       await next()
     } finally {

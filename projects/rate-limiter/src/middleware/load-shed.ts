@@ -8,7 +8,8 @@
  */
 import type { Context, Env, MiddlewareHandler } from 'hono'
 import type { Priority, PriorityLoadShedder } from '../load-shedding/priority-load-shedder.ts'
-import { problemResponse, temporaryReducedCapacity } from '../problem-details.ts'
+import { temporaryReducedCapacity } from '../problem-details.ts'
+import { sendProblem } from './send-problem.ts'
 
 export type LoadShedEvent = { type: 'admitted' | 'shed'; priority: Priority; inFlight: number }
 
@@ -35,7 +36,8 @@ export function loadShed<E extends Env = Env>({
     const release = shedder.tryAcquire(level)
     onEvent?.({ type: release ? 'admitted' : 'shed', priority: level, inFlight: shedder.inFlight })
     if (release === undefined) {
-      return problemResponse(
+      return sendProblem(
+        c,
         temporaryReducedCapacity({
           detail: `Shedding ${level} traffic: the server is at capacity.`,
         }),

@@ -36,7 +36,8 @@ import {
   type MultiLimiter,
   type Policy,
 } from '../limiter/index.ts'
-import { problemResponse, quotaExceeded, temporaryReducedCapacity } from '../problem-details.ts'
+import { quotaExceeded, temporaryReducedCapacity } from '../problem-details.ts'
+import { sendProblem, setRateLimitHeaders } from './send-problem.ts'
 
 /** Emitted once per request the middleware sees. */
 export type RateLimitEvent =
@@ -131,7 +132,8 @@ export function rateLimit<E extends Env = Env>({
       if (!(error instanceof StoreUnavailableError)) throw error
       onEvent?.({ type: 'store-unavailable', policies: chosen.policies, shadowed: shadow, error })
       if (shadow) return next()
-      return problemResponse(
+      return sendProblem(
+        c,
         temporaryReducedCapacity({
           violatedPolicies: chosen.policies.map((policy) => policy.name),
           detail: 'The rate limit store is unavailable and this service fails closed.',
@@ -155,13 +157,14 @@ export function rateLimit<E extends Env = Env>({
       headers['Retry-After'] = String(
         retryAfterSeconds(Math.max(...denied.map((decision) => decision.retryAfterMs)))
       )
-      return problemResponse(
+      return sendProblem(
+        c,
         quotaExceeded({ violatedPolicies: denied.map((decision) => decision.policy.name) }),
         headers
       )
     }
 
-    for (const name in headers) c.header(name, headers[name])
+    setRateLimitHeaders(c, headers)
     await next()
 
     if (allowed && units > 0 && refundWhen?.(c)) {

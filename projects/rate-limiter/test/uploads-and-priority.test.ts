@@ -1,0 +1,123 @@
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http'
+import { waitFor } from '@kit/testing'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { parseRateLimit, parseRateLimitPolicy } from '../src/headers/ratelimit-header-parser.ts'
+import { startService, statusCounts, type RunningService } from './helpers.ts'
+
+/** An upload whose body stays open until `finish()`: it holds its concurrency slot meanwhile. */
+function openUpload(url: string): { finish(): Promise<IncomingMessage>; request: ClientRequest } {
+  const request = httpRequest(`${url}/api/uploads`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' },
+  })
+  const response = new Promise<IncomingMessage>((resolve, reject) => {
+    request.on('response', resolve)
+    request.on('error', reject)
+  })
+  request.write(Buffer.alloc(1024))
+  return {
+    request,
+    async finish() {
+      request.end(Buffer.alloc(1024))
+      const answer = await response
+      answer.resume()
+      return answer
+    },
+  }
+}
+
+describe('POST /api/uploads (Redis concurrency limiter, 2 in flight)', () => {
+  let service: RunningService
+  beforeAll(async () => {
+    service = await startService({ REDIS_URL: inject('redisUrl') })
+  })
+  afterAll(() => service.stop())
+
+  it('when two uploads are in flight, refuses a third with 429 and admits one after a release', async () => {
+    const slots = `${service.config.keyPrefix}concurrency:uploads:{ip:127.0.0.1}`
+    const first = openUpload(service.url)
+    const second = openUpload(service.url)
+    await waitFor(async () => (await service.redis?.zcard(slots)) === 2, {
+      message: 'the two uploads never took their slots',
+    })
+
+    const third = await fetch(`${service.url}/api/uploads`, { method: 'POST', body: 'x' })
+    const [firstDone, secondDone] = await Promise.all([first.finish(), second.finish()])
+    const fourth = await fetch(`${service.url}/api/uploads`, { method: 'POST', body: 'y' })
+
+    expect(third.status).toBe(429)
+    expect(await third.json()).toMatchObject({ 'violated-policies': ['uploads-concurrency'] })
+    expect(third.headers.get('retry-after')).toBe('1')
+    // Both limits of the route are reported: the rate policy and the concurrency one.
+    expect(parseRateLimitPolicy(third.headers.get('ratelimit-policy'))).toMatchObject([
+      { name: 'uploads', quota: 30, windowSeconds: 60 },
+      { name: 'uploads-concurrency', quota: 2, quotaUnit: 'concurrent-requests' },
+    ])
+    expect(parseRateLimit(third.headers.get('ratelimit'))[1]).toMatchObject({ remaining: 0 })
+    expect([firstDone.statusCode, secondDone.statusCode]).toEqual([201, 201])
+    expect(fourth.status).toBe(201)
+    expect(await fourth.json()).toEqual({ uploaded: 1 })
+    // Released after the response (not awaited by the request): every slot comes back.
+    await waitFor(async () => (await service.redis?.zcard(slots)) === 0, {
+      message: 'a slot was never released',
+    })
+  })
+
+  it('when the body is over 1 MiB (chunked), answers 413 and releases the slot', async () => {
+    const slots = `${service.config.keyPrefix}concurrency:uploads:{ip:127.0.0.1}`
+
+    const response = await fetch(`${service.url}/api/uploads`, {
+      method: 'POST',
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(new Uint8Array(1024 * 1024 + 1))
+          controller.close()
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit)
+
+    expect(response.status).toBe(413)
+    await waitFor(async () => (await service.redis?.zcard(slots)) === 0, {
+      message: 'the refused upload kept its slot',
+    })
+  })
+})
+
+describe('GET /api/priority (load shedder: capacity 5, 20 % reserved)', () => {
+  let service: RunningService
+  beforeAll(async () => {
+    service = await startService({ LOAD_SHED_CAPACITY: '5' })
+  })
+  afterAll(() => service.stop())
+
+  it('when normal traffic fills its 4 slots, sheds normal requests with 503 and still serves critical ones', async () => {
+    const slow = Array.from({ length: 4 }, () => fetch(`${service.url}/api/priority?work=1000`))
+    await waitFor(() => service.limits.shedder.inFlight === 4, {
+      message: 'the slow requests never arrived',
+    })
+
+    const shed = await fetch(`${service.url}/api/priority`)
+    const critical = await fetch(`${service.url}/api/priority`, {
+      headers: { 'x-priority': 'critical' },
+    })
+    const slowDone = await Promise.all(slow)
+
+    expect(shed.status).toBe(503)
+    expect(Number(shed.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    expect(await shed.json()).toMatchObject({
+      type: 'https://iana.org/assignments/http-problem-types#temporary-reduced-capacity',
+    })
+    expect(critical.status).toBe(200)
+    expect(await critical.json()).toEqual({ served: 'critical' })
+    expect(statusCounts(slowDone)).toEqual({ 200: 4 })
+    expect(service.limits.shedder.inFlight).toBe(0)
+  })
+
+  it('when ?work is out of range, answers 400 naming "work"', async () => {
+    const response = await fetch(`${service.url}/api/priority?work=99999`)
+
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({ error: { issues: [{ path: 'work' }] } })
+  })
+})
