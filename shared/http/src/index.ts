@@ -1,0 +1,22 @@
+export { limitBody } from './body-limit.ts'
+export {
+  errorHandler,
+  errorJson,
+  errorResponse,
+  HttpError,
+  notFoundHandler,
+  type ErrorBody,
+  type ErrorIssue,
+} from './errors.ts'
+export {
+  createHealth,
+  type Health,
+  type HealthCheck,
+  type HealthReport,
+  type HealthStatus,
+} from './health.ts'
+export { kitMiddleware } from './kit-middleware.ts'
+export { createLogger } from './logger.ts'
+export { createMetrics } from './metrics.ts'
+export { serveApp, type ServeAppOptions, type ServedApp } from './serve-app.ts'
+export { toIssues, validator } from './validator.ts'
