@@ -64,7 +64,12 @@ const consoleLogger: RedisLogger = {
  */
 export function createRedis(
   url: string,
-  { role = 'request', name = role, logger = consoleLogger, redisOptions = {} }: CreateRedisOptions = {}
+  {
+    role = 'request',
+    name = role,
+    logger = consoleLogger,
+    redisOptions = {},
+  }: CreateRedisOptions = {}
 ): Redis {
   const redis = new Redis(url, {
     retryStrategy: reconnectDelay,

@@ -59,7 +59,12 @@ function installExitHook(): void {
   })
 }
 
-type Running = { child: ChildProcess; exited: Promise<void>; hasExited(): boolean; output(): string }
+type Running = {
+  child: ChildProcess
+  exited: Promise<void>
+  hasExited(): boolean
+  output(): string
+}
 
 /**
  * Spawns `redis-server` (bin from REDIS_SERVER_BIN or PATH) on 127.0.0.1, with no persistence
@@ -86,12 +91,9 @@ export async function startRedisServer({
   tempDirs.add(dir)
 
   const argv = (p: number) => [
-    '--port', String(p),
-    '--bind', '127.0.0.1',
-    '--save', '',
-    '--daemonize', 'no',
-    '--dir', dir,
-    ...(appendonly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no']),
+    ...['--port', String(p), '--bind', '127.0.0.1', '--daemonize', 'no', '--dir', dir],
+    // No RDB snapshots; AOF only when asked (everysec, the recommended policy).
+    ...['--save', '', '--appendonly', appendonly ? 'yes' : 'no', '--appendfsync', 'everysec'],
     ...args,
   ]
 
@@ -147,7 +149,12 @@ export async function startRedisServer({
   }
 }
 
-async function launch(bin: string, argv: string[], port: number, timeoutMs: number): Promise<Running> {
+async function launch(
+  bin: string,
+  argv: string[],
+  port: number,
+  timeoutMs: number
+): Promise<Running> {
   const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
   liveChildren.add(child)
   let output = ''
@@ -188,7 +195,9 @@ async function launch(bin: string, argv: string[], port: number, timeoutMs: numb
     if (performance.now() > deadline) {
       child.kill('SIGKILL')
       await exitedPromise
-      throw new RedisServerError(`redis-server on port ${port} did not answer PING in ${timeoutMs} ms:\n${output}`)
+      throw new RedisServerError(
+        `redis-server on port ${port} did not answer PING in ${timeoutMs} ms:\n${output}`
+      )
     }
     await delay(20)
   }
