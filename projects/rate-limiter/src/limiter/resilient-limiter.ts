@@ -1,7 +1,9 @@
+import { createDeadlineQueue } from './deadline-queue.ts'
 import { InvalidRequestError, StoreUnavailableError } from './errors.ts'
 import { createMemoryLimiter } from './memory-limiter.ts'
 import { capacityOf } from './policy.ts'
 import type {
+  Decision,
   Limiter,
   LimiterEvent,
   ResilientDecision,
@@ -18,14 +20,15 @@ export type ResilientLimiterOptions = {
   /** The limiter used while the store is down (default: a memory limiter with the same policy,
    * which limits per process; divide the limit by the replica count if that matters). */
   insurance?: Limiter
-  /** Longest wait for the store per call (default 100 ms); beyond it the outage policy applies. */
+  /** Longest wait for the store per call (default 100 ms, measured on the monotonic clock);
+   * beyond it the outage policy applies. */
   timeoutMs?: number
   /** Remember keys the store denied until their retry time and deny them without a round trip
    * (default true): a client hammering past its limit costs no Redis traffic. */
   blockCache?: boolean
   /** Cap on the block cache (default 10,000 keys; the oldest entry goes first). */
   maxBlockedKeys?: number
-  /** Current time in ms (default Date.now). */
+  /** Current time in ms for the block cache (default Date.now). */
   clock?: () => number
   /** Called synchronously for metrics and logs; must not throw. Every consume emits exactly one
    * 'allowed' or 'limited' (its decision says where it came from), preceded by 'store-failure',
@@ -33,6 +36,7 @@ export type ResilientLimiterOptions = {
   onEvent?: (event: LimiterEvent) => void
 }
 
+/** A key the store denied: answered locally until `until` for costs >= `cost`. */
 type Block = { until: number; resetAt: number; cost: number }
 
 /**
@@ -60,22 +64,19 @@ export function createResilientLimiter(
   const policy = limiter.policy
   const capacity = capacityOf(policy)
   const blocks = blockCache ? new Map<string, Block>() : undefined
+  const deadlines = createDeadlineQueue(timeoutMs)
 
-  function withTimeout<T>(promise: Promise<T>): Promise<T> {
+  function timedOut(): StoreUnavailableError {
+    return new StoreUnavailableError(`Rate limit store timed out after ${timeoutMs} ms`)
+  }
+
+  /** Settles with `operation`'s outcome, or rejects with a timeout after timeoutMs. */
+  function withTimeout<T>(operation: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new StoreUnavailableError(`Rate limit store timed out after ${timeoutMs} ms`)),
-        timeoutMs
-      )
-      promise.then(
-        (value) => {
-          clearTimeout(timer)
-          resolve(value)
-        },
-        (error: unknown) => {
-          clearTimeout(timer)
-          reject(error)
-        }
+      const deadline = deadlines.track(() => reject(timedOut()))
+      operation.then(
+        (value) => deadlines.settle(deadline) && resolve(value),
+        (error: unknown) => deadlines.settle(deadline) && reject(error)
       )
     })
   }
@@ -85,29 +86,17 @@ export function createResilientLimiter(
     return decision
   }
 
-  /** Runs `operation` on the store; on failure applies the outage policy through `fallback`. */
-  async function guarded<T>(
-    key: string,
-    operation: () => Promise<T>,
-    fallback: (error: unknown) => Promise<T>
-  ): Promise<T> {
-    try {
-      return await withTimeout(operation())
-    } catch (error) {
-      // The caller's mistake is not an outage.
-      if (error instanceof InvalidRequestError) throw error
-      onEvent?.({ type: 'store-failure', key, policy, error })
-      if (onStoreFailure === 'fail-closed') {
-        throw error instanceof StoreUnavailableError
-          ? error
-          : new StoreUnavailableError('Rate limit store failed', { cause: error })
-      }
-      return fallback(error)
-    }
+  /** A store failure: the caller's own mistake is rethrown, anything else is an outage. */
+  function outage(key: string, error: unknown): StoreUnavailableError {
+    if (error instanceof InvalidRequestError) throw error
+    onEvent?.({ type: 'store-failure', key, policy, error })
+    return error instanceof StoreUnavailableError
+      ? error
+      : new StoreUnavailableError('Rate limit store failed', { cause: error })
   }
 
   function blockedDecision(key: string, cost: number): ResilientDecision | undefined {
-    const block = blocks?.get(key)
+    const block = (blocks as Map<string, Block>).get(key)
     if (block === undefined) return undefined
     const now = clock()
     if (block.until <= now) {
@@ -128,18 +117,30 @@ export function createResilientLimiter(
     return emitDecision(key, decision)
   }
 
-  function remember(key: string, cost: number, retryAfterMs: number, resetMs: number): void {
-    if (blocks === undefined || retryAfterMs <= 0) return
-    if (blocks.size >= maxBlockedKeys && !blocks.has(key)) {
-      const oldest = blocks.keys().next()
-      if (!oldest.done) blocks.delete(oldest.value)
+  function fromStore(key: string, cost: number, d: Decision): ResilientDecision {
+    const decision: ResilientDecision = {
+      allowed: d.allowed,
+      policy: d.policy,
+      remaining: d.remaining,
+      resetMs: d.resetMs,
+      retryAfterMs: d.retryAfterMs,
+      source: 'store',
     }
-    const now = clock()
-    blocks.set(key, { until: now + retryAfterMs, resetAt: now + resetMs, cost })
+    if (!d.allowed && blocks !== undefined && d.retryAfterMs > 0) {
+      if (blocks.size >= maxBlockedKeys && !blocks.has(key)) {
+        const oldest = blocks.keys().next()
+        if (!oldest.done) blocks.delete(oldest.value)
+      }
+      const now = clock()
+      blocks.set(key, { until: now + d.retryAfterMs, resetAt: now + d.resetMs, cost })
+    }
+    return emitDecision(key, decision)
   }
 
-  async function fallbackConsume(key: string, cost: number): Promise<ResilientDecision> {
-    if (insurance !== undefined && onStoreFailure === 'insurance') {
+  async function fallback(key: string, cost: number, error: unknown): Promise<ResilientDecision> {
+    const failure = outage(key, error)
+    if (onStoreFailure === 'fail-closed') throw failure
+    if (onStoreFailure === 'insurance' && insurance !== undefined) {
       const decision: ResilientDecision = {
         ...(await insurance.consume(key, cost)),
         source: 'insurance',
@@ -157,6 +158,32 @@ export function createResilientLimiter(
     })
   }
 
+  /** Settles a consume whose store call failed or timed out, by the outage policy. */
+  function fail(
+    key: string,
+    cost: number,
+    error: unknown,
+    resolve: (decision: ResilientDecision) => void,
+    reject: (error: unknown) => void
+  ): void {
+    fallback(key, cost, error).then(resolve, reject)
+  }
+
+  /** refund/reset: the store within the timeout, else the outage policy (insurance mirrors). */
+  async function guarded(
+    key: string,
+    operation: () => Promise<void>,
+    onInsurance: () => Promise<void>
+  ): Promise<void> {
+    try {
+      await withTimeout(operation())
+    } catch (error) {
+      const failure = outage(key, error)
+      if (onStoreFailure === 'fail-closed') throw failure
+      if (onStoreFailure === 'insurance') await onInsurance()
+    }
+  }
+
   return {
     policy,
 
@@ -164,21 +191,19 @@ export function createResilientLimiter(
       return blocks?.size ?? 0
     },
 
-    async consume(key: string, cost = 1): Promise<ResilientDecision> {
-      const blocked = blocks === undefined ? undefined : blockedDecision(key, cost)
-      if (blocked !== undefined) return blocked
-      return guarded(
-        key,
-        async () => {
-          const decision: ResilientDecision = {
-            ...(await limiter.consume(key, cost)),
-            source: 'store',
-          }
-          if (!decision.allowed) remember(key, cost, decision.retryAfterMs, decision.resetMs)
-          return emitDecision(key, decision)
-        },
-        () => fallbackConsume(key, cost)
-      )
+    // The hot path: no async function, one promise, one shared timer (see deadline-queue.ts).
+    consume(key: string, cost = 1): Promise<ResilientDecision> {
+      if (blocks !== undefined) {
+        const blocked = blockedDecision(key, cost)
+        if (blocked !== undefined) return Promise.resolve(blocked)
+      }
+      return new Promise<ResilientDecision>((resolve, reject) => {
+        const deadline = deadlines.track(() => fail(key, cost, timedOut(), resolve, reject))
+        limiter.consume(key, cost).then(
+          (d) => deadlines.settle(deadline) && resolve(fromStore(key, cost, d)),
+          (error: unknown) => deadlines.settle(deadline) && fail(key, cost, error, resolve, reject)
+        )
+      })
     },
 
     async refund(key: string, cost = 1): Promise<void> {
@@ -186,9 +211,7 @@ export function createResilientLimiter(
       await guarded(
         key,
         () => limiter.refund(key, cost),
-        async () => {
-          if (onStoreFailure === 'insurance') await insurance?.refund(key, cost)
-        }
+        async () => insurance?.refund(key, cost)
       )
     },
 
