@@ -20,7 +20,7 @@
  * rateLimit({ ..., onEvent: metrics.recordRateLimit })
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
-import { capacityOf, type Decision, type LimiterEvent } from './limiter/index.ts'
+import { capacityOf, type Decision, type LimiterEvent, type Policy } from './limiter/index.ts'
 import type { ConcurrencyEvent } from './middleware/concurrency-limit.ts'
 import type { LoadShedEvent } from './middleware/load-shed.ts'
 import type { RateLimitEvent } from './middleware/rate-limit.ts'
@@ -136,6 +136,13 @@ export function createRateLimitMetrics({
     })
   }
 
+  /** One label for a request's policies: `api`, or `burst+minute` when several applied. */
+  function policyLabel(policies: readonly Policy[]): string {
+    return policies.length === 1
+      ? (policies[0] as Policy).name
+      : policies.map((policy) => policy.name).join('+')
+  }
+
   function recordDecision(decision: Decision, admitted: boolean, shadowed: boolean): void {
     const policy = decision.policy.name
     const source = (decision as { source?: string }).source
@@ -157,13 +164,13 @@ export function createRateLimitMetrics({
       if (event.type === 'decision') {
         const admitted = event.allowed || event.shadowed
         for (const decision of event.decisions) recordDecision(decision, admitted, event.shadowed)
-        const policy =
-          event.decisions.length === 1
-            ? (event.decisions[0] as Decision).policy.name
-            : event.decisions.map((decision) => decision.policy.name).join('+')
-        duration(policy).observe(event.durationMs / 1000)
-      } else if (event.type === 'store-unavailable' && !event.shadowed) {
-        for (const policy of event.policies) failureModeDenied(policy.name).inc()
+        duration(policyLabel(event.decisions.map((d) => d.policy))).observe(event.durationMs / 1000)
+      } else if (event.type === 'store-unavailable') {
+        // A decision that failed closed took time too: the latency histogram shows the timeout.
+        duration(policyLabel(event.policies)).observe(event.durationMs / 1000)
+        if (!event.shadowed) {
+          for (const policy of event.policies) failureModeDenied(policy.name).inc()
+        }
       }
     },
     /** Wire to createResilientLimiter({ onEvent }). */

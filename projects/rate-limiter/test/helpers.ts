@@ -1,4 +1,5 @@
 import { createLogger, serveApp } from '@kit/http'
+import { waitForRedis } from '@kit/redis'
 import { uniqueName } from '@kit/testing'
 import { parseRateLimit } from '../src/headers/ratelimit-header-parser.ts'
 import { loadConfig, type Config } from '../src/config.ts'
@@ -12,7 +13,8 @@ export type RunningService = Service & {
 
 /**
  * The real service (createService, as main.ts builds it) on a free port of 127.0.0.1, with a key
- * prefix of its own so test files never share Redis keys.
+ * prefix of its own so test files never share Redis keys. With REDIS_URL, resolves once the
+ * client is ready.
  */
 export async function startService(env: Record<string, string> = {}): Promise<RunningService> {
   const config = loadConfig({
@@ -22,6 +24,8 @@ export async function startService(env: Record<string, string> = {}): Promise<Ru
   })
   const logger = createLogger({ name: 'rate-limiter-test', level: 'silent' })
   const service = createService(config, { logger })
+  // Requests made before the client connects would meet the outage policy, not Redis.
+  if (service.redis) await waitForRedis(service.redis, 5000)
   const server = await serveApp(service.app, {
     port: 0,
     hostname: '127.0.0.1',

@@ -58,6 +58,8 @@ export type RateLimitEvent =
       /** True when shadow mode let the request through anyway. */
       shadowed: boolean
       error: StoreUnavailableError
+      /** Time spent before the store was given up on (bounded by the limiters' timeout), in ms. */
+      durationMs: number
     }
   | { type: 'refund-failed'; policies: readonly Policy[]; error: unknown }
 
@@ -130,7 +132,13 @@ export function rateLimit<E extends Env = Env>({
     } catch (error) {
       // Anything else (InvalidRequestError: a key too long, a bad cost) is the app's to answer.
       if (!(error instanceof StoreUnavailableError)) throw error
-      onEvent?.({ type: 'store-unavailable', policies: chosen.policies, shadowed: shadow, error })
+      onEvent?.({
+        type: 'store-unavailable',
+        policies: chosen.policies,
+        shadowed: shadow,
+        error,
+        durationMs: performance.now() - started,
+      })
       if (shadow) return next()
       return sendProblem(
         c,
