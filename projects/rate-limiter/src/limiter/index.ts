@@ -15,6 +15,14 @@ export {
   validatePolicy,
 } from './policy.ts'
 export { InvalidPolicyError, InvalidRequestError, StoreUnavailableError } from './errors.ts'
+// The pure decision functions, for simulations on a fake clock (benchmarks, charts, tests).
+export { ALGORITHM_MODULES } from './algorithms.ts'
+export type { AlgorithmModule, AlgorithmState } from './algorithm.ts'
+export { fixedWindow } from './fixed-window.ts'
+export { slidingLog } from './sliding-log.ts'
+export { slidingWindow } from './sliding-window.ts'
+export { tokenBucket } from './token-bucket.ts'
+export { gcra } from './gcra.ts'
 export type {
   Algorithm,
   Decision,

@@ -3,6 +3,7 @@ import { ALGORITHM_MODULES } from './algorithms.ts'
 import { assertCost, assertKey, capacityOf, validatePolicy } from './policy.ts'
 import type { Decision, MemoryLimiter, Policy } from './types.ts'
 
+/** Options of `createMemoryLimiter`; every field has a default. */
 export type MemoryLimiterOptions = {
   /** Current time in ms (default Date.now). Tests inject a fake clock. */
   clock?: () => number

@@ -6,6 +6,7 @@ import { luaScript } from './lua-scripts.ts'
 import { assertCost, assertKey, capacityOf, validatePolicy } from './policy.ts'
 import type { Algorithm, Decision, Limiter, Policy } from './types.ts'
 
+/** Options of `createRedisLimiter`. */
 export type RedisLimiterOptions = {
   /** An ioredis client or Cluster. On a request path give it `enableOfflineQueue: false` and a
    * `commandTimeout`, so a call fails fast while Redis is down (README, "Outages"). */

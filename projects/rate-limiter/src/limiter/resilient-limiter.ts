@@ -11,6 +11,7 @@ import type {
   StoreFailurePolicy,
 } from './types.ts'
 
+/** Options of `createResilientLimiter`; only the outage policy is required. */
 export type ResilientLimiterOptions = {
   /** What a store failure or timeout means (explicit on purpose; README, "Outages"):
    * - 'fail-open': admit (availability first; Stripe, Envoy's default);
