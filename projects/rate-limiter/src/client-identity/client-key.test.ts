@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import {
   InvalidTrustProxyError,
   createClientIpResolver,
+  formatAddress,
   hashIdentifier,
   identityKey,
   parseAddress,
@@ -92,7 +93,7 @@ describe('createClientIpResolver', () => {
   })
 })
 
-describe('parseAddress', () => {
+describe('parseAddress + formatAddress', () => {
   it.each([
     ['1.2.3.4', '1.2.3.4'],
     [' 1.2.3.4:567 ', '1.2.3.4'],
@@ -100,16 +101,41 @@ describe('parseAddress', () => {
     ['[::1]', '::1'],
     ['fe80::1%eth0', 'fe80::1'],
     ['::ffff:1.2.3.4', '1.2.3.4'],
+    ['::FFFF:1.2.3.4', '1.2.3.4'],
+    ['::', '::'],
+    ['fe80::', 'fe80::'],
+    ['2001:DB8:0:0:0:0:0:A', '2001:db8::a'],
+    ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
+    ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'],
+    ['1:2:3:4:5:6:1.2.3.4', '1:2:3:4:5:6:102:304'],
+    ['::1.2.3.4', '::102:304'],
   ])('when given %j, reads %s', (entry, expected) => {
-    expect(parseAddress(entry)?.toString()).toBe(expected)
+    const address = parseAddress(entry)
+
+    expect(address && formatAddress(address)).toBe(expected)
   })
 
-  it.each(['', 'unknown', '0x7f.1', '1.2.3', '999.1.1.1', '[::1', 'a.b.c.d:80'])(
-    'when given %j, gives undefined',
-    (entry) => {
-      expect(parseAddress(entry)).toBeUndefined()
-    }
-  )
+  it.each([
+    '',
+    'unknown',
+    '0x7f.1',
+    '1.2.3',
+    '01.2.3.4',
+    '999.1.1.1',
+    '[::1',
+    'a.b.c.d:80',
+    '1::2::3',
+  ])('when given %j, gives undefined', (entry) => {
+    expect(parseAddress(entry)).toBeUndefined()
+  })
+
+  it('when masking, keeps only the prefix bits and writes the prefix length', () => {
+    const address = parseAddress('2001:db8:ffff:ffff:ffff:ffff:ffff:ffff')
+
+    expect(address && formatAddress(address, 64)).toBe('2001:db8:ffff:ffff::/64')
+    expect(address && formatAddress(address, 52)).toBe('2001:db8:ffff:f000::/52')
+    expect(address && formatAddress(address, 0)).toBe('::/0')
+  })
 })
 
 describe('identityKey', () => {

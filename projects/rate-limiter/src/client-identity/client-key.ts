@@ -19,9 +19,11 @@
  * resolveClientIp('10.0.0.2', 'spoofed, 203.0.113.7') // '203.0.113.7'
  */
 import { createHash, createHmac } from 'node:crypto'
+import { isIPv4, isIPv6 } from 'node:net'
 import ipaddr from 'ipaddr.js'
 
-type Address = ipaddr.IPv4 | ipaddr.IPv6
+/** An address as bytes: 4 for IPv4 (IPv4-mapped IPv6 included), 16 for IPv6. */
+export type Address = { kind: 'ipv4' | 'ipv6'; bytes: Uint8Array }
 
 /**
  * Which proxies in front of the app are trusted to append to `X-Forwarded-For`:
@@ -44,6 +46,8 @@ export class InvalidTrustProxyError extends Error {
   }
 }
 
+type Range = { kind: Address['kind']; bytes: Uint8Array; bits: number }
+
 // Express's named ranges (proxy-addr), so a config written for Express reads the same here.
 const NAMED_RANGES: Record<string, readonly string[]> = {
   loopback: ['127.0.0.1/8', '::1/128'],
@@ -51,32 +55,44 @@ const NAMED_RANGES: Record<string, readonly string[]> = {
   uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
 }
 
-/** Parses one trusted-proxy entry (CIDR, single address or named set); throws if invalid. */
-export function parseTrustedRanges(entries: readonly string[]): Array<[Address, number]> {
+/**
+ * Parses trusted-proxy entries (CIDR, single address or named set) once, at start-up, with
+ * ipaddr.js; throws InvalidTrustProxyError naming the first bad entry.
+ */
+export function parseTrustedRanges(entries: readonly string[]): Range[] {
   return entries.flatMap((entry) => {
-    const named = NAMED_RANGES[entry.trim().toLowerCase()]
-    if (named !== undefined) return named.map((cidr) => ipaddr.parseCIDR(cidr))
     const text = entry.trim()
-    if (ipaddr.isValidCIDR(text)) {
-      const [address, bits] = ipaddr.parseCIDR(text)
-      // A range written as ::ffff:10.0.0.0/104 must match the IPv4 addresses it stands for.
-      if (
-        address.kind() === 'ipv6' &&
-        (address as ipaddr.IPv6).isIPv4MappedAddress() &&
-        bits >= 96
-      ) {
-        return [[(address as ipaddr.IPv6).toIPv4Address(), bits - 96] as [Address, number]]
-      }
-      return [[address, bits] as [Address, number]]
-    }
+    const named = NAMED_RANGES[text.toLowerCase()]
+    if (named !== undefined) return named.map(toRange)
+    if (ipaddr.isValidCIDR(text)) return [toRange(text)]
     const address = parseAddress(text)
     if (address === undefined) {
       throw new InvalidTrustProxyError(
         `"${entry}" is not an IP address, a CIDR range or a named set`
       )
     }
-    return [[address, address.kind() === 'ipv4' ? 32 : 128] as [Address, number]]
+    return [{ ...address, bits: address.bytes.length * 8 }]
   })
+}
+
+function toRange(cidr: string): Range {
+  const [address, bits] = ipaddr.parseCIDR(cidr)
+  const bytes = Uint8Array.from(address.toByteArray())
+  // A range written as ::ffff:10.0.0.0/104 must match the IPv4 addresses it stands for.
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
+    return { kind: 'ipv4', bytes: bytes.subarray(12), bits: bits - 96 }
+  }
+  return { kind: address.kind(), bytes, bits }
+}
+
+function inRange(address: Address, range: Range): boolean {
+  if (address.kind !== range.kind) return false
+  const whole = range.bits >> 3
+  for (let i = 0; i < whole; i++) if (address.bytes[i] !== range.bytes[i]) return false
+  const rest = range.bits & 7
+  if (rest === 0) return true
+  const mask = (0xff << (8 - rest)) & 0xff
+  return ((address.bytes[whole] as number) & mask) === ((range.bytes[whole] as number) & mask)
 }
 
 /**
@@ -97,15 +113,20 @@ export function createClientIpResolver(options: ClientIpOptions = {}) {
   const isTrusted =
     typeof trustProxy === 'number'
       ? (_: Address, hop: number) => hop < trustProxy
-      : (address: Address) =>
-          ranges.some(
-            ([range, bits]) => range.kind() === address.kind() && address.match(range, bits)
-          )
+      : (address: Address) => ranges.some((range) => inRange(address, range))
 
   return function resolveClientIp(
     remoteAddress: string | undefined,
     forwardedFor: string | null | undefined
   ): string | undefined {
+    // The common cases, no proxy and an IPv4 peer (on a dual-stack socket: `::ffff:a.b.c.d`),
+    // cost one native check.
+    if (trustProxy === 0 && remoteAddress !== undefined) {
+      if (isIPv4(remoteAddress)) return remoteAddress
+      if (remoteAddress.startsWith('::ffff:') && isIPv4(remoteAddress.slice(7))) {
+        return remoteAddress.slice(7)
+      }
+    }
     let client = remoteAddress === undefined ? undefined : parseAddress(remoteAddress)
     if (client === undefined) return undefined
     const chain = forwardedFor ? forwardedFor.split(',') : []
@@ -139,8 +160,10 @@ export function hashIdentifier(value: string, secret?: string): string {
 }
 
 /**
- * One address as written by a socket or a proxy: IPv4 (four-part decimal only, as proxies write
- * it; `0x7f.1` is rejected), IPv6 with or without brackets and zone, either with a port.
+ * One address as written by a socket or a proxy: IPv4 (dotted decimal only, as proxies write it;
+ * `0x7f.1` and `01.2.3.4` are rejected), IPv6 with or without brackets and zone, either with a
+ * port. IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is IPv4. Validation is Node's own (`net.isIP*`),
+ * which is fast enough for every request; ipaddr.js is only used for configuration.
  */
 export function parseAddress(entry: string): Address | undefined {
   let text = entry.trim()
@@ -153,17 +176,71 @@ export function parseAddress(entry: string): Address | undefined {
   }
   const zone = text.indexOf('%')
   if (zone !== -1) text = text.slice(0, zone)
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text)
-  if (!ipaddr.IPv6.isValid(text)) return undefined
-  const address = ipaddr.IPv6.parse(text)
-  return address.isIPv4MappedAddress() ? address.toIPv4Address() : address
+  if (isIPv4(text)) return { kind: 'ipv4', bytes: ipv4Bytes(text) }
+  if (!isIPv6(text)) return undefined
+  const bytes = ipv6Bytes(text)
+  const mapped =
+    bytes[10] === 0xff && bytes[11] === 0xff && bytes.subarray(0, 10).every((b) => b === 0)
+  return mapped ? { kind: 'ipv4', bytes: bytes.subarray(12) } : { kind: 'ipv6', bytes }
 }
 
-function formatAddress(address: Address, ipv6Prefix: number): string {
-  if (address.kind() === 'ipv4') return address.toString()
-  const bytes = address.toByteArray().map((byte, index) => {
-    const keptBits = Math.min(8, Math.max(0, ipv6Prefix - index * 8))
-    return byte & (0xff << (8 - keptBits))
+/**
+ * The key of an address: IPv4 as dotted decimal, IPv6 masked to `ipv6Prefix` in RFC 5952 form
+ * with the prefix length (`2001:db8:1:2::/64`); `/128` is left out.
+ */
+export function formatAddress(address: Address, ipv6Prefix = 128): string {
+  if (address.kind === 'ipv4') return address.bytes.join('.')
+  const groups: number[] = []
+  for (let i = 0; i < 16; i += 2) {
+    const keptBits = Math.min(16, Math.max(0, ipv6Prefix - i * 8))
+    const value = ((address.bytes[i] as number) << 8) | (address.bytes[i + 1] as number)
+    groups.push(value & ((0xffff << (16 - keptBits)) & 0xffff))
+  }
+  // RFC 5952 § 4.2: the longest run (first on a tie) of two or more zero groups becomes '::'.
+  let bestStart = -1
+  let bestLength = 1
+  for (let i = 0; i < 8;) {
+    let j = i
+    while (j < 8 && groups[j] === 0) j++
+    if (j - i > bestLength) {
+      bestStart = i
+      bestLength = j - i
+    }
+    i = j === i ? i + 1 : j
+  }
+  const hex = groups.map((group) => group.toString(16))
+  const text =
+    bestStart === -1
+      ? hex.join(':')
+      : `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`
+  return ipv6Prefix === 128 ? text : `${text}/${ipv6Prefix}`
+}
+
+function ipv4Bytes(text: string): Uint8Array {
+  return Uint8Array.from(text.split('.'), Number)
+}
+
+/** 16 bytes of an IPv6 address that `net.isIPv6` accepted (so at most one '::'). */
+function ipv6Bytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(16)
+  let head = text
+  let groupCount = 8
+  const lastColon = text.lastIndexOf(':')
+  if (text.indexOf('.', lastColon) !== -1) {
+    // An embedded IPv4 tail (::ffff:1.2.3.4) fills the last 4 bytes.
+    bytes.set(ipv4Bytes(text.slice(lastColon + 1)), 12)
+    head = text.slice(0, text.endsWith('::', lastColon + 1) ? lastColon + 1 : lastColon)
+    groupCount = 6
+  }
+  const [left = '', right] = head.split('::')
+  const leftGroups = left === '' ? [] : left.split(':')
+  const rightGroups = right === undefined || right === '' ? [] : right.split(':')
+  const zeros = right === undefined ? 0 : groupCount - leftGroups.length - rightGroups.length
+  const groups = [...leftGroups, ...Array<string>(zeros).fill('0'), ...rightGroups]
+  groups.forEach((group, i) => {
+    const value = Number.parseInt(group, 16)
+    bytes[i * 2] = value >> 8
+    bytes[i * 2 + 1] = value & 0xff
   })
-  return `${ipaddr.fromByteArray(bytes).toString()}/${ipv6Prefix}`
+  return bytes
 }
