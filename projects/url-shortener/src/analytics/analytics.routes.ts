@@ -41,8 +41,8 @@ const instant = z
  *
  * - `GET /` → `{ code, total, humans, bots, firstClickAt, lastClickAt }` (all time)
  * - `GET /timeseries?from&to&interval` → buckets over `[from, to)`, empty ones included; `from`
- *   and `to` are epoch ms or ISO 8601, default the last 24 hours; `interval` is one of
- *   1m, 5m, 15m, 1h (default), 6h, 1d; at most 1,000 buckets.
+ *   and `to` are epoch ms or ISO 8601, default the last 24 hours up to now (the current bucket
+ *   included); `interval` is one of 1m, 5m, 15m, 1h (default), 6h, 1d; at most 1,000 buckets.
  * - `GET /breakdown/:dimension?from&to&limit` → `referrer` (host), `browser`, `os` or `bot`,
  *   largest first, whole UTC days, default all time; `limit` 1-100 (default 10) plus `other`.
  *
@@ -62,8 +62,9 @@ export function createAnalyticsRoutes({ db, recorder, findLinkId, clock = Date.n
       to: instant.optional(),
       interval: z.enum(INTERVAL_NAMES).default('1h'),
     })
-    .transform(({ from, to = clock(), interval }, ctx) => {
-      const range = { from: from ?? to - DAY_MS, to, interval }
+    // Default `to` is now, inclusive (+1: ranges are half-open), so a click just made is counted.
+    .transform(({ from, to = clock() + 1, interval }, ctx) => {
+      const range = { from: from ?? to - 1 - DAY_MS, to, interval }
       if (range.to <= range.from) {
         ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after `from`' })
         return z.NEVER
@@ -86,7 +87,7 @@ export function createAnalyticsRoutes({ db, recorder, findLinkId, clock = Date.n
       to: instant.optional(),
       limit: z.coerce.number().int().min(1).max(100).default(10),
     })
-    .transform(({ from = 0, to = clock(), limit }, ctx) => {
+    .transform(({ from = 0, to = clock() + 1, limit }, ctx) => {
       if (to <= from) {
         ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after `from`' })
         return z.NEVER
