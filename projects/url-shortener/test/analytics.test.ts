@@ -6,7 +6,9 @@ import { API_KEY, buildTestApp, createLink, request } from './helpers.ts'
 const HOUR = 3_600_000
 const T0 = Date.parse('2026-03-01T00:00:00Z')
 
-type ErrorBody = { error: { code: string; message: string; issues?: { path: string; message: string }[] } }
+type ErrorBody = {
+  error: { code: string; message: string; issues?: { path: string; message: string }[] }
+}
 type Counts = { total: number; humans: number; bots: number }
 
 let clock = T0
@@ -14,7 +16,12 @@ const { app, database, close } = buildTestApp({ now: () => clock })
 afterAll(close)
 
 /** One redirect at `at`, as a browser would send it. */
-async function clickAt(code: string, at: number, userAgent: string, referrer?: string): Promise<void> {
+async function clickAt(
+  code: string,
+  at: number,
+  userAgent: string,
+  referrer?: string
+): Promise<void> {
   clock = at
   const res = await app.request(`/${code}`, {
     headers: { 'User-Agent': userAgent, ...(referrer ? { Referer: referrer } : {}) },
@@ -27,9 +34,21 @@ async function clickAt(code: string, at: number, userAgent: string, referrer?: s
 async function linkWithClicks(): Promise<string> {
   clock = T0
   const { code } = await createLink(app, { url: `https://example.com/${Math.random()}` })
-  for (let i = 0; i < 5; i++) await clickAt(code, T0 + i * 1_000, USER_AGENTS.chromeWindows, 'https://www.google.com/search?q=a')
+  for (let i = 0; i < 5; i++)
+    await clickAt(
+      code,
+      T0 + i * 1_000,
+      USER_AGENTS.chromeWindows,
+      'https://www.google.com/search?q=a'
+    )
   for (let i = 0; i < 4; i++) await clickAt(code, T0 + 2 * HOUR + i, USER_AGENTS.safariIos)
-  for (let i = 0; i < 3; i++) await clickAt(code, T0 + 29 * HOUR + i, USER_AGENTS.firefoxLinux, 'https://forum.example.net/t/1')
+  for (let i = 0; i < 3; i++)
+    await clickAt(
+      code,
+      T0 + 29 * HOUR + i,
+      USER_AGENTS.firefoxLinux,
+      'https://forum.example.net/t/1'
+    )
   for (let i = 0; i < 2; i++) await clickAt(code, T0 + 47 * HOUR + i, USER_AGENTS.curl)
   await clickAt(code, T0 + 47 * HOUR + 30_000, USER_AGENTS.googlebot, 'https://www.google.com/')
   clock = T0 + 48 * HOUR
@@ -64,7 +83,14 @@ describe('GET /api/links/:code/stats', () => {
 
     const { body } = await getJson(`/api/links/${code}/stats`)
 
-    expect(body).toEqual({ code, total: 0, humans: 0, bots: 0, firstClickAt: null, lastClickAt: null })
+    expect(body).toEqual({
+      code,
+      total: 0,
+      humans: 0,
+      bots: 0,
+      firstClickAt: null,
+      lastClickAt: null,
+    })
   })
 
   it('when the code is unknown, answers the JSON 404', async () => {
@@ -105,23 +131,30 @@ describe('GET /api/links/:code/stats/timeseries', () => {
     ['6h', 8],
     ['1d', 2],
     ['15m', 192],
-  ])('when the interval is %s over two days, the %i buckets sum to the total', async (interval, n) => {
-    const code = await linkWithClicks()
+  ])(
+    'when the interval is %s over two days, the %i buckets sum to the total',
+    async (interval, n) => {
+      const code = await linkWithClicks()
 
-    const { status, body } = await getJson<Counts & { buckets: (Counts & { start: string })[] }>(
-      `/api/links/${code}/stats/timeseries?from=2026-03-01&to=2026-03-03&interval=${interval}`
-    )
+      const { status, body } = await getJson<Counts & { buckets: (Counts & { start: string })[] }>(
+        `/api/links/${code}/stats/timeseries?from=2026-03-01&to=2026-03-03&interval=${interval}`
+      )
 
-    expect(status).toBe(200)
-    expect(body.buckets).toHaveLength(n)
-    expect(body.buckets.reduce((sum, bucket) => sum + bucket.total, 0)).toBe(15)
-    expect(body).toMatchObject({ total: 15, humans: 12, bots: 3 })
-  })
+      expect(status).toBe(200)
+      expect(body.buckets).toHaveLength(n)
+      expect(body.buckets.reduce((sum, bucket) => sum + bucket.total, 0)).toBe(15)
+      expect(body).toMatchObject({ total: 15, humans: 12, bots: 3 })
+    }
+  )
 
   it('when the range is custom, in epoch ms and unaligned, widens it to whole buckets', async () => {
     const code = await linkWithClicks()
 
-    const { body } = await getJson<{ from: string; to: string; buckets: (Counts & { start: string })[] }>(
+    const { body } = await getJson<{
+      from: string
+      to: string
+      buckets: (Counts & { start: string })[]
+    }>(
       `/api/links/${code}/stats/timeseries?from=${T0 + 90 * 60_000}&to=${T0 + 3 * HOUR}&interval=1h`
     )
 
@@ -137,9 +170,9 @@ describe('GET /api/links/:code/stats/timeseries', () => {
     const code = await linkWithClicks()
     await clickAt(code, T0 + 48 * HOUR, USER_AGENTS.firefoxLinux) // "now"
 
-    const { body } = await getJson<Counts & { interval: string; from: string; to: string; buckets: Counts[] }>(
-      `/api/links/${code}/stats/timeseries`
-    )
+    const { body } = await getJson<
+      Counts & { interval: string; from: string; to: string; buckets: Counts[] }
+    >(`/api/links/${code}/stats/timeseries`)
 
     expect(body).toMatchObject({
       interval: '1h',
@@ -162,7 +195,9 @@ describe('GET /api/links/:code/stats/timeseries', () => {
   ])('when the query is %s, answers 400 naming %s', async (query, field, reason) => {
     const code = await linkWithClicks()
 
-    const { status, body } = await getJson<ErrorBody>(`/api/links/${code}/stats/timeseries?${query}`)
+    const { status, body } = await getJson<ErrorBody>(
+      `/api/links/${code}/stats/timeseries?${query}`
+    )
 
     expect(status).toBe(400)
     expect(body.error.code).toBe('validation_failed')
@@ -212,9 +247,10 @@ describe('GET /api/links/:code/stats/breakdown/:dimension', () => {
       ],
     ],
   ])('when the dimension is %s, lists the values largest first', async (dimension, expected) => {
-    const { status, body } = await getJson<{ values: (Counts & { value: string })[]; other: Counts }>(
-      `/api/links/${code}/stats/breakdown/${dimension}`
-    )
+    const { status, body } = await getJson<{
+      values: (Counts & { value: string })[]
+      other: Counts
+    }>(`/api/links/${code}/stats/breakdown/${dimension}`)
 
     expect(status).toBe(200)
     expect(body.values.map(({ value, total }) => [value, total])).toEqual(expected)
@@ -222,7 +258,12 @@ describe('GET /api/links/:code/stats/breakdown/:dimension', () => {
   })
 
   it('when the range is one day and the limit 1, answers that day with the rest in `other`', async () => {
-    const { body } = await getJson<{ from: string; to: string; values: (Counts & { value: string })[]; other: Counts }>(
+    const { body } = await getJson<{
+      from: string
+      to: string
+      values: (Counts & { value: string })[]
+      other: Counts
+    }>(
       `/api/links/${code}/stats/breakdown/browser?from=2026-03-02T10:00:00Z&to=2026-03-02T11:00:00Z&limit=1`
     )
 
@@ -248,7 +289,12 @@ describe('clicks over a real socket', () => {
   it('when 300 redirects arrive concurrently from several browsers, the stats count 300', async () => {
     clock = T0
     const { code } = await createLink(app, { url: 'https://example.com/concurrent' })
-    const server = await serveApp(app, { port: 0, hostname: '127.0.0.1', logger: createLogger({ level: 'silent' }), handleSignals: false })
+    const server = await serveApp(app, {
+      port: 0,
+      hostname: '127.0.0.1',
+      logger: createLogger({ level: 'silent' }),
+      handleSignals: false,
+    })
     const agents = Object.values(USER_AGENTS)
 
     try {
@@ -262,7 +308,9 @@ describe('clicks over a real socket', () => {
           return res.status
         })
       )
-      const stats = await fetch(`${server.url}/api/links/${code}/stats`, { headers: { 'X-API-Key': API_KEY } })
+      const stats = await fetch(`${server.url}/api/links/${code}/stats`, {
+        headers: { 'X-API-Key': API_KEY },
+      })
       const browsers = await fetch(`${server.url}/api/links/${code}/stats/breakdown/browser`, {
         headers: { 'X-API-Key': API_KEY },
       })

@@ -42,7 +42,8 @@ async function seedMixedLink(): Promise<number> {
   const linkId = nextLinkId++
   const clicks: Click[] = []
   const add = (n: number, userAgent: string, referrer: string | null, offset: number) => {
-    for (let i = 0; i < n; i++) clicks.push({ linkId, at: T0 + offset + i * 1_000, userAgent, referrer })
+    for (let i = 0; i < n; i++)
+      clicks.push({ linkId, at: T0 + offset + i * 1_000, userAgent, referrer })
   }
   add(5, USER_AGENTS.chromeWindows, 'https://www.google.com/search?q=x', 0)
   add(4, USER_AGENTS.safariIos, null, 2 * HOUR)
@@ -87,17 +88,20 @@ describe('timeSeries', () => {
     ['1h', 3 * DAY, 15],
     ['6h', 3 * DAY, 15],
     ['1d', 3 * DAY, 15],
-  ] as const)('when the interval is %s, the buckets sum to the total of the range', async (interval, span, total) => {
-    const linkId = await seedMixedLink()
+  ] as const)(
+    'when the interval is %s, the buckets sum to the total of the range',
+    async (interval, span, total) => {
+      const linkId = await seedMixedLink()
 
-    const series = timeSeries(test.db, linkId, { from: T0, to: T0 + span, interval })
+      const series = timeSeries(test.db, linkId, { from: T0, to: T0 + span, interval })
 
-    expect(series.buckets).toHaveLength(span / INTERVALS[interval])
-    expect(series.buckets.reduce((sum, bucket) => sum + bucket.total, 0)).toBe(total)
-    expect(series.total).toBe(total)
-    expect(series.humans + series.bots).toBe(total)
-    expect(series.buckets.every((b, i) => b.start === T0 + i * INTERVALS[interval])).toBe(true)
-  })
+      expect(series.buckets).toHaveLength(span / INTERVALS[interval])
+      expect(series.buckets.reduce((sum, bucket) => sum + bucket.total, 0)).toBe(total)
+      expect(series.total).toBe(total)
+      expect(series.humans + series.bots).toBe(total)
+      expect(series.buckets.every((b, i) => b.start === T0 + i * INTERVALS[interval])).toBe(true)
+    }
+  )
 
   it('when the range is custom and unaligned, widens it to whole buckets and keeps empty ones', async () => {
     const linkId = await seedMixedLink()
@@ -120,9 +124,9 @@ describe('timeSeries', () => {
     expect(() => timeSeries(test.db, 1, { from: T0, to, interval: '1m' })).toThrow(
       AnalyticsRangeError
     )
-    expect(timeSeries(test.db, 1, { from: T0, to: to - 60_000, interval: '1m' }).buckets).toHaveLength(
-      MAX_BUCKETS
-    )
+    expect(
+      timeSeries(test.db, 1, { from: T0, to: to - 60_000, interval: '1m' }).buckets
+    ).toHaveLength(MAX_BUCKETS)
   })
 
   it('when `to` is not after `from`, refuses the range', () => {
@@ -190,7 +194,10 @@ describe('breakdown', () => {
   it('when the range covers part of a day, reads whole UTC days', async () => {
     const linkId = await seedMixedLink()
 
-    const result = breakdown(test.db, linkId, 'browser', { from: T0 + DAY + HOUR, to: T0 + DAY + 2 * HOUR })
+    const result = breakdown(test.db, linkId, 'browser', {
+      from: T0 + DAY + HOUR,
+      to: T0 + DAY + 2 * HOUR,
+    })
 
     expect(result).toMatchObject({ from: T0 + DAY, to: T0 + 2 * DAY })
     expect(result.values.map(({ value, total }) => [value, total])).toEqual([
@@ -223,7 +230,11 @@ describe('deleteLinkAnalytics', () => {
     const rows = (linkId: number) =>
       (['click_minutes', 'click_dimensions', 'click_totals'] as const).map(
         (table) =>
-          (test.sqlite.prepare(`SELECT count(*) AS n FROM ${table} WHERE link_id = ?`).get(linkId) as { n: number }).n
+          (
+            test.sqlite
+              .prepare(`SELECT count(*) AS n FROM ${table} WHERE link_id = ?`)
+              .get(linkId) as { n: number }
+          ).n
       )
     expect(rows(deleted)).toEqual([0, 0, 0])
     expect(rows(kept).every((n) => n > 0)).toBe(true)
@@ -270,7 +281,9 @@ describe('analytics invariants (property)', () => {
           expect(totals).toMatchObject({ total: clicks.length, bots, humans: clicks.length - bots })
           expect(series.total).toBe(inSeries.length)
           for (const bucket of series.buckets) {
-            const expected = inSeries.filter((c) => c.at >= bucket.start && c.at < bucket.start + step)
+            const expected = inSeries.filter(
+              (c) => c.at >= bucket.start && c.at < bucket.start + step
+            )
             expect(bucket.total).toBe(expected.length)
           }
           const expectedHosts = new Map<string, number>()
@@ -278,7 +291,9 @@ describe('analytics invariants (property)', () => {
             const host = referrerHost(c.referrer)
             expectedHosts.set(host, (expectedHosts.get(host) ?? 0) + 1)
           }
-          expect(new Map(referrerRows.values.map((row) => [row.value, row.total]))).toEqual(expectedHosts)
+          expect(new Map(referrerRows.values.map((row) => [row.value, row.total]))).toEqual(
+            expectedHosts
+          )
         }
       ),
       { numRuns: 40 }

@@ -81,8 +81,9 @@ export type TimeSeries = Counts & {
  *
  * @example
  * ```ts
- * timeSeries(db, 42, { from: Date.parse('2026-01-01'), to: Date.parse('2026-01-02'), interval: '1h' })
- * // { interval: '1h', from, to, total, humans, bots, buckets: [{ start, total, humans, bots } x 24] }
+ * const from = Date.parse('2026-01-01')
+ * timeSeries(db, 42, { from, to: from + 86_400_000, interval: '1h' })
+ * // { interval, from, to, total, humans, bots, buckets: [{ start, total, humans, bots } x 24] }
  * ```
  */
 export function timeSeries(
@@ -176,7 +177,13 @@ export function breakdown(
       { value: 'human', total: sums.humans, humans: sums.humans, bots: 0 },
       { value: 'bot', total: sums.bots, humans: 0, bots: sums.bots },
     ]
-    return { dimension, from, to, values: values.slice(0, limit), other: sumCounts(values.slice(limit)) }
+    return {
+      dimension,
+      from,
+      to,
+      values: values.slice(0, limit),
+      other: sumCounts(values.slice(limit)),
+    }
   }
 
   const inRange = and(
@@ -187,7 +194,9 @@ export function breakdown(
   )
   const humans = sumOf(clickDimensions.humans)
   const bots = sumOf(clickDimensions.bots)
-  const total = sql<number>`sum(${clickDimensions.humans} + ${clickDimensions.bots})`.mapWith(Number)
+  const total = sql<number>`sum(${clickDimensions.humans} + ${clickDimensions.bots})`.mapWith(
+    Number
+  )
   const values = db
     .select({ value: clickDimensions.value, total, humans, bots })
     .from(clickDimensions)
@@ -219,8 +228,8 @@ export function topLinks(db: AnalyticsDb, n: number): number[] {
 
 /**
  * Deletes every analytics row of a link (call it with the link's own delete). Clicks of that link
- * still buffered in a recorder are written by its next flush, so reused link ids would inherit
- * them: `links.id` should be AUTOINCREMENT.
+ * still buffered in a recorder are written by its next flush as a few orphan rows; they can never
+ * reach another link because `links.id` is AUTOINCREMENT (ids are not reused).
  */
 export function deleteLinkAnalytics(db: AnalyticsDb, linkId: number): void {
   db.transaction((tx) => {

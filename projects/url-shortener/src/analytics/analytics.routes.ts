@@ -1,7 +1,14 @@
 import { HttpError, validator } from '@kit/http'
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { breakdown, bucketCount, INTERVALS, linkTotals, MAX_BUCKETS, timeSeries } from './analytics-queries.ts'
+import {
+  breakdown,
+  bucketCount,
+  INTERVALS,
+  linkTotals,
+  MAX_BUCKETS,
+  timeSeries,
+} from './analytics-queries.ts'
 import type { Counts, Interval } from './analytics-queries.ts'
 import { DIMENSIONS } from './click-dimensions.ts'
 import type { AnalyticsDb, ClickRecorder } from './click-recorder.ts'
@@ -19,7 +26,7 @@ const DAY_MS = INTERVALS['1d']
 const INTERVAL_NAMES = Object.keys(INTERVALS) as [Interval, ...Interval[]]
 const ISO_8601 = z.union([z.iso.date(), z.iso.datetime({ offset: true })])
 
-/** A query-string instant: epoch milliseconds or an ISO 8601 date / date-time (UTC if no offset). */
+/** A query-string instant: epoch ms or an ISO 8601 date / date-time (UTC without an offset). */
 const instant = z
   .string()
   .trim()
@@ -55,7 +62,12 @@ const instant = z
  * app.route('/api/links/:code/stats', createAnalyticsRoutes({ db, recorder, findLinkId }))
  * ```
  */
-export function createAnalyticsRoutes({ db, recorder, findLinkId, clock = Date.now }: AnalyticsRoutesDeps) {
+export function createAnalyticsRoutes({
+  db,
+  recorder,
+  findLinkId,
+  clock = Date.now,
+}: AnalyticsRoutesDeps) {
   const timeSeriesQuery = z
     .object({
       from: instant.optional(),
@@ -107,10 +119,15 @@ export function createAnalyticsRoutes({ db, recorder, findLinkId, clock = Date.n
       // Read-your-clicks: buffered clicks are written before the counts are read.
       await recorder.flush()
     } catch (error) {
-      throw new HttpError(503, 'analytics_unavailable', 'Click counts cannot be written right now', {
-        headers: { 'Retry-After': '1' },
-        cause: error,
-      })
+      throw new HttpError(
+        503,
+        'analytics_unavailable',
+        'Click counts cannot be written right now',
+        {
+          headers: { 'Retry-After': '1' },
+          cause: error,
+        }
+      )
     }
     await next()
   })

@@ -3,11 +3,15 @@ import { LRUCache } from 'lru-cache'
 import { UAParser } from 'ua-parser-js'
 import { Bots } from 'ua-parser-js/extensions'
 
-/** The breakdowns stored per link and day, plus `bot` (humans versus bots, from the minute rows). */
+/** The breakdowns: stored per link and day, plus `bot` (humans versus bots, from minute rows). */
 export const DIMENSIONS = ['referrer', 'browser', 'os', 'bot'] as const
 export type Dimension = (typeof DIMENSIONS)[number]
 /** The dimensions that have rows in `click_dimensions`. */
-export const STORED_DIMENSIONS = ['referrer', 'browser', 'os'] as const satisfies readonly Dimension[]
+export const STORED_DIMENSIONS = [
+  'referrer',
+  'browser',
+  'os',
+] as const satisfies readonly Dimension[]
 export type StoredDimension = (typeof STORED_DIMENSIONS)[number]
 
 /** Value of the `referrer` dimension when the request carried no Referer header. */
@@ -23,7 +27,6 @@ export type UserAgentInfo = { browser: string; os: string; bot: boolean }
 
 /** Classifies a User-Agent header (null when absent). */
 export type UserAgentClassifier = (userAgent: string | null) => UserAgentInfo
-
 
 /**
  * Parses a User-Agent into browser family, OS family and bot flag, uncached (50-80 µs each).

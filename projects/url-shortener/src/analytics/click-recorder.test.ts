@@ -9,7 +9,11 @@ import { parseUserAgent } from './click-dimensions.ts'
 
 const T0 = Date.parse('2026-03-01T10:00:00Z')
 
-function click(linkId: number, at = T0, userAgent: string | null = USER_AGENTS.firefoxLinux): Click {
+function click(
+  linkId: number,
+  at = T0,
+  userAgent: string | null = USER_AGENTS.firefoxLinux
+): Click {
   return { linkId, at, referrer: 'https://news.example.org/item?id=1', userAgent }
 }
 
@@ -28,7 +32,9 @@ function storedCounts(test: AnalyticsTestDb, linkId: number) {
   const sum = (table: string, extra = '') =>
     (
       test.sqlite
-        .prepare(`SELECT coalesce(sum(humans + bots), 0) AS n FROM ${table} WHERE link_id = ? ${extra}`)
+        .prepare(
+          `SELECT coalesce(sum(humans + bots), 0) AS n FROM ${table} WHERE link_id = ? ${extra}`
+        )
         .get(linkId) as { n: number }
     ).n
   return {
@@ -128,7 +134,11 @@ describe('createClickRecorder', () => {
   })
 
   it('when the database handle is closed, close() rejects and the clicks stay pending', async () => {
-    recorder = createClickRecorder({ db: test.db, flushIntervalMs: 3_600_000, logger: recordingLogger().logger })
+    recorder = createClickRecorder({
+      db: test.db,
+      flushIntervalMs: 3_600_000,
+      logger: recordingLogger().logger,
+    })
     for (let i = 0; i < 10; i++) recorder.record(click(9))
     test.sqlite.close()
 
@@ -172,7 +182,9 @@ describe('createClickRecorder', () => {
 
     for (let i = 0; i < 250; i++) recorder.record(click(13))
 
-    await waitFor(() => linkTotals(test.db, 13).total === 250, { message: 'maxBatch never flushed' })
+    await waitFor(() => linkTotals(test.db, 13).total === 250, {
+      message: 'maxBatch never flushed',
+    })
   })
 
   it('when flush() is called during a flush, it waits and then writes what arrived meanwhile', async () => {
@@ -217,6 +229,9 @@ describe('createClickRecorder', () => {
 
     const series = timeSeries(test.db, 16, { from: T0 - 60_000, to: T0 + 120_000, interval: '1m' })
     expect(series.buckets.map((bucket) => bucket.total)).toEqual([1, 2, 1])
-    expect(linkTotals(test.db, 16)).toMatchObject({ firstClickAt: T0 - 1, lastClickAt: T0 + 60_000 })
+    expect(linkTotals(test.db, 16)).toMatchObject({
+      firstClickAt: T0 - 1,
+      lastClickAt: T0 + 60_000,
+    })
   })
 })

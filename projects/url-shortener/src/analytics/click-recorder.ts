@@ -43,7 +43,7 @@ export type ClickRecorderOptions = {
   logger?: RecorderLogger
   /** Injected for tests; defaults to a cached ua-parser-js + isbot classifier. */
   classifyUserAgent?: UserAgentClassifier
-  /** Clicks aggregated between two yields to the event loop, so a big flush never stalls redirects. */
+  /** Clicks aggregated between two yields to the event loop: a big flush never stalls redirects. */
   chunkSize?: number
 }
 
@@ -207,7 +207,14 @@ export function createClickRecorder({
   function linkBatch(linkId: number, at: number): LinkBatch {
     let link = batch.links.get(linkId)
     if (link === undefined) {
-      link = { humans: 0, bots: 0, firstClickAt: at, lastClickAt: at, minutes: new Map(), days: new Map() }
+      link = {
+        humans: 0,
+        bots: 0,
+        firstClickAt: at,
+        lastClickAt: at,
+        minutes: new Map(),
+        days: new Map(),
+      }
       batch.links.set(linkId, link)
     }
     // Clicks are recorded in arrival order, but `at` comes from the caller: take min and max.
@@ -282,7 +289,12 @@ function prepareUpserts(db: AnalyticsDb) {
   const p = sql.placeholder
   const minute = db
     .insert(clickMinutes)
-    .values({ linkId: p('linkId'), minuteStart: p('minuteStart'), humans: p('humans'), bots: p('bots') })
+    .values({
+      linkId: p('linkId'),
+      minuteStart: p('minuteStart'),
+      humans: p('humans'),
+      bots: p('bots'),
+    })
     .onConflictDoUpdate({
       target: [clickMinutes.linkId, clickMinutes.minuteStart],
       set: {
@@ -302,7 +314,12 @@ function prepareUpserts(db: AnalyticsDb) {
       bots: p('bots'),
     })
     .onConflictDoUpdate({
-      target: [clickDimensions.linkId, clickDimensions.dimension, clickDimensions.dayStart, clickDimensions.value],
+      target: [
+        clickDimensions.linkId,
+        clickDimensions.dimension,
+        clickDimensions.dayStart,
+        clickDimensions.value,
+      ],
       set: {
         humans: sql`${clickDimensions.humans} + excluded.humans`,
         bots: sql`${clickDimensions.bots} + excluded.bots`,
