@@ -34,6 +34,9 @@ export const MAX_JSON_BYTES = 16 * 1024
 export const MAX_UPLOAD_BYTES = 1024 * 1024
 /** The most simulated work GET /api/priority accepts (?work=ms). */
 export const MAX_WORK_MS = 5000
+/** POST /api/decisions keys are namespaced so they never meet the routes' own client keys. */
+const DECISION_KEY_PREFIX = 'decision:'
+const MAX_DECISION_KEY_BYTES = MAX_KEY_BYTES - DECISION_KEY_PREFIX.length
 
 export type AppSettings = Pick<
   Config,
@@ -71,16 +74,16 @@ type AppEnv = { Variables: { client: Client } }
  * Builds the demo service: a few routes, each protected by configured policies. Opens nothing
  * and listens nowhere: main.ts (or a test) passes in real dependencies and serves the result.
  *
- * | route                          | protection                                              |
- * | ------------------------------ | ------------------------------------------------------- |
- * | GET  /api/resource             | `routes.resource` policies; an API key's tier may swap them |
- * | POST /api/reports              | `routes.reports`, each request costs `cost` (5) units   |
- * | GET  /api/search               | two policies at once: a per-second burst and a per-minute quota |
- * | POST /api/uploads              | `routes.uploads` policies + at most `concurrency` (2) in flight |
- * | GET  /api/priority             | the load shedder (`X-Priority: critical` may use the reserve) |
- * | GET  /api/algorithms/:algorithm| one policy per algorithm (`routes.algorithms` numbers)  |
- * | POST /api/decisions            | the limiter as a service: `{ policy, key, cost }`       |
- * | GET  /healthz, /readyz, /metrics | not limited                                           |
+ * | route                             | protection                                              |
+ * | --------------------------------- | ------------------------------------------------------- |
+ * | GET  /api/resource                | `routes.resource`; a known API key's tier swaps them    |
+ * | POST /api/reports                 | `routes.reports`, each request costs `cost` (5) units   |
+ * | GET  /api/search                  | two policies at once: a per-second burst, a per-minute  |
+ * | POST /api/uploads                 | `routes.uploads` + at most `concurrency` (2) in flight  |
+ * | GET  /api/priority                | the load shedder (`X-Priority: critical` uses reserve)  |
+ * | GET  /api/algorithms/:algorithm   | one policy per algorithm (`routes.algorithms` numbers)  |
+ * | POST /api/decisions               | the limiter as a service: `{ policy, key, cost }`       |
+ * | GET  /healthz, /readyz, /metrics  | not limited                                             |
  *
  * @example
  * ```ts
@@ -263,8 +266,8 @@ export function createApp({
         key: z
           .string()
           .min(1)
-          .refine((key) => Buffer.byteLength(key) <= MAX_KEY_BYTES, {
-            error: `must be at most ${MAX_KEY_BYTES} bytes (UTF-8)`,
+          .refine((key) => Buffer.byteLength(key) <= MAX_DECISION_KEY_BYTES, {
+            error: `must be at most ${MAX_DECISION_KEY_BYTES} bytes (UTF-8)`,
           }),
         cost: z.number().int().min(0).default(1),
       })
@@ -274,8 +277,7 @@ export function createApp({
       const limiter = limits.byPolicy.get(name) as Limiter
       try {
         // A cost above the policy's capacity throws InvalidRequestError: 400 naming "cost".
-        // The caller's key is namespaced so it can never collide with the routes' own keys.
-        const decision = await limiter.consume(`decision:${key}`, cost)
+        const decision = await limiter.consume(`${DECISION_KEY_PREFIX}${key}`, cost)
         return c.json(
           {
             allowed: decision.allowed,

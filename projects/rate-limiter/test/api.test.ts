@@ -179,7 +179,7 @@ describe('the demo service (memory backend)', () => {
 
     it.each([
       ['an unknown policy', { policy: 'platinum', key: 'k' }, 'policy'],
-      ['a key over 512 bytes', { policy: 'pro', key: 'é'.repeat(257) }, 'key'],
+      ['a key over 503 bytes', { policy: 'pro', key: 'é'.repeat(252) }, 'key'],
       ['a negative cost', { policy: 'pro', key: 'k', cost: -1 }, 'cost'],
       ['a fractional cost', { policy: 'pro', key: 'k', cost: 0.5 }, 'cost'],
     ])('when given %s, answers 400 naming the field', async (_, body, field) => {
