@@ -80,6 +80,8 @@ export const options = {
       : {}),
   },
   summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(97.5)', 'p(99)'],
+  // The checks read headers only.
+  discardResponseBodies: true,
 }
 
 /** @param {string} algorithm */
