@@ -1,7 +1,6 @@
 import { isbot } from 'isbot'
 import { LRUCache } from 'lru-cache'
 import { UAParser } from 'ua-parser-js'
-import { Bots } from 'ua-parser-js/extensions'
 
 /** The breakdowns: stored per link and day, plus `bot` (humans versus bots, from minute rows). */
 export const DIMENSIONS = ['referrer', 'browser', 'os', 'bot'] as const
@@ -29,18 +28,30 @@ export type UserAgentInfo = { browser: string; os: string; bot: boolean }
 export type UserAgentClassifier = (userAgent: string | null) => UserAgentInfo
 
 /**
- * Parses a User-Agent into browser family, OS family and bot flag, uncached (50-80 µs each).
- * The bot flag comes from isbot, which knows more bots than ua-parser-js's crawler list.
+ * Parses a User-Agent into browser family, OS family and bot flag, uncached (tens of µs each).
+ * The bot flag comes from isbot, which knows more bots than ua-parser-js. ua-parser-js is pinned
+ * to 1.x: 2.x is AGPL-3.0, a licence a kit meant to be copied into other apps cannot carry.
  */
 export function parseUserAgent(userAgent: string | null): UserAgentInfo {
   if (!userAgent) return { browser: UNKNOWN, os: UNKNOWN, bot: isbot(userAgent) }
-  // The `Bots` extension (crawlers, CLIs, fetchers, libraries) names them: Googlebot, curl.
-  const parser = new UAParser(userAgent, Bots)
+  const parser = new UAParser(userAgent)
+  const bot = isbot(userAgent)
+  const browser = parser.getBrowser().name ?? (bot ? botName(userAgent) : undefined)
   return {
-    browser: bounded(parser.getBrowser().name) ?? UNKNOWN,
+    browser: bounded(browser) ?? UNKNOWN,
     os: bounded(parser.getOS().name) ?? UNKNOWN,
-    bot: isbot(userAgent),
+    bot,
   }
+}
+
+/**
+ * A bot's product name, for bots ua-parser-js 1.x does not name: the token after `compatible;`
+ * (`Mozilla/5.0 (compatible; Googlebot/2.1; …)` → `Googlebot`), else the leading product token
+ * (`curl/8.5.0` → `curl`).
+ */
+function botName(userAgent: string): string | undefined {
+  const compatible = /compatible;\s*([\w.-]+)/i.exec(userAgent)
+  return compatible?.[1] ?? /^([\w.-]+)/.exec(userAgent)?.[1]
 }
 
 /**
