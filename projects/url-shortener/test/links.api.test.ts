@@ -157,7 +157,7 @@ describe('POST /api/links', () => {
       [{ maxVisits: 0 }, 'maxVisits'],
       [{ maxVisits: 1.5 }, 'maxVisits'],
       [{ redirectType: 303 }, 'redirectType'],
-      [{ colour: 'blue' }, ''],
+      [{ colour: 'blue' }, 'colour'],
     ] as const
 
     for (const [extra, path] of cases) {

@@ -33,7 +33,7 @@ describe('src/main.ts', () => {
     children.push(child)
 
     const url = await waitFor(() => /listening on (http:\/\/[^"\s]+)/.exec(output.stdout)?.[1], {
-      timeoutMs: 15_000,
+      timeoutMs: 25_000,
       message: 'main never said where it listens',
     })
     const apiKey = /management key is:\s+(\S+)/.exec(output.stdout)?.[1] ?? ''
@@ -47,7 +47,7 @@ describe('src/main.ts', () => {
     expect(apiKey.length).toBeGreaterThanOrEqual(32)
     expect(listed.status).toBe(200)
     expect(code).toBe(0)
-  }, 30_000)
+  }, 40_000)
 
   it('when the environment is invalid, exits non-zero naming every bad key', async () => {
     const { child, output } = startMain({ PORT: 'eighty', REDIRECT_STATUS: '303', DB_FILE: db.path })
@@ -58,5 +58,5 @@ describe('src/main.ts', () => {
     expect(code).not.toBe(0)
     expect(output.stderr).toMatch(/PORT/)
     expect(output.stderr).toMatch(/REDIRECT_STATUS/)
-  }, 30_000)
+  }, 40_000)
 })

@@ -74,6 +74,7 @@ describe('GET /:code', () => {
 
   it('when 200 clicks arrive at once, the stats count 200', async () => {
     const { code } = await createLink(app, { url: 'https://example.com/popular' })
+    await clicks?.flush()
 
     await Promise.all(
       Array.from({ length: 200 }, (_, i) =>

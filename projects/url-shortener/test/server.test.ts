@@ -78,6 +78,7 @@ describe('over a real socket', () => {
     })
     const { code } = (await created.json()) as { code: string }
     const id = instance.links.get(code)?.id as number
+    await instance.clicks?.flush()
     await Promise.all(Array.from({ length: 50 }, () => fetch(`${server.url}/${code}`, { redirect: 'manual' })))
     const pendingBeforeStop = instance.clicks?.pending()
 
