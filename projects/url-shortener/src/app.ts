@@ -25,7 +25,11 @@ export const MAX_BODY_BYTES = 16 * 1024
 
 export type AppSettings = Pick<
   Config,
-  'PUBLIC_BASE_URL' | 'ANONYMOUS_CREATE' | 'REDIRECT_STATUS' | 'REDIRECT_CACHE_MAX_AGE' | 'DENY_HOSTS'
+  | 'PUBLIC_BASE_URL'
+  | 'ANONYMOUS_CREATE'
+  | 'REDIRECT_STATUS'
+  | 'REDIRECT_CACHE_MAX_AGE'
+  | 'DENY_HOSTS'
 >
 
 export type AppDeps = {

@@ -21,48 +21,46 @@ export const DEFAULT_DENY_HOSTS = [
 
 const REDIRECT_STATUSES = [301, 302, 307, 308] as const
 
-const csvList = z
-  .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((item) => item.trim().toLowerCase())
-      .filter((item) => item !== '')
-  )
+const csvList = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim().toLowerCase())
+    .filter((item) => item !== '')
+)
 
 const schema = z.object({
-    PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
-    HOST: z.string().min(1).default('127.0.0.1'),
-    DB_FILE: z.string().min(1).default('./data/url-shortener.db'),
-    /** Set: Redis read-through cache and a shared creation rate limit. Unset: all in process. */
-    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
-    /** The origin short links are printed with; its host is refused as a target (no loops). */
-    PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
-    /** Protects the management API. Unset: main generates one and prints it once. */
-    API_KEY: z.string().min(16).optional(),
-    ANONYMOUS_CREATE: z.stringbool().default(true),
-    /** Anonymous creates per client IP per minute; 0 turns the limit off. */
-    CREATE_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
-    REDIRECT_STATUS: z.coerce
-      .number()
-      .pipe(z.union(REDIRECT_STATUSES.map((status) => z.literal(status))))
-      .default(302),
-    /** Seconds browsers and CDNs may keep a 301/308 (never applied to 302/307). */
-    REDIRECT_CACHE_MAX_AGE: z.coerce.number().int().min(0).default(300),
-    CODE_STRATEGY: z.enum(CODE_STRATEGIES).default('random'),
-    CODE_LENGTH: z.coerce.number().int().min(7).max(32).default(9),
-    /** Key of the snowflake-scrambled permutation; the same on every instance. */
-    CODE_SECRET: z.string().min(16).optional(),
-    WORKER_ID: z.coerce.number().int().min(0).max(1023).default(0),
-    /** Entries of the in-process LRU (embedded mode). */
-    CACHE_SIZE: z.coerce.number().int().min(1).default(10_000),
-    /** Lifetime of a Redis cache entry: bounds staleness if an invalidation is ever lost. */
-    CACHE_TTL_SECONDS: z.coerce.number().int().min(1).default(3600),
-    /** Most-clicked links loaded into the cache at start. */
-    WARM_UP_LINKS: z.coerce.number().int().min(0).default(1000),
-    TRACK_CLICKS: z.stringbool().default(true),
-    DENY_HOSTS: csvList.default(DEFAULT_DENY_HOSTS),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DB_FILE: z.string().min(1).default('./data/url-shortener.db'),
+  /** Set: Redis read-through cache and a shared creation rate limit. Unset: all in process. */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** The origin short links are printed with; its host is refused as a target (no loops). */
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Protects the management API. Unset: main generates one and prints it once. */
+  API_KEY: z.string().min(16).optional(),
+  ANONYMOUS_CREATE: z.stringbool().default(true),
+  /** Anonymous creates per client IP per minute; 0 turns the limit off. */
+  CREATE_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
+  REDIRECT_STATUS: z.coerce
+    .number()
+    .pipe(z.union(REDIRECT_STATUSES.map((status) => z.literal(status))))
+    .default(302),
+  /** Seconds browsers and CDNs may keep a 301/308 (never applied to 302/307). */
+  REDIRECT_CACHE_MAX_AGE: z.coerce.number().int().min(0).default(300),
+  CODE_STRATEGY: z.enum(CODE_STRATEGIES).default('random'),
+  CODE_LENGTH: z.coerce.number().int().min(7).max(32).default(9),
+  /** Key of the snowflake-scrambled permutation; the same on every instance. */
+  CODE_SECRET: z.string().min(16).optional(),
+  WORKER_ID: z.coerce.number().int().min(0).max(1023).default(0),
+  /** Entries of the in-process LRU (embedded mode). */
+  CACHE_SIZE: z.coerce.number().int().min(1).default(10_000),
+  /** Lifetime of a Redis cache entry: bounds staleness if an invalidation is ever lost. */
+  CACHE_TTL_SECONDS: z.coerce.number().int().min(1).default(3600),
+  /** Most-clicked links loaded into the cache at start. */
+  WARM_UP_LINKS: z.coerce.number().int().min(0).default(1000),
+  TRACK_CLICKS: z.stringbool().default(true),
+  DENY_HOSTS: csvList.default(DEFAULT_DENY_HOSTS),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
 
 export type Config = Omit<z.infer<typeof schema>, 'PUBLIC_BASE_URL'> & { PUBLIC_BASE_URL: string }
@@ -99,7 +97,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }))
   // Checked on the raw input so it is reported together with the schema's issues.
   if (present.CODE_STRATEGY === 'snowflake-scrambled' && present.CODE_SECRET === undefined) {
-    problems.push({ key: 'CODE_SECRET', message: 'required when CODE_STRATEGY is snowflake-scrambled' })
+    problems.push({
+      key: 'CODE_SECRET',
+      message: 'required when CODE_STRATEGY is snowflake-scrambled',
+    })
   }
   if (!result.success || problems.length > 0) {
     const keys = [...new Set(problems.map((problem) => problem.key))]
@@ -112,6 +113,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST
   return {
     ...config,
-    PUBLIC_BASE_URL: (config.PUBLIC_BASE_URL ?? `http://${host}:${config.PORT}`).replace(/\/+$/, ''),
+    PUBLIC_BASE_URL: (config.PUBLIC_BASE_URL ?? `http://${host}:${config.PORT}`).replace(
+      /\/+$/,
+      ''
+    ),
   }
 }

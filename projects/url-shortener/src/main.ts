@@ -81,7 +81,11 @@ if (redis) {
     logger.warn({ err }, 'Redis not ready at start: serving from SQLite until it is')
   )
 }
-const warmed = await warmUpCache({ cache, links, topLinkIds: topLinks(database.db, config.WARM_UP_LINKS) })
+const warmed = await warmUpCache({
+  cache,
+  links,
+  topLinkIds: topLinks(database.db, config.WARM_UP_LINKS),
+})
 
 const server = await serveApp(app, {
   port: config.PORT,
@@ -97,6 +101,12 @@ const server = await serveApp(app, {
   },
 })
 logger.info(
-  { url: server.url, shortLinks: config.PUBLIC_BASE_URL, cache: cache.stats().mode, warmed, codes: codes.name },
+  {
+    url: server.url,
+    shortLinks: config.PUBLIC_BASE_URL,
+    cache: cache.stats().mode,
+    warmed,
+    codes: codes.name,
+  },
   `url-shortener listening on ${server.url}`
 )

@@ -26,12 +26,24 @@ export function registerShortenerMetrics(
       },
     })
   gauge('url_shortener_cache_hits', 'Link cache hits since start', () => cacheStats().hits)
-  gauge('url_shortener_cache_misses', 'Link cache misses (database reads) since start', () => cacheStats().misses)
-  gauge('url_shortener_cache_errors', 'Redis cache commands that failed since start', () => cacheStats().errors)
+  gauge(
+    'url_shortener_cache_misses',
+    'Link cache misses (database reads) since start',
+    () => cacheStats().misses
+  )
+  gauge(
+    'url_shortener_cache_errors',
+    'Redis cache commands that failed since start',
+    () => cacheStats().errors
+  )
   gauge('url_shortener_cache_degraded', '1 while Redis fails and reads bypass the cache', () =>
     cacheStats().degraded ? 1 : 0
   )
-  gauge('url_shortener_code_collision_retries', 'Generated codes drawn again after a collision', collisionRetries)
+  gauge(
+    'url_shortener_code_collision_retries',
+    'Generated codes drawn again after a collision',
+    collisionRetries
+  )
   if (pendingClicks) {
     gauge('url_shortener_clicks_pending', 'Clicks buffered, not yet written', pendingClicks)
   }

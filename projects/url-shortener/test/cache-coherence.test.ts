@@ -8,7 +8,11 @@ const silent = { warn() {}, info() {} }
 
 const requestClient = () => createRedis(inject('redisUrl'), { role: 'request', logger: silent })
 
-async function locations(app: TestApp['app'], code: string, times: number): Promise<(string | number)[]> {
+async function locations(
+  app: TestApp['app'],
+  code: string,
+  times: number
+): Promise<(string | number)[]> {
   const responses = await Promise.all(Array.from({ length: times }, () => app.request(`/${code}`)))
   return responses.map((res) => res.headers.get('location') ?? res.status)
 }
@@ -21,7 +25,9 @@ describe('cache coherence, embedded (in-process LRU)', () => {
     const { code } = await createLink(instance.app, { url: 'https://example.com/v1' })
     await locations(instance.app, code, 10)
 
-    await request(instance.app, 'PATCH', `/api/links/${code}`, { body: { url: 'https://example.com/v2' } })
+    await request(instance.app, 'PATCH', `/api/links/${code}`, {
+      body: { url: 'https://example.com/v2' },
+    })
     const afterEdit = await locations(instance.app, code, 100)
     await request(instance.app, 'DELETE', `/api/links/${code}`)
     const afterDelete = await locations(instance.app, code, 100)
@@ -55,7 +61,9 @@ describe('cache coherence, two instances sharing Redis and one SQLite file', () 
     const hitsBefore = b.cache.stats().hits
     await locations(b.app, code, 5)
 
-    await request(a.app, 'PATCH', `/api/links/${code}`, { body: { url: 'https://example.com/new' } })
+    await request(a.app, 'PATCH', `/api/links/${code}`, {
+      body: { url: 'https://example.com/new' },
+    })
     const fromB = await locations(b.app, code, 100)
     const fromA = await locations(a.app, code, 100)
 
@@ -84,10 +92,14 @@ describe('cache coherence, two instances sharing Redis and one SQLite file', () 
       const editor = round % 2 ? a : b
       const reader = round % 2 ? b : a
       const reads = locations(reader.app, code, 3)
-      await request(editor.app, 'PATCH', `/api/links/${code}`, { body: { url: `https://example.com/round/${round}` } })
+      await request(editor.app, 'PATCH', `/api/links/${code}`, {
+        body: { url: `https://example.com/round/${round}` },
+      })
       await reads
       const after = await locations(reader.app, code, 3)
-      stale.push(...after.filter((location) => location !== `https://example.com/round/${round}`).map(String))
+      stale.push(
+        ...after.filter((location) => location !== `https://example.com/round/${round}`).map(String)
+      )
     }
 
     expect(stale).toEqual([])

@@ -66,7 +66,13 @@ export type TestApp = {
  * migrations, the real click recorder, and Redis when given. Defaults for tests: short links on
  * https://sho.rt, a deny list of bit.ly and evil.example, no creation limit.
  */
-export function buildTestApp({ database, redis, env = {}, now, keyPrefix = uniqueName('link') }: TestAppOptions = {}): TestApp {
+export function buildTestApp({
+  database,
+  redis,
+  env = {},
+  now,
+  keyPrefix = uniqueName('link'),
+}: TestAppOptions = {}): TestApp {
   const config = loadConfig({
     PUBLIC_BASE_URL: 'https://sho.rt',
     DENY_HOSTS: 'bit.ly,evil.example',
@@ -94,8 +100,12 @@ export function buildTestApp({ database, redis, env = {}, now, keyPrefix = uniqu
     probeIntervalMs: 100,
   })
   // A long interval: tests flush explicitly (the stats API flushes before answering).
-  const clicks = config.TRACK_CLICKS ? createClickRecorder({ db: db.db, flushIntervalMs: 60_000 }) : undefined
-  const health = createHealth(redis ? [{ name: 'redis', critical: false, check: () => pingRedis(redis) }] : [])
+  const clicks = config.TRACK_CLICKS
+    ? createClickRecorder({ db: db.db, flushIntervalMs: 60_000 })
+    : undefined
+  const health = createHealth(
+    redis ? [{ name: 'redis', critical: false, check: () => pingRedis(redis) }] : []
+  )
   const metrics = createMetrics({ collectDefaultMetrics: false })
   registerShortenerMetrics(metrics.registry, {
     cacheStats: cache.stats,
@@ -110,7 +120,11 @@ export function buildTestApp({ database, redis, env = {}, now, keyPrefix = uniqu
     clicks,
     creationLimiter:
       config.CREATE_RATE_LIMIT > 0
-        ? createCreationLimiter({ perMinute: config.CREATE_RATE_LIMIT, redis, keyPrefix: `${keyPrefix}:limit` })
+        ? createCreationLimiter({
+            perMinute: config.CREATE_RATE_LIMIT,
+            redis,
+            keyPrefix: `${keyPrefix}:limit`,
+          })
         : undefined,
     apiKey: config.API_KEY as string,
     logger: createLogger({ level: 'silent' }),
@@ -140,7 +154,11 @@ export function request(
   app: Hono,
   method: string,
   path: string,
-  { body, key = API_KEY, headers = {} }: { body?: Json | string; key?: string | false; headers?: Record<string, string> } = {}
+  {
+    body,
+    key = API_KEY,
+    headers = {},
+  }: { body?: Json | string; key?: string | false; headers?: Record<string, string> } = {}
 ): Promise<Response> {
   return Promise.resolve(
     app.request(path, {
@@ -156,7 +174,10 @@ export function request(
 }
 
 /** Creates a link through the API and returns its body; fails the test on anything but 201. */
-export async function createLink(app: Hono, body: Json): Promise<{ code: string; target: string; shortUrl: string }> {
+export async function createLink(
+  app: Hono,
+  body: Json
+): Promise<{ code: string; target: string; shortUrl: string }> {
   const res = await request(app, 'POST', '/api/links', { body })
   if (res.status !== 201) throw new Error(`create answered ${res.status}: ${await res.text()}`)
   return res.json() as Promise<{ code: string; target: string; shortUrl: string }>

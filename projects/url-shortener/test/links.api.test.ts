@@ -4,14 +4,19 @@ import { RESERVED_WORDS } from '../src/links/alias.ts'
 import { HOSTILE_TARGETS, VALID_TARGETS } from '../src/links/target-url.fixtures.ts'
 import { buildTestApp, countRows, createLink, request } from './helpers.ts'
 
-type ErrorJson = { error: { code: string; message: string; issues?: { path: string; message: string }[] } }
+type ErrorJson = {
+  error: { code: string; message: string; issues?: { path: string; message: string }[] }
+}
 
 describe('POST /api/links', () => {
   const { app, database, close } = buildTestApp({ env: { DENY_HOSTS: 'bit.ly,evil.example' } })
   afterAll(close)
 
   it('when the url is valid, responds 201 with the link and its short URL', async () => {
-    const res = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com/page' }, key: false })
+    const res = await request(app, 'POST', '/api/links', {
+      body: { url: 'https://example.com/page' },
+      key: false,
+    })
 
     expect(res.status).toBe(201)
     const link = (await res.json()) as Record<string, unknown>
@@ -58,7 +63,9 @@ describe('POST /api/links', () => {
 
   it('when given 20+ valid http(s) URLs (IDN, ports, query, fragment), accepts them all', async () => {
     const statuses = await Promise.all(
-      VALID_TARGETS.map(async (url) => (await request(app, 'POST', '/api/links', { body: { url } })).status)
+      VALID_TARGETS.map(
+        async (url) => (await request(app, 'POST', '/api/links', { body: { url } })).status
+      )
     )
 
     expect(VALID_TARGETS.length).toBeGreaterThanOrEqual(20)
@@ -67,17 +74,20 @@ describe('POST /api/links', () => {
 
   it('when any accepted link is followed, Location equals the stored target and re-parses as http(s)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.webUrl({ withQueryParameters: true, withFragments: true }), async (url) => {
-        const created = await request(app, 'POST', '/api/links', { body: { url } })
-        expect(created.status).toBe(201)
-        const { code, target } = (await created.json()) as { code: string; target: string }
+      fc.asyncProperty(
+        fc.webUrl({ withQueryParameters: true, withFragments: true }),
+        async (url) => {
+          const created = await request(app, 'POST', '/api/links', { body: { url } })
+          expect(created.status).toBe(201)
+          const { code, target } = (await created.json()) as { code: string; target: string }
 
-        const redirect = await app.request(`/${code}`)
+          const redirect = await app.request(`/${code}`)
 
-        expect(['http:', 'https:']).toContain(new URL(target).protocol)
-        expect(redirect.status).toBe(302)
-        expect(redirect.headers.get('location')).toBe(target)
-      }),
+          expect(['http:', 'https:']).toContain(new URL(target).protocol)
+          expect(redirect.status).toBe(302)
+          expect(redirect.headers.get('location')).toBe(target)
+        }
+      ),
       { numRuns: 1000 }
     )
   })
@@ -89,8 +99,14 @@ describe('POST /api/links', () => {
 
     const statuses = await Promise.all(
       forms.map(async (alias) => {
-        const res = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com', alias } })
-        return { alias, status: res.status, path: ((await res.json()) as ErrorJson).error.issues?.[0]?.path }
+        const res = await request(app, 'POST', '/api/links', {
+          body: { url: 'https://example.com', alias },
+        })
+        return {
+          alias,
+          status: res.status,
+          path: ((await res.json()) as ErrorJson).error.issues?.[0]?.path,
+        }
       })
     )
 
@@ -99,7 +115,9 @@ describe('POST /api/links', () => {
 
   it('when the alias does not match ^[A-Za-z0-9_-]{3,64}$, responds 400 naming alias', async () => {
     for (const alias of ['ab', 'has space', 'dot.ted', 'a'.repeat(65), 'emoji🙂']) {
-      const res = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com', alias } })
+      const res = await request(app, 'POST', '/api/links', {
+        body: { url: 'https://example.com', alias },
+      })
 
       expect(res.status).toBe(400)
       expect(((await res.json()) as ErrorJson).error.issues?.[0]?.path).toBe('alias')
@@ -123,7 +141,9 @@ describe('POST /api/links', () => {
   it('when an alias differs only in case, it is another code', async () => {
     await createLink(app, { url: 'https://example.com/lower', alias: 'casecheck' })
 
-    const upper = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com/upper', alias: 'CaseCheck' } })
+    const upper = await request(app, 'POST', '/api/links', {
+      body: { url: 'https://example.com/upper', alias: 'CaseCheck' },
+    })
 
     expect(upper.status).toBe(201)
   })
@@ -131,8 +151,12 @@ describe('POST /api/links', () => {
   it('when reuse is asked for a URL that has a plain link, responds 200 with that link', async () => {
     const first = await createLink(app, { url: 'https://example.com/reused' })
 
-    const again = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com/reused', reuse: true } })
-    const without = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com/reused' } })
+    const again = await request(app, 'POST', '/api/links', {
+      body: { url: 'https://example.com/reused', reuse: true },
+    })
+    const without = await request(app, 'POST', '/api/links', {
+      body: { url: 'https://example.com/reused' },
+    })
 
     expect(again.status).toBe(200)
     expect(((await again.json()) as { code: string }).code).toBe(first.code)
@@ -161,11 +185,16 @@ describe('POST /api/links', () => {
     ] as const
 
     for (const [extra, path] of cases) {
-      const res = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com', ...extra } })
+      const res = await request(app, 'POST', '/api/links', {
+        body: { url: 'https://example.com', ...extra },
+      })
 
       expect(res.status, JSON.stringify(extra)).toBe(400)
       const issues = ((await res.json()) as ErrorJson).error.issues ?? []
-      expect(issues.map((issue) => issue.path), JSON.stringify(extra)).toContain(path)
+      expect(
+        issues.map((issue) => issue.path),
+        JSON.stringify(extra)
+      ).toContain(path)
     }
   })
 
@@ -183,12 +212,17 @@ describe('GET /api/links', () => {
 
   it('when links span several pages, the cursor walks them all once, newest first', async () => {
     const created = []
-    for (let i = 0; i < 7; i++) created.push((await createLink(app, { url: `https://example.com/${i}` })).code)
+    for (let i = 0; i < 7; i++)
+      created.push((await createLink(app, { url: `https://example.com/${i}` })).code)
 
     const seen: string[] = []
     let cursor: string | null = null
     do {
-      const res = await request(app, 'GET', `/api/links?limit=3${cursor ? `&cursor=${cursor}` : ''}`)
+      const res = await request(
+        app,
+        'GET',
+        `/api/links?limit=3${cursor ? `&cursor=${cursor}` : ''}`
+      )
       const page = (await res.json()) as { links: { code: string }[]; nextCursor: string | null }
       seen.push(...page.links.map((link) => link.code))
       cursor = page.nextCursor
@@ -229,7 +263,10 @@ describe('GET, PATCH, DELETE /api/links/:code', () => {
 
     expect(fetched.status).toBe(200)
     expect(patched.status).toBe(200)
-    expect(await patched.json()).toMatchObject({ target: 'https://example.com/after', redirectType: 307 })
+    expect(await patched.json()).toMatchObject({
+      target: 'https://example.com/after',
+      redirectType: 307,
+    })
     expect(redirectAfterPatch.status).toBe(307)
     expect(redirectAfterPatch.headers.get('location')).toBe('https://example.com/after')
     expect(deleted.status).toBe(204)
@@ -241,7 +278,9 @@ describe('GET, PATCH, DELETE /api/links/:code', () => {
     await createLink(app, { url: 'https://example.com/x', alias: 'gone-for-good' })
     await request(app, 'DELETE', '/api/links/gone-for-good')
 
-    const res = await request(app, 'POST', '/api/links', { body: { url: 'https://evil.example.net', alias: 'gone-for-good' } })
+    const res = await request(app, 'POST', '/api/links', {
+      body: { url: 'https://evil.example.net', alias: 'gone-for-good' },
+    })
 
     expect(res.status).toBe(409)
   })
@@ -250,8 +289,12 @@ describe('GET, PATCH, DELETE /api/links/:code', () => {
     const { code } = await createLink(app, { url: 'https://example.com/stay' })
 
     const empty = await request(app, 'PATCH', `/api/links/${code}`, { body: {} })
-    const hostile = await request(app, 'PATCH', `/api/links/${code}`, { body: { url: 'javascript:alert(1)' } })
-    const after = (await (await request(app, 'GET', `/api/links/${code}`)).json()) as { target: string }
+    const hostile = await request(app, 'PATCH', `/api/links/${code}`, {
+      body: { url: 'javascript:alert(1)' },
+    })
+    const after = (await (await request(app, 'GET', `/api/links/${code}`)).json()) as {
+      target: string
+    }
 
     expect(empty.status).toBe(400)
     expect(hostile.status).toBe(400)
@@ -285,7 +328,9 @@ describe('POST /api/links/bulk', () => {
   it('when dryRun is set, reports what would happen and writes nothing', async () => {
     const before = countRows(database)
 
-    const res = await request(app, 'POST', '/api/links/bulk', { body: { links: rows, dryRun: true } })
+    const res = await request(app, 'POST', '/api/links/bulk', {
+      body: { links: rows, dryRun: true },
+    })
 
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({
@@ -295,7 +340,11 @@ describe('POST /api/links/bulk', () => {
       conflict: 1,
       results: [
         { index: 0, status: 'created' },
-        { index: 1, status: 'invalid', error: { code: 'validation_failed', issues: [{ path: 'url' }] } },
+        {
+          index: 1,
+          status: 'invalid',
+          error: { code: 'validation_failed', issues: [{ path: 'url' }] },
+        },
         { index: 2, status: 'created' },
         { index: 3, status: 'conflict', error: { code: 'alias_taken' } },
         { index: 4, status: 'created' },
@@ -310,7 +359,13 @@ describe('POST /api/links/bulk', () => {
     const res = await request(app, 'POST', '/api/links/bulk', { body: { links: rows } })
 
     const body = (await res.json()) as { results: { status: string; link?: { code: string } }[] }
-    expect(body.results.map((row) => row.status)).toEqual(['created', 'invalid', 'created', 'conflict', 'created'])
+    expect(body.results.map((row) => row.status)).toEqual([
+      'created',
+      'invalid',
+      'created',
+      'conflict',
+      'created',
+    ])
     expect(body.results[2]?.link?.code).toBe('bulk-alias')
     expect(countRows(database)).toBe(before + 3)
   })
@@ -335,8 +390,16 @@ describe('GET /api/links/export.csv, POST /api/links/import', () => {
 
   it('when an export is imported elsewhere, the second export is identical', async () => {
     await createLink(source.app, { url: 'https://example.com/a' })
-    await createLink(source.app, { url: 'https://example.com/b,"quoted"', alias: 'csv-alias', redirectType: 308 })
-    await createLink(source.app, { url: 'https://example.com/c', expiresAt: '2999-01-01T00:00:00.000Z', maxVisits: 5 })
+    await createLink(source.app, {
+      url: 'https://example.com/b,"quoted"',
+      alias: 'csv-alias',
+      redirectType: 308,
+    })
+    await createLink(source.app, {
+      url: 'https://example.com/c',
+      expiresAt: '2999-01-01T00:00:00.000Z',
+      maxVisits: 5,
+    })
     const exported = await request(source.app, 'GET', '/api/links/export.csv')
     const csv = await exported.text()
 
@@ -353,7 +416,8 @@ describe('GET /api/links/export.csv, POST /api/links/import', () => {
   })
 
   it('when the CSV has bad rows, reports them per row and imports the rest', async () => {
-    const csv = 'code,url\nfine-one,https://example.com/ok\n,javascript:alert(1)\nfine-one,https://example.com/dup\n'
+    const csv =
+      'code,url\nfine-one,https://example.com/ok\n,javascript:alert(1)\nfine-one,https://example.com/dup\n'
 
     const res = await request(destination.app, 'POST', '/api/links/import', {
       body: csv,
@@ -371,7 +435,9 @@ describe('GET /api/links/export.csv, POST /api/links/import', () => {
   })
 
   it('when the body is not CSV, responds 415 or 400', async () => {
-    const wrongType = await request(destination.app, 'POST', '/api/links/import', { body: { url: 'x' } })
+    const wrongType = await request(destination.app, 'POST', '/api/links/import', {
+      body: { url: 'x' },
+    })
     const malformed = await request(destination.app, 'POST', '/api/links/import', {
       body: 'code,target\nabc,https://example.com',
       headers: { 'Content-Type': 'text/csv' },

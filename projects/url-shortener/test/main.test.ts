@@ -38,7 +38,9 @@ describe('src/main.ts', () => {
     })
     const apiKey = /management key is:\s+(\S+)/.exec(output.stdout)?.[1] ?? ''
     const health = await fetch(`${url}/healthz`)
-    const listed = await fetch(`${url}/api/links`, { headers: { Authorization: `Bearer ${apiKey}` } })
+    const listed = await fetch(`${url}/api/links`, {
+      headers: { Authorization: `Bearer ${apiKey}` },
+    })
     const exited = once(child, 'exit')
     child.kill('SIGTERM')
     const [code] = await exited
@@ -50,7 +52,11 @@ describe('src/main.ts', () => {
   }, 40_000)
 
   it('when the environment is invalid, exits non-zero naming every bad key', async () => {
-    const { child, output } = startMain({ PORT: 'eighty', REDIRECT_STATUS: '303', DB_FILE: db.path })
+    const { child, output } = startMain({
+      PORT: 'eighty',
+      REDIRECT_STATUS: '303',
+      DB_FILE: db.path,
+    })
     children.push(child)
 
     const [code] = await once(child, 'exit')

@@ -61,10 +61,20 @@ describe('creation rate limit', () => {
   it('when an anonymous client creates more than the limit, the next create gets 429 with Retry-After', async () => {
     const allowed = []
     for (let i = 0; i < 5; i++) {
-      allowed.push((await request(app, 'POST', '/api/links', { body: { url: `https://example.com/${i}` }, key: false })).status)
+      allowed.push(
+        (
+          await request(app, 'POST', '/api/links', {
+            body: { url: `https://example.com/${i}` },
+            key: false,
+          })
+        ).status
+      )
     }
 
-    const refused = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com/6' }, key: false })
+    const refused = await request(app, 'POST', '/api/links', {
+      body: { url: 'https://example.com/6' },
+      key: false,
+    })
 
     expect(allowed).toEqual([201, 201, 201, 201, 201])
     expect(refused.status).toBe(429)
@@ -75,7 +85,9 @@ describe('creation rate limit', () => {
   })
 
   it('when the client presents the API key, the anonymous limit does not apply', async () => {
-    const res = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com/keyed' } })
+    const res = await request(app, 'POST', '/api/links', {
+      body: { url: 'https://example.com/keyed' },
+    })
 
     expect(res.status).toBe(201)
   })
@@ -101,13 +113,25 @@ describe('API key', () => {
   it('when a management route is called without a key or with a wrong one, responds 401', async () => {
     const statuses = await Promise.all(
       managementRoutes.flatMap(([method, path]) => [
-        request(app, method, path, { key: false }).then((res) => ({ method, path, status: res.status, auth: res.headers.get('www-authenticate') })),
-        request(app, method, path, { key: 'wrong-key-0123456789' }).then((res) => ({ method, path, status: res.status, auth: res.headers.get('www-authenticate') })),
+        request(app, method, path, { key: false }).then((res) => ({
+          method,
+          path,
+          status: res.status,
+          auth: res.headers.get('www-authenticate'),
+        })),
+        request(app, method, path, { key: 'wrong-key-0123456789' }).then((res) => ({
+          method,
+          path,
+          status: res.status,
+          auth: res.headers.get('www-authenticate'),
+        })),
       ])
     )
 
     expect(statuses).toHaveLength(managementRoutes.length * 2)
-    expect(statuses.filter(({ status, auth }) => status !== 401 || !auth?.startsWith('Bearer'))).toEqual([])
+    expect(
+      statuses.filter(({ status, auth }) => status !== 401 || !auth?.startsWith('Bearer'))
+    ).toEqual([])
   })
 
   it('when /metrics is asked with the key, answers the Prometheus text with the cache gauges', async () => {
@@ -118,7 +142,10 @@ describe('API key', () => {
   })
 
   it('when the key comes as Bearer token or X-API-Key, both are accepted', async () => {
-    const bearer = await request(app, 'GET', '/api/links', { key: false, headers: { Authorization: `Bearer ${API_KEY}` } })
+    const bearer = await request(app, 'GET', '/api/links', {
+      key: false,
+      headers: { Authorization: `Bearer ${API_KEY}` },
+    })
     const header = await request(app, 'GET', '/api/links', { key: API_KEY })
 
     expect(bearer.status).toBe(200)
@@ -126,7 +153,10 @@ describe('API key', () => {
   })
 
   it('when a create presents a wrong key, responds 401 rather than treating it as anonymous', async () => {
-    const res = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com' }, key: 'wrong-key-0123456789' })
+    const res = await request(app, 'POST', '/api/links', {
+      body: { url: 'https://example.com' },
+      key: 'wrong-key-0123456789',
+    })
 
     expect(res.status).toBe(401)
   })
@@ -137,7 +167,10 @@ describe('ANONYMOUS_CREATE=false', () => {
   afterAll(close)
 
   it('when a create comes without a key, responds 401; with the key, 201', async () => {
-    const anonymous = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com' }, key: false })
+    const anonymous = await request(app, 'POST', '/api/links', {
+      body: { url: 'https://example.com' },
+      key: false,
+    })
     const keyed = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com' } })
 
     expect(anonymous.status).toBe(401)
@@ -150,7 +183,10 @@ describe('headers and unknown routes', () => {
   afterAll(close)
 
   it('when any response goes out (200, 302, 404, 413), it carries the secure headers', async () => {
-    const created = await request(app, 'POST', '/api/links', { body: { url: 'https://example.com' }, key: false })
+    const created = await request(app, 'POST', '/api/links', {
+      body: { url: 'https://example.com' },
+      key: false,
+    })
     const { code } = (await created.json()) as { code: string }
     const responses = [
       created,

@@ -18,8 +18,14 @@ describe('GET /:code', () => {
 
   it('when the link asks for 301 or 308, redirects with a public max-age', async () => {
     const permanent = await createLink(app, { url: 'https://example.com/301', redirectType: 301 })
-    const permanent308 = await createLink(app, { url: 'https://example.com/308', redirectType: 308 })
-    const temporary307 = await createLink(app, { url: 'https://example.com/307', redirectType: 307 })
+    const permanent308 = await createLink(app, {
+      url: 'https://example.com/308',
+      redirectType: 308,
+    })
+    const temporary307 = await createLink(app, {
+      url: 'https://example.com/307',
+      redirectType: 307,
+    })
 
     const responses = await Promise.all(
       [permanent, permanent308, temporary307].map(({ code }) => app.request(`/${code}`))
@@ -34,7 +40,11 @@ describe('GET /:code', () => {
   })
 
   it('when a permanent link expires sooner than max-age, the max-age stops at the expiry', async () => {
-    const { code } = await createLink(app, { url: 'https://example.com/soon', redirectType: 308, expiresInSeconds: 42 })
+    const { code } = await createLink(app, {
+      url: 'https://example.com/soon',
+      redirectType: 308,
+      expiresInSeconds: 42,
+    })
 
     const res = await app.request(`/${code}`)
 
@@ -44,19 +54,26 @@ describe('GET /:code', () => {
   it('when the code is unknown, deleted, expired or malformed, answers the same JSON 404', async () => {
     const deleted = await createLink(app, { url: 'https://example.com/deleted' })
     await request(app, 'DELETE', `/api/links/${deleted.code}`)
-    const expiring = await createLink(app, { url: 'https://example.com/expiring', expiresInSeconds: 60 })
+    const expiring = await createLink(app, {
+      url: 'https://example.com/expiring',
+      expiresInSeconds: 60,
+    })
     const beforeExpiry = await app.request(`/${expiring.code}`)
     clock += 61_000
 
     const responses = await Promise.all(
-      ['never-existed', deleted.code, expiring.code, 'bad.code', 'x'.repeat(65)].map((code) => app.request(`/${code}`))
+      ['never-existed', deleted.code, expiring.code, 'bad.code', 'x'.repeat(65)].map((code) =>
+        app.request(`/${code}`)
+      )
     )
     const bodies = await Promise.all(responses.map((res) => res.text()))
 
     expect(beforeExpiry.status).toBe(302)
     expect(responses.map((res) => res.status)).toEqual([404, 404, 404, 404, 404])
     expect(new Set(bodies).size).toBe(1)
-    expect(JSON.parse(bodies[0] as string)).toEqual({ error: { code: 'not_found', message: 'No link with this code' } })
+    expect(JSON.parse(bodies[0] as string)).toEqual({
+      error: { code: 'not_found', message: 'No link with this code' },
+    })
     expect(responses[0]?.headers.get('cache-control')).toBe('no-store')
   })
 
@@ -68,7 +85,9 @@ describe('GET /:code', () => {
     const statuses = responses.map((res) => res.status)
     expect(statuses.filter((status) => status === 302)).toHaveLength(25)
     expect(statuses.filter((status) => status === 404)).toHaveLength(15)
-    const link = (await (await request(app, 'GET', `/api/links/${code}`)).json()) as { visits: number }
+    const link = (await (await request(app, 'GET', `/api/links/${code}`)).json()) as {
+      visits: number
+    }
     expect(link.visits).toBe(25)
   })
 
@@ -78,11 +97,15 @@ describe('GET /:code', () => {
 
     await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        app.request(`/${code}`, { headers: { Referer: `https://ref${i % 4}.example/`, 'User-Agent': 'Mozilla/5.0' } })
+        app.request(`/${code}`, {
+          headers: { Referer: `https://ref${i % 4}.example/`, 'User-Agent': 'Mozilla/5.0' },
+        })
       )
     )
     const pendingBeforeStats = clicks?.pending()
-    const stats = (await (await request(app, 'GET', `/api/links/${code}/stats`)).json()) as { total: number }
+    const stats = (await (await request(app, 'GET', `/api/links/${code}/stats`)).json()) as {
+      total: number
+    }
 
     expect(pendingBeforeStats).toBe(200)
     expect(stats.total).toBe(200)
@@ -121,6 +144,8 @@ describe('GET /:code+', () => {
     const res = await app.request('/unknown-code+')
 
     expect(res.status).toBe(404)
-    expect(await res.json()).toEqual({ error: { code: 'not_found', message: 'No link with this code' } })
+    expect(await res.json()).toEqual({
+      error: { code: 'not_found', message: 'No link with this code' },
+    })
   })
 })

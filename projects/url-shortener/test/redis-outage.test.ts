@@ -1,8 +1,8 @@
+import { setImmediate } from 'node:timers/promises'
 import { startRedisServer, uniqueName, waitFor } from '@kit/testing'
 import type { RedisServer } from '@kit/testing'
 import { createRedis } from '@kit/redis'
 import type { Redis } from 'ioredis'
-import { setImmediate } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, createLink, request } from './helpers.ts'
 import type { TestApp } from './helpers.ts'
@@ -16,11 +16,17 @@ describe('Redis outage during redirects', () => {
 
   beforeAll(async () => {
     server = await startRedisServer()
-    redis = createRedis(server.url, { role: 'request', logger: { warn() {}, info() {} }, redisOptions: { retryStrategy: () => 50 } })
+    redis = createRedis(server.url, {
+      role: 'request',
+      logger: { warn() {}, info() {} },
+      redisOptions: { retryStrategy: () => 50 },
+    })
     await waitFor(() => redis.status === 'ready')
     instance = buildTestApp({ redis, keyPrefix })
     for (let i = 0; i < 20; i++) {
-      const { code, target } = await createLink(instance.app, { url: `https://example.com/outage/${i}` })
+      const { code, target } = await createLink(instance.app, {
+        url: `https://example.com/outage/${i}`,
+      })
       targets.set(code, target)
     }
   })
@@ -36,14 +42,18 @@ describe('Redis outage during redirects', () => {
     await Promise.all(
       [...targets].map(async ([code, target]) => {
         const res = await instance.app.request(`/${code}`)
-        if (res.status !== 302 || res.headers.get('location') !== target) wrong.push(`${code}:${res.status}`)
+        if (res.status !== 302 || res.headers.get('location') !== target)
+          wrong.push(`${code}:${res.status}`)
       })
     )
     return wrong
   }
 
   async function readiness(): Promise<{ status: string; checks: Record<string, string> }> {
-    return (await instance.app.request('/readyz')).json() as Promise<{ status: string; checks: Record<string, string> }>
+    return (await instance.app.request('/readyz')).json() as Promise<{
+      status: string
+      checks: Record<string, string>
+    }>
   }
 
   it('when Redis is killed mid-stream, every redirect stays correct, readiness degrades, and the cache comes back', async () => {
@@ -64,17 +74,26 @@ describe('Redis outage during redirects', () => {
 
     await waitFor(() => requests >= 200)
     await server.kill()
-    await waitFor(() => instance.cache.stats().degraded, { message: 'cache never noticed the outage' })
+    await waitFor(() => instance.cache.stats().degraded, {
+      message: 'cache never noticed the outage',
+    })
     const requestsAtKill = requests
     await waitFor(() => requests >= requestsAtKill + 400)
     const readyDuringOutage = await readiness()
-    const { code: createdDuringOutage, target } = await createLink(instance.app, { url: 'https://example.com/during-outage' })
+    const { code: createdDuringOutage, target } = await createLink(instance.app, {
+      url: 'https://example.com/during-outage',
+    })
     const editedCode = [...targets.keys()][0] as string
-    await request(instance.app, 'PATCH', `/api/links/${editedCode}`, { body: { url: 'https://example.com/edited-during-outage' } })
+    await request(instance.app, 'PATCH', `/api/links/${editedCode}`, {
+      body: { url: 'https://example.com/edited-during-outage' },
+    })
     targets.set(editedCode, 'https://example.com/edited-during-outage')
     targets.set(createdDuringOutage, target)
     await server.restart()
-    await waitFor(() => !instance.cache.stats().degraded, { timeoutMs: 10_000, message: 'cache never recovered' })
+    await waitFor(() => !instance.cache.stats().degraded, {
+      timeoutMs: 10_000,
+      message: 'cache never recovered',
+    })
     const hitsAfterRecovery = instance.cache.stats().hits
     const requestsAtRecovery = requests
     await waitFor(() => requests >= requestsAtRecovery + 400)

@@ -9,12 +9,16 @@ import type { TestApp } from './helpers.ts'
 /** A POST with Transfer-Encoding: chunked and no Content-Length, over a real socket. */
 function postChunked(url: string, chunks: string[]): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', headers: { 'Content-Type': 'application/json' } }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk: string) => (body += chunk))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-    })
+    const req = httpRequest(
+      url,
+      { method: 'POST', headers: { 'Content-Type': 'application/json' } },
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => (body += chunk))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      }
+    )
     req.on('error', reject)
     for (const chunk of chunks) req.write(chunk)
     req.end()
@@ -62,7 +66,9 @@ describe('over a real socket', () => {
   })
 
   it('when a chunked body grows past 16 KiB, responds 413', async () => {
-    const chunks = Array.from({ length: 20 }, (_, i) => (i === 0 ? '{"url":"https://example.com/?q=' : 'a'.repeat(1024)))
+    const chunks = Array.from({ length: 20 }, (_, i) =>
+      i === 0 ? '{"url":"https://example.com/?q=' : 'a'.repeat(1024)
+    )
 
     const res = await postChunked(`${server.url}/api/links`, chunks)
 
@@ -79,7 +85,9 @@ describe('over a real socket', () => {
     const { code } = (await created.json()) as { code: string }
     const id = instance.links.get(code)?.id as number
     await instance.clicks?.flush()
-    await Promise.all(Array.from({ length: 50 }, () => fetch(`${server.url}/${code}`, { redirect: 'manual' })))
+    await Promise.all(
+      Array.from({ length: 50 }, () => fetch(`${server.url}/${code}`, { redirect: 'manual' }))
+    )
     const pendingBeforeStop = instance.clicks?.pending()
 
     await server.shutdown('test')

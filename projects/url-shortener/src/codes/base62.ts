@@ -38,7 +38,8 @@ export function decodeBase62(text: string): bigint {
   let value = 0n
   for (const char of text) {
     const digit = DIGIT_VALUES.get(char)
-    if (digit === undefined) throw new Base62Error(`Not a base62 character: ${JSON.stringify(char)}`)
+    if (digit === undefined)
+      throw new Base62Error(`Not a base62 character: ${JSON.stringify(char)}`)
     value = value * BASE + digit
   }
   return value

@@ -20,7 +20,10 @@ function worstChiSquare(codes: Iterable<string>, length: number): number {
   const expected = total / 62
   return Math.max(
     ...counts.map((map) =>
-      [...BASE62_ALPHABET].reduce((sum, char) => sum + ((map.get(char) ?? 0) - expected) ** 2 / expected, 0)
+      [...BASE62_ALPHABET].reduce(
+        (sum, char) => sum + ((map.get(char) ?? 0) - expected) ** 2 / expected,
+        0
+      )
     )
   )
 }

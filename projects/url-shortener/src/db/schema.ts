@@ -33,7 +33,9 @@ export const links = sqliteTable(
   (t) => [
     index('links_url_hash_idx').on(t.urlHash),
     // Partial index: the expiry sweep and "live links" reads only look at links that can expire.
-    index('links_expires_at_idx').on(t.expiresAt).where(sql`${t.expiresAt} IS NOT NULL`),
+    index('links_expires_at_idx')
+      .on(t.expiresAt)
+      .where(sql`${t.expiresAt} IS NOT NULL`),
     check(
       'links_redirect_status_check',
       sql`${t.redirectStatus} IS NULL OR ${t.redirectStatus} IN (301, 302, 307, 308)`

@@ -17,9 +17,12 @@ describe('aliasProblem', () => {
     expect(isReserved('HeAlThZ')).toBe(true)
   })
 
-  it.each(['abc', 'My_Link-2024', 'a'.repeat(64), '---', '0000'])('when %s, accepts it', (alias) => {
-    expect(aliasProblem(alias)).toBeNull()
-  })
+  it.each(['abc', 'My_Link-2024', 'a'.repeat(64), '---', '0000'])(
+    'when %s, accepts it',
+    (alias) => {
+      expect(aliasProblem(alias)).toBeNull()
+    }
+  )
 
   it.each(['ab', 'a'.repeat(65), 'with space', 'dot.ted', 'slash/ed', 'plus+', 'ünï', ''])(
     'when %j, refuses it with the pattern',

@@ -64,7 +64,11 @@ describe('createCachedLinkStore (in-process LRU)', () => {
   it('when the LRU is full, evicts the least recently used code', async () => {
     const source = createSource()
     for (const code of ['a', 'b', 'c']) source.rows.set(code, { target: code, version: 1 })
-    const cache = createCachedLinkStore({ load: source.load, version: (e) => e.version, maxEntries: 2 })
+    const cache = createCachedLinkStore({
+      load: source.load,
+      version: (e) => e.version,
+      maxEntries: 2,
+    })
 
     await cache.get('a')
     await cache.get('b')
@@ -86,8 +90,18 @@ describe('createCachedLinkStore (Redis)', () => {
   it('when a code is read, fills Redis; a second instance then hits without loading', async () => {
     const source = createSource()
     source.rows.set('abc', { target: 'https://a.example/', version: 1 })
-    const a = createCachedLinkStore({ load: source.load, version: (e) => e.version, redis, keyPrefix })
-    const b = createCachedLinkStore({ load: source.load, version: (e) => e.version, redis, keyPrefix })
+    const a = createCachedLinkStore({
+      load: source.load,
+      version: (e) => e.version,
+      redis,
+      keyPrefix,
+    })
+    const b = createCachedLinkStore({
+      load: source.load,
+      version: (e) => e.version,
+      redis,
+      keyPrefix,
+    })
 
     await a.get('abc')
     await waitFor(() => redis.exists(`${keyPrefix}:{abc}`))
@@ -101,8 +115,18 @@ describe('createCachedLinkStore (Redis)', () => {
   it('when one instance invalidates, the other reads the new value at once', async () => {
     const source = createSource()
     source.rows.set('edit', { target: 'https://old.example/', version: 1 })
-    const a = createCachedLinkStore({ load: source.load, version: (e) => e.version, redis, keyPrefix })
-    const b = createCachedLinkStore({ load: source.load, version: (e) => e.version, redis, keyPrefix })
+    const a = createCachedLinkStore({
+      load: source.load,
+      version: (e) => e.version,
+      redis,
+      keyPrefix,
+    })
+    const b = createCachedLinkStore({
+      load: source.load,
+      version: (e) => e.version,
+      redis,
+      keyPrefix,
+    })
     await a.warm([['edit', { target: 'https://old.example/', version: 1 }]])
 
     source.rows.set('edit', { target: 'https://new.example/', version: 2 })
@@ -116,11 +140,26 @@ describe('createCachedLinkStore (Redis)', () => {
     source.rows.set('race', { target: 'https://old.example/', version: 5 })
     const readerRedis = requestClient(inject('redisUrl'))
     await waitFor(() => readerRedis.status === 'ready')
-    const reader = createCachedLinkStore({ load: source.load, version: (e) => e.version, redis: readerRedis, keyPrefix })
-    const writer = createCachedLinkStore({ load: source.load, version: (e) => e.version, redis, keyPrefix })
+    const reader = createCachedLinkStore({
+      load: source.load,
+      version: (e) => e.version,
+      redis: readerRedis,
+      keyPrefix,
+    })
+    const writer = createCachedLinkStore({
+      load: source.load,
+      version: (e) => e.version,
+      redis,
+      keyPrefix,
+    })
     // Hold the reader's fill between its load and Redis, as a slow network would.
-    const scripted = readerRedis as unknown as Record<string, (...args: unknown[]) => Promise<number>>
-    const realFill = scripted.linkCacheFill?.bind(readerRedis) as (...args: unknown[]) => Promise<number>
+    const scripted = readerRedis as unknown as Record<
+      string,
+      (...args: unknown[]) => Promise<number>
+    >
+    const realFill = scripted.linkCacheFill?.bind(readerRedis) as (
+      ...args: unknown[]
+    ) => Promise<number>
     let release: () => Promise<number> = async () => -1
     scripted.linkCacheFill = (...args) =>
       new Promise((resolve) => {

@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs'
 import type { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
 
-export type CacheLogger = { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void }
+export type CacheLogger = {
+  warn(obj: object, msg?: string): void
+  info(obj: object, msg?: string): void
+}
 
 export type CachedLinkStoreOptions<T extends object> = {
   /** The source of truth (SQLite): the value for a code, or undefined when there is none. */
@@ -46,7 +49,13 @@ export type CachedLinkStore<T extends object> = {
 }
 
 type ScriptedRedis = Redis & {
-  linkCacheFill(entry: string, floor: string, value: string, version: number, ttlMs: number): Promise<number>
+  linkCacheFill(
+    entry: string,
+    floor: string,
+    value: string,
+    version: number,
+    ttlMs: number
+  ): Promise<number>
   linkCacheInvalidate(entry: string, floor: string, version: number, ttlMs: number): Promise<number>
 }
 
@@ -57,7 +66,10 @@ function readScript(name: string): string {
 
 function defineScripts(redis: Redis): ScriptedRedis {
   redis.defineCommand('linkCacheFill', { numberOfKeys: 2, lua: readScript('cache-fill.lua') })
-  redis.defineCommand('linkCacheInvalidate', { numberOfKeys: 2, lua: readScript('cache-invalidate.lua') })
+  redis.defineCommand('linkCacheInvalidate', {
+    numberOfKeys: 2,
+    lua: readScript('cache-invalidate.lua'),
+  })
   return redis as ScriptedRedis
 }
 

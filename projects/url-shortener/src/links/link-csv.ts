@@ -58,7 +58,9 @@ export function csvToLinkBodies(text: string): Record<string, unknown>[] {
   }
   if (records.length === 0) throw new CsvFormatError('The CSV has no data rows')
   if (!('url' in (records[0] as object))) {
-    throw new CsvFormatError(`The header row needs a url column (columns: ${CSV_COLUMNS.join(',')})`)
+    throw new CsvFormatError(
+      `The header row needs a url column (columns: ${CSV_COLUMNS.join(',')})`
+    )
   }
   if (records.length > MAX_IMPORT_ROWS) {
     throw new CsvFormatError(`At most ${MAX_IMPORT_ROWS} rows per import`)

@@ -39,9 +39,12 @@ export function createLinkSchemas({ policy, now = Date.now }: LinkSchemaOptions)
     const problem = aliasProblem(value)
     if (problem) ctx.addIssue({ code: 'custom', message: problem })
   })
-  const redirectType = z.union(REDIRECT_STATUSES.map((status) => z.literal(status)), {
-    error: 'must be one of 301, 302, 307, 308',
-  })
+  const redirectType = z.union(
+    REDIRECT_STATUSES.map((status) => z.literal(status)),
+    {
+      error: 'must be one of 301, 302, 307, 308',
+    }
+  )
   const expiresAt = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' })
   const expiresInSeconds = z.number().int().min(1).max(MAX_EXPIRY_SECONDS)
   const maxVisits = z.number().int().min(1).max(1_000_000_000)
@@ -52,14 +55,19 @@ export function createLinkSchemas({ policy, now = Date.now }: LinkSchemaOptions)
     ctx: z.RefinementCtx
   ): number | null | undefined {
     if (body.expiresAt !== undefined && body.expiresInSeconds !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['expiresInSeconds'], message: 'cannot be combined with expiresAt' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['expiresInSeconds'],
+        message: 'cannot be combined with expiresAt',
+      })
       return undefined
     }
     const at = now()
     if (body.expiresInSeconds !== undefined) return at + body.expiresInSeconds * 1000
     if (body.expiresAt === undefined || body.expiresAt === null) return body.expiresAt
     const ms = Date.parse(body.expiresAt)
-    if (ms <= at) ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'must be in the future' })
+    if (ms <= at)
+      ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'must be in the future' })
     return ms
   }
 

@@ -22,7 +22,10 @@ function scripted(...codes: string[]): CodeStrategy {
 
 describe('createLinkStore', () => {
   it('when a generated code collides, draws again and counts the retry', () => {
-    const store = createLinkStore({ db: database.db, codes: scripted('same0001', 'same0001', 'other001') })
+    const store = createLinkStore({
+      db: database.db,
+      codes: scripted('same0001', 'same0001', 'other001'),
+    })
 
     const first = store.create({ target: 'https://a.example/' }).link
     const second = store.create({ target: 'https://b.example/' }).link
@@ -32,7 +35,10 @@ describe('createLinkStore', () => {
   })
 
   it('when a generated code is a reserved word, skips it', () => {
-    const store = createLinkStore({ db: database.db, codes: scripted('healthz', 'Metrics', 'fine0001') })
+    const store = createLinkStore({
+      db: database.db,
+      codes: scripted('healthz', 'Metrics', 'fine0001'),
+    })
 
     const { link } = store.create({ target: 'https://a.example/' })
 
@@ -40,7 +46,11 @@ describe('createLinkStore', () => {
   })
 
   it('when every attempt collides, throws CodeSpaceExhaustedError', () => {
-    const store = createLinkStore({ db: database.db, codes: { name: 'random', next: () => 'same0001' }, maxAttempts: 3 })
+    const store = createLinkStore({
+      db: database.db,
+      codes: { name: 'random', next: () => 'same0001' },
+      maxAttempts: 3,
+    })
 
     expect(() => store.create({ target: 'https://a.example/' })).toThrow(CodeSpaceExhaustedError)
     expect(store.collisionRetries).toBe(3)
@@ -50,7 +60,9 @@ describe('createLinkStore', () => {
     const store = createLinkStore({ db: database.db, codes: scripted() })
     store.create({ target: 'https://a.example/', alias: 'taken' })
 
-    expect(() => store.create({ target: 'https://b.example/', alias: 'taken' })).toThrow(AliasTakenError)
+    expect(() => store.create({ target: 'https://b.example/', alias: 'taken' })).toThrow(
+      AliasTakenError
+    )
     expect(store.create({ target: 'https://b.example/', alias: 'TAKEN' }).created).toBe(true)
   })
 
@@ -60,7 +72,10 @@ describe('createLinkStore', () => {
     const plain = store.create({ target: 'https://reuse.example/' }).link
 
     const reused = store.create({ target: 'https://reuse.example/' }, { reuse: true })
-    const permanent = store.create({ target: 'https://reuse.example/', redirectStatus: 301 }, { reuse: true })
+    const permanent = store.create(
+      { target: 'https://reuse.example/', redirectStatus: 301 },
+      { reuse: true }
+    )
 
     expect(reused).toEqual({ link: plain, created: false })
     expect(reused.link.code).not.toBe(limited.code)
@@ -95,7 +110,12 @@ describe('createLinkStore', () => {
     let clock = 10_000
     const store = createLinkStore({ db: database.db, codes: scripted(), now: () => clock })
     const created = store.transaction(() =>
-      Array.from({ length: 1200 }, (_, i) => store.create({ target: `https://page.example/${i}`, expiresAt: i % 2 ? 20_000 : null }).link)
+      Array.from(
+        { length: 1200 },
+        (_, i) =>
+          store.create({ target: `https://page.example/${i}`, expiresAt: i % 2 ? 20_000 : null })
+            .link
+      )
     )
 
     clock = 30_000

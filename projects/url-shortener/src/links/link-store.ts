@@ -23,7 +23,10 @@ export type Link = {
 }
 
 /** What a redirect needs, and what the cache holds. `version` strictly increases on every change. */
-export type RedirectEntry = Pick<Link, 'id' | 'target' | 'redirectStatus' | 'expiresAt' | 'maxVisits'> & {
+export type RedirectEntry = Pick<
+  Link,
+  'id' | 'target' | 'redirectStatus' | 'expiresAt' | 'maxVisits'
+> & {
   version: number
 }
 
@@ -106,7 +109,10 @@ export function urlHash(target: string): string {
 }
 
 /** Live: not expired at `now`, and visits left if the link has a limit. */
-export function isLive(link: Pick<Link, 'expiresAt'> & Partial<Pick<Link, 'maxVisits' | 'visits'>>, now: number): boolean {
+export function isLive(
+  link: Pick<Link, 'expiresAt'> & Partial<Pick<Link, 'maxVisits' | 'visits'>>,
+  now: number
+): boolean {
   if (link.expiresAt !== null && link.expiresAt <= now) return false
   return link.maxVisits == null || link.visits === undefined || link.visits < link.maxVisits
 }
@@ -150,7 +156,12 @@ function toLink(row: LinkRow): Link {
  * const { link } = store.create({ target: 'https://example.com/' })
  * ```
  */
-export function createLinkStore({ db, codes, now = Date.now, maxAttempts = 5 }: LinkStoreOptions): LinkStore {
+export function createLinkStore({
+  db,
+  codes,
+  now = Date.now,
+  maxAttempts = 5,
+}: LinkStoreOptions): LinkStore {
   const notDeleted = isNull(links.deletedAt)
   const insert = db
     .insert(links)
@@ -277,7 +288,11 @@ export function createLinkStore({ db, codes, now = Date.now, maxAttempts = 5 }: 
       return row && toLink(row)
     },
     getById(id) {
-      const row = db.select().from(links).where(and(eq(links.id, id), notDeleted)).get()
+      const row = db
+        .select()
+        .from(links)
+        .where(and(eq(links.id, id), notDeleted))
+        .get()
       return row && toLink(row)
     },
     redirectEntry(code) {

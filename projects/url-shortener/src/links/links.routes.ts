@@ -72,7 +72,11 @@ export function createLinkRoutes({
       bodies.map((body, index): RowResult => {
         const parsed = schemas.createLink.safeParse(body)
         if (!parsed.success) {
-          const error = { code: 'validation_failed', message: 'Invalid link', issues: toIssues(parsed.error) }
+          const error = {
+            code: 'validation_failed',
+            message: 'Invalid link',
+            issues: toIssues(parsed.error),
+          }
           return { index, status: 'invalid', error }
         }
         const { link: input, reuse } = parsed.data
@@ -95,7 +99,8 @@ export function createLinkRoutes({
   }
 
   function summary(results: RowResult[], dryRun: boolean) {
-    const count = (status: RowResult['status']) => results.filter((row) => row.status === status).length
+    const count = (status: RowResult['status']) =>
+      results.filter((row) => row.status === status).length
     return {
       dryRun,
       created: count('created'),
@@ -127,7 +132,11 @@ export function createLinkRoutes({
 
   app.post('/', createGuard, validator('json', schemas.createLink), (c) => {
     const { link, created } = create(c.req.valid('json'))
-    return c.json(view(link), created ? 201 : 200, created ? { Location: `/api/links/${link.code}` } : {})
+    return c.json(
+      view(link),
+      created ? 201 : 200,
+      created ? { Location: `/api/links/${link.code}` } : {}
+    )
   })
 
   app.post('/bulk', requireApiKey, validator('json', schemas.bulkCreate), (c) => {
@@ -157,7 +166,11 @@ export function createLinkRoutes({
   app.post('/import', requireApiKey, async (c) => {
     const type = c.req.header('content-type') ?? ''
     if (!/^text\/csv\b/i.test(type)) {
-      return errorResponse(415, 'unsupported_media_type', 'Send the CSV with Content-Type: text/csv')
+      return errorResponse(
+        415,
+        'unsupported_media_type',
+        'Send the CSV with Content-Type: text/csv'
+      )
     }
     const dryRun = c.req.query('dryRun') === 'true'
     let bodies: Record<string, unknown>[]
@@ -205,7 +218,11 @@ export function createLinkRoutes({
   app.get('/:code/qr.png', async (c) => {
     const link = liveLink(c.req.param('code'))
     if (!isLive(link, now())) throw new HttpError(404, 'not_found', 'No link with this code')
-    const png = await QRCode.toBuffer(`${publicBaseUrl}/${link.code}`, { type: 'png', width: 256, margin: 2 })
+    const png = await QRCode.toBuffer(`${publicBaseUrl}/${link.code}`, {
+      type: 'png',
+      width: 256,
+      margin: 2,
+    })
     return c.body(new Uint8Array(png), 200, {
       'Content-Type': 'image/png',
       'Cache-Control': 'public, max-age=3600',

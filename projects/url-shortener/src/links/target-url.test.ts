@@ -12,8 +12,10 @@ describe('checkTarget', () => {
   })
 
   it('when the target is a valid http(s) URL, accepts every one of the corpus', () => {
-    const refused = VALID_TARGETS.map((raw) => ({ raw, check: checkTarget(raw, CORPUS_POLICY) }))
-      .filter(({ check }) => !check.ok)
+    const refused = VALID_TARGETS.map((raw) => ({
+      raw,
+      check: checkTarget(raw, CORPUS_POLICY),
+    })).filter(({ check }) => !check.ok)
 
     expect(VALID_TARGETS.length).toBeGreaterThanOrEqual(20)
     expect(refused).toEqual([])

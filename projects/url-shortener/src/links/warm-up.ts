@@ -15,7 +15,12 @@ export type WarmUpOptions = {
  * restart are served from the cache rather than all from SQLite. Resolves with how many were
  * stored.
  */
-export async function warmUpCache({ cache, links, topLinkIds, now = Date.now }: WarmUpOptions): Promise<number> {
+export async function warmUpCache({
+  cache,
+  links,
+  topLinkIds,
+  now = Date.now,
+}: WarmUpOptions): Promise<number> {
   const at = now()
   const entries: [string, RedirectEntry][] = []
   for (const id of topLinkIds) {

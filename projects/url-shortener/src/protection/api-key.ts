@@ -52,9 +52,14 @@ export function apiKeyAuth({
       return next()
     }
     if (presented === undefined || !verify(presented)) {
-      throw new HttpError(401, 'unauthorized', 'A valid API key is required: X-API-Key or Authorization: Bearer', {
-        headers: { 'WWW-Authenticate': 'Bearer realm="url-shortener"' },
-      })
+      throw new HttpError(
+        401,
+        'unauthorized',
+        'A valid API key is required: X-API-Key or Authorization: Bearer',
+        {
+          headers: { 'WWW-Authenticate': 'Bearer realm="url-shortener"' },
+        }
+      )
     }
     c.set('authenticated', true)
     return next()

@@ -11,7 +11,9 @@ describe('renderPreviewPage', () => {
     expect(page).toContain(
       'href="https://example.com/&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;a=1"'
     )
-    expect(page).toContain('<p class="target" id="target">https://example.com/&quot;&gt;&lt;script&gt;')
+    expect(page).toContain(
+      '<p class="target" id="target">https://example.com/&quot;&gt;&lt;script&gt;'
+    )
   })
 
   it('when rendered, names the short link and the target host', async () => {

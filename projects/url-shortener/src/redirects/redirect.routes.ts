@@ -42,7 +42,12 @@ function linkNotFound(): Response {
  *   N seconds. Capped by the link's expiry, and never for links with a visit limit, whose every
  *   visit must be counted.
  */
-function cacheControl(status: RedirectStatus, entry: RedirectEntry, now: number, maxAge: number): string {
+function cacheControl(
+  status: RedirectStatus,
+  entry: RedirectEntry,
+  now: number,
+  maxAge: number
+): string {
   if ((status !== 301 && status !== 308) || entry.maxVisits !== null) return 'no-store'
   const untilExpiry = entry.expiresAt === null ? maxAge : Math.floor((entry.expiresAt - now) / 1000)
   return `public, max-age=${Math.max(0, Math.min(maxAge, untilExpiry))}`
@@ -69,7 +74,10 @@ export function createRedirectRoutes({
   async function preview(code: string): Promise<Response> {
     const link = CODE.test(code) ? links.get(code) : undefined
     if (!link || !isLive(link, now())) return linkNotFound()
-    const page = await renderPreviewPage({ shortUrl: `${publicBaseUrl}/${code}`, target: link.target })
+    const page = await renderPreviewPage({
+      shortUrl: `${publicBaseUrl}/${code}`,
+      target: link.target,
+    })
     return new Response(String(page), {
       headers: {
         'Content-Type': 'text/html; charset=utf-8',
