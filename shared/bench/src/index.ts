@@ -6,13 +6,14 @@ export {
   type BaselineShape,
 } from './baseline.ts'
 export { BenchCheckError, type CheckMismatch } from './check.ts'
+export { describeEnvironment } from './environment.ts'
 export {
   importK6Summary,
   K6SummaryError,
   type ImportK6Options,
   type K6Summary,
 } from './import-k6.ts'
-export { renderReport, saveResult } from './report.ts'
+export { GENERATED_MARK, readSections, renderReport, saveResult } from './report.ts'
 export { runBenchmark, type RunBenchmarkOptions } from './run-benchmark.ts'
 export { freePort, spawnTarget, TargetStartError, type SpawnTargetOptions } from './spawn-target.ts'
 export { median, pairedRatio } from './stats.ts'

@@ -114,8 +114,24 @@ function renderTable(result: BenchResult): string {
   return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n')
 }
 
-/** The Markdown of REPORT.md for the given results (one section per scenario). */
-export function renderMarkdown(results: BenchResult[]): string {
+/**
+ * Generated Markdown fragments a project adds below its scenarios (a table measured in-process,
+ * a simulation's chart): the `.md` files of `<benchmarksDir>/sections`, in name order. Each is
+ * written by the project's benchmark script, never by hand, and starts with its own `##` title.
+ */
+export async function readSections(benchmarksDir: string): Promise<string[]> {
+  const dir = join(benchmarksDir, 'sections')
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.md'))
+  return Promise.all(
+    files.sort().map(async (file) => (await readFile(join(dir, file), 'utf8')).trim())
+  )
+}
+
+/**
+ * The Markdown of REPORT.md for the given results (one section per scenario), followed by the
+ * project's generated `sections` (see readSections).
+ */
+export function renderMarkdown(results: BenchResult[], sections: readonly string[] = []): string {
   const title = results[0] ? `# ${results[0].project}: benchmarks` : '# Benchmarks'
   const lines = [
     title,
@@ -125,6 +141,7 @@ export function renderMarkdown(results: BenchResult[]): string {
   ]
   if (results.length === 0) {
     lines.push('No results yet: run the benchmark (`pnpm bench` in the project).', '')
+    for (const section of sections) lines.push(section, '')
     return lines.join('\n')
   }
 
@@ -167,12 +184,13 @@ export function renderMarkdown(results: BenchResult[]): string {
     )
     if (result.notes.length > 0) lines.push(...result.notes.map((note) => `- ${note}`), '')
   }
+  for (const section of sections) lines.push(section, '')
   return lines.join('\n')
 }
 
 /**
  * Regenerates `<benchmarksDir>/REPORT.md` and `charts/<scenario>.svg` from the newest result of
- * every scenario in `<benchmarksDir>/results`.
+ * every scenario in `<benchmarksDir>/results`, with the generated `sections/*.md` appended.
  */
 export async function renderReport(benchmarksDir: string): Promise<void> {
   const results = await newestResults(benchmarksDir)
@@ -181,7 +199,10 @@ export async function renderReport(benchmarksDir: string): Promise<void> {
     assertScenarioName(result.scenario)
     await writeFile(join(benchmarksDir, 'charts', `${result.scenario}.svg`), renderChart(result))
   }
-  await writeFile(join(benchmarksDir, 'REPORT.md'), renderMarkdown(results))
+  await writeFile(
+    join(benchmarksDir, 'REPORT.md'),
+    renderMarkdown(results, await readSections(benchmarksDir))
+  )
 }
 
 /**

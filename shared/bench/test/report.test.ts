@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -130,6 +130,25 @@ describe('saveResult and renderReport', () => {
     expect(report).toContain('## create')
     expect(report).not.toContain('old run')
     expect(report).not.toContain('`smoke`')
+  })
+
+  it('when the project wrote generated sections, appends them after the scenarios in name order', async () => {
+    const dir = tempBenchmarksDir()
+    mkdirSync(join(dir, 'sections'))
+    writeFileSync(join(dir, 'sections', 'b-chart.md'), '## Chart\n\n![chart](charts/x.svg)\n')
+    writeFileSync(join(dir, 'sections', 'a-accuracy.md'), '## Accuracy\n\n| a | b |\n')
+    writeFileSync(join(dir, 'sections', 'notes.txt'), 'not a section')
+
+    await saveResult(dir, syntheticResult())
+
+    const report = readFileSync(join(dir, 'REPORT.md'), 'utf8')
+    const scenario = report.indexOf('## redirect')
+    const accuracy = report.indexOf('## Accuracy')
+    const chart = report.indexOf('## Chart')
+    expect(scenario).toBeGreaterThan(-1)
+    expect(accuracy).toBeGreaterThan(scenario)
+    expect(chart).toBeGreaterThan(accuracy)
+    expect(report).not.toContain('not a section')
   })
 
   it('when the scenario name is not file-safe, refuses to save', async () => {
