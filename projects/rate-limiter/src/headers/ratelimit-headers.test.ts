@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import {
   HeaderSerializationError,
   legacyRateLimitHeaders,
+  rateLimitMember,
   retryAfterSeconds,
   serializeRateLimit,
   serializeRateLimitPolicy,
@@ -87,6 +88,27 @@ describe('serializeRateLimit', () => {
     expect(() => serializeRateLimit([{ name: 'api', remaining: -1 }])).toThrow(
       HeaderSerializationError
     )
+  })
+})
+
+describe('rateLimitMember', () => {
+  it('when given the same items, writes what serializeRateLimit writes', () => {
+    const items = [
+      { name: 'default', remaining: 50, resetSeconds: 30 },
+      { name: 'a"b\\c', remaining: 41.7, resetSeconds: 0 },
+    ]
+
+    const members = items.map((item) =>
+      rateLimitMember(item.name)(item.remaining, item.resetSeconds)
+    )
+
+    expect(members.join(', ')).toBe(serializeRateLimit(items))
+    expect(members[0]).toBe('"default";r=50;t=30')
+  })
+
+  it('when the name is not a String or remaining is negative, throws', () => {
+    expect(() => rateLimitMember('café')).toThrow(HeaderSerializationError)
+    expect(() => rateLimitMember('api')(-1, 1)).toThrow(HeaderSerializationError)
   })
 })
 

@@ -81,6 +81,20 @@ export function serializeRateLimit(items: readonly ServiceLimitItem[]): string {
 }
 
 /**
+ * One policy's `RateLimit` member, `"<name>";r=<remaining>;t=<resetSeconds>`, with the name
+ * serialized (and checked) once: on a request path only the two integers are left to write.
+ * The output is the one `serializeRateLimit` gives for the same item.
+ * @example
+ * const member = rateLimitMember('api')
+ * member(42, 17) // '"api";r=42;t=17'
+ */
+export function rateLimitMember(name: string): (remaining: number, resetSeconds: number) => string {
+  const prefix = `${sfString(name)};r=`
+  return (remaining, resetSeconds) =>
+    `${prefix}${sfInteger(remaining, 'r')};t=${sfInteger(resetSeconds, 't')}`
+}
+
+/**
  * The de-facto `X-RateLimit-*` headers (GitHub, express-rate-limit `legacyHeaders`): the limit,
  * what is left, and the reset as Unix epoch seconds (unlike the draft's delta `t`).
  */

@@ -20,12 +20,11 @@
 import type { Context, Env, MiddlewareHandler } from 'hono'
 import {
   legacyRateLimitHeaders,
+  rateLimitMember,
   retryAfterSeconds,
-  serializeRateLimit,
   serializeRateLimitPolicy,
   toDelaySeconds,
   toWindowSeconds,
-  type ServiceLimitItem,
 } from '../headers/ratelimit-headers.ts'
 import {
   StoreUnavailableError,
@@ -113,10 +112,13 @@ export function rateLimit<E extends Env = Env>({
   return async function rateLimitMiddleware(c, next) {
     const chosen = fixed ?? prepare((limiters as (c: Context<E>) => readonly Limiter[])(c))
     if (chosen.policies.length === 0) return next() // no policy applies to this request
-    const clientKey = await key(c)
+    // A synchronous key function (the usual case) costs no extra turn of the event loop.
+    const keyed = key(c)
+    const clientKey = typeof keyed === 'string' ? keyed : await keyed
     const units = typeof cost === 'function' ? cost(c) : cost
 
-    const started = performance.now()
+    // Timed only for the event that reports it.
+    const started = onEvent === undefined ? 0 : performance.now()
     let decisions: readonly Decision[]
     let allowed: boolean
     try {
@@ -149,14 +151,13 @@ export function rateLimit<E extends Env = Env>({
         { 'Retry-After': '1' }
       )
     }
-    const durationMs = performance.now() - started
     onEvent?.({
       type: 'decision',
       decisions,
       allowed,
       shadowed: !allowed && shadow,
       cost: units,
-      durationMs,
+      durationMs: performance.now() - started,
     })
 
     const headers = rateLimitHeaders(chosen, decisions, { rateLimitField, legacyHeaders, clock })
@@ -190,6 +191,8 @@ type PreparedLimiters = {
   policies: readonly Policy[]
   /** The RateLimit-Policy field: stable, so serialized once. */
   policyField: string
+  /** Per policy (same order), its RateLimit member with the name serialized once. */
+  members: readonly ((remaining: number, resetSeconds: number) => string)[]
 }
 
 function prepareLimiters(limiters: readonly Limiter[]): PreparedLimiters {
@@ -205,6 +208,7 @@ function prepareLimiters(limiters: readonly Limiter[]): PreparedLimiters {
         windowSeconds: toWindowSeconds(policy.windowMs),
       }))
     ),
+    members: policies.map((policy) => rateLimitMember(policy.name)),
   }
 }
 
@@ -215,18 +219,17 @@ function refund(chosen: PreparedLimiters, key: string, units: number): Promise<v
 }
 
 /**
- * `t` of a policy: while it denies, the wait until a request of this cost can pass (so that
- * `Retry-After`, the largest of these, never points earlier than the effective window, as the
- * draft requires); while it allows, the time until its quota is whole again.
+ * The RateLimit member of the policy at `index`. Its `t`: while the policy denies, the wait until
+ * a request of this cost can pass (so that `Retry-After`, the largest of these, never points
+ * earlier than the effective window, as the draft requires); while it allows, the time until its
+ * quota is whole again.
  */
-function serviceLimitItem(decision: Decision): ServiceLimitItem {
-  return {
-    name: decision.policy.name,
-    remaining: decision.remaining,
-    resetSeconds: decision.allowed
-      ? toDelaySeconds(decision.resetMs)
-      : retryAfterSeconds(decision.retryAfterMs),
-  }
+function member(chosen: PreparedLimiters, index: number, decision: Decision): string {
+  const serialize = chosen.members[index] as (remaining: number, resetSeconds: number) => string
+  return serialize(
+    decision.remaining,
+    decision.allowed ? toDelaySeconds(decision.resetMs) : retryAfterSeconds(decision.retryAfterMs)
+  )
 }
 
 function rateLimitHeaders(
@@ -239,11 +242,16 @@ function rateLimitHeaders(
   }
 ): Record<string, string> {
   const most = decisions.length === 1 ? (decisions[0] as Decision) : mostRestrictive(decisions)
+  // Decisions come in the order of the limiters, so `index` names the policy of each.
+  let field: string
+  if (options.rateLimitField === 'all') {
+    field = decisions.map((decision, index) => member(chosen, index, decision)).join(', ')
+  } else {
+    field = member(chosen, decisions.indexOf(most), most)
+  }
   const headers: Record<string, string> = {
     'RateLimit-Policy': chosen.policyField,
-    RateLimit: serializeRateLimit(
-      options.rateLimitField === 'all' ? decisions.map(serviceLimitItem) : [serviceLimitItem(most)]
-    ),
+    RateLimit: field,
   }
   if (options.legacyHeaders) {
     Object.assign(

@@ -4,6 +4,7 @@ import { PROBLEM_CONTENT_TYPE, type ProblemDetails } from '../problem-details.ts
 
 /** Fields that are Structured Field Lists: several middlewares each add their members. */
 const LIST_FIELDS = new Set(['RateLimit-Policy', 'RateLimit'])
+const APPEND = { append: true } as const
 
 /**
  * Adds rate-limit headers to the response being prepared. `RateLimit-Policy` and `RateLimit` are
@@ -12,7 +13,7 @@ const LIST_FIELDS = new Set(['RateLimit-Policy', 'RateLimit'])
  */
 export function setRateLimitHeaders(c: Context, headers: Record<string, string>): void {
   for (const name in headers) {
-    c.header(name, headers[name], LIST_FIELDS.has(name) ? { append: true } : undefined)
+    c.header(name, headers[name], LIST_FIELDS.has(name) ? APPEND : undefined)
   }
 }
 
