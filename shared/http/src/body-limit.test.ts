@@ -74,6 +74,14 @@ describe('limitBody() over a real socket', () => {
     expect(handlerCalls).toBe(0)
   })
 
+  it('when Content-Length is within the limit, the handler reads all of the body', async () => {
+    const res = await fetch(`${served.url}/upload`, { method: 'POST', body: 'x'.repeat(LIMIT) })
+
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ received: LIMIT })
+    expect(handlerCalls).toBe(1)
+  })
+
   it('when a chunked body (no Content-Length) grows past the limit, answers 413', async () => {
     const res = await postChunked(`${served.url}/upload`, ['x'.repeat(600), 'x'.repeat(600)])
 

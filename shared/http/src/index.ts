@@ -15,8 +15,9 @@ export {
   type HealthReport,
   type HealthStatus,
 } from './health.ts'
-export { kitMiddleware } from './kit-middleware.ts'
+export { kitMiddleware, SECURE_HEADERS } from './kit-middleware.ts'
 export { createLogger } from './logger.ts'
 export { createMetrics } from './metrics.ts'
+export { nodeRequest, nodeResponse, requestHeader } from './node-request.ts'
 export { serveApp, type ServeAppOptions, type ServedApp } from './serve-app.ts'
 export { toIssues, validator } from './validator.ts'

@@ -1,8 +1,12 @@
+import type { ServerResponse } from 'node:http'
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { Hono } from 'hono'
-import { describe, expect, it } from 'vitest'
+import { secureHeaders } from 'hono/secure-headers'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { limitBody } from './body-limit.ts'
 import { errorHandler, errorResponse, notFoundHandler } from './errors.ts'
-import { kitMiddleware } from './kit-middleware.ts'
+import { kitMiddleware, SECURE_HEADERS } from './kit-middleware.ts'
+import { serveApp, type ServedApp } from './serve-app.ts'
 import { captureLogger } from './test-helpers.ts'
 
 function buildApp({ level = 'info', accessLog = false } = {}) {
@@ -18,24 +22,42 @@ function buildApp({ level = 'info', accessLog = false } = {}) {
   app.get('/crash', () => {
     throw new Error('boom')
   })
+  // A handler that sets secure headers of its own, in a plain-object Response.
+  app.get('/own-headers', () => {
+    return new Response('mine', {
+      headers: { 'X-Frame-Options': 'DENY', 'X-Powered-By': 'PHP', 'x-request-id': 'from-handler' },
+    })
+  })
+  // A handler writing Node's response itself, with a flat header array.
+  app.get('/raw', (c) => {
+    const res = (c.env as { outgoing: ServerResponse }).outgoing
+    const headers = ['Content-Type', 'text/plain', 'X-Frame-Options', 'DENY', 'X-Powered-By', 'PHP']
+    res.writeHead(200, headers)
+    res.end('raw')
+    return RESPONSE_ALREADY_SENT
+  })
   app.notFound(notFoundHandler)
   app.onError(errorHandler({ logger }))
-  return { app, lines }
+  return { app, lines, logger }
 }
 
-describe('kitMiddleware()', () => {
-  it.each([
-    ['200', '/ok', 'GET', 200],
-    ['404', '/missing', 'GET', 404],
-    ['413', '/upload', 'POST', 413],
-    ['500', '/crash', 'GET', 500],
-    ['503 returned as a plain Response', '/returned', 'GET', 503],
-  ])(
+/** Sends one request to the app through `app.request()` or over a real socket. */
+type Send = (path: string, init?: RequestInit) => Promise<Response>
+
+const answers = [
+  ['200', '/ok', 'GET', 200],
+  ['404', '/missing', 'GET', 404],
+  ['413', '/upload', 'POST', 413],
+  ['500', '/crash', 'GET', 500],
+  ['503 returned as a plain Response', '/returned', 'GET', 503],
+] as const
+
+/** The same expectations, whichever way the app is served. */
+function describeHeaders(send: () => Send) {
+  it.each(answers)(
     'when the answer is %s, it carries the secure headers and no X-Powered-By',
     async (_, path, method, status) => {
-      const { app } = buildApp()
-
-      const res = await app.request(path, {
+      const res = await send()(path, {
         method,
         body: method === 'POST' ? 'x'.repeat(11) : null,
       })
@@ -53,15 +75,73 @@ describe('kitMiddleware()', () => {
   )
 
   it('when the client sends a valid X-Request-Id, echoes it; when it is unsafe, replaces it', async () => {
-    const { app } = buildApp()
-
-    const kept = await app.request('/ok', { headers: { 'x-request-id': 'trace-123' } })
-    const replaced = await app.request('/ok', { headers: { 'x-request-id': 'bad id\r\n' } })
+    const kept = await send()('/ok', { headers: { 'x-request-id': 'trace-123' } })
+    const replaced = await send()('/ok', { headers: { 'x-request-id': 'bad id' } })
 
     expect(kept.headers.get('x-request-id')).toBe('trace-123')
     expect(replaced.headers.get('x-request-id')).not.toContain('bad')
   })
 
+  it('when no X-Request-Id comes in, each answer gets a different one', async () => {
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, async () => (await send()('/ok')).headers.get('x-request-id'))
+    )
+
+    expect(new Set(ids).size).toBe(20)
+  })
+
+  it('when a handler sets secure headers itself, the kit values replace them, its own request id stays', async () => {
+    const res = await send()('/own-headers')
+
+    expect(await res.text()).toBe('mine')
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN')
+    expect(res.headers.get('x-powered-by')).toBeNull()
+    expect(res.headers.get('x-request-id')).toBe('from-handler')
+  })
+}
+
+describe('SECURE_HEADERS', () => {
+  it('when compared with what hono/secure-headers sets by default, is the same list', async () => {
+    const app = new Hono().use(secureHeaders()).get('/', (c) => c.text('ok'))
+
+    const res = await app.request('/')
+
+    const hono = Object.fromEntries(
+      [...res.headers].filter(([name]) => name !== 'content-type')
+    )
+    expect(SECURE_HEADERS).toEqual(hono)
+  })
+})
+
+describe('kitMiddleware() with app.request()', () => {
+  const { app } = buildApp()
+
+  describeHeaders(() => (path, init) => Promise.resolve(app.request(path, init)))
+})
+
+describe('kitMiddleware() over a real socket', () => {
+  let served: ServedApp
+
+  beforeAll(async () => {
+    const { app, logger } = buildApp()
+    served = await serveApp(app, { port: 0, hostname: '127.0.0.1', logger, handleSignals: false })
+  })
+  afterAll(() => served.shutdown())
+
+  describeHeaders(() => (path, init) => fetch(`${served.url}${path}`, init))
+
+  it('when a handler writes Node\'s response with a header array, the kit headers still win', async () => {
+    const res = await fetch(`${served.url}/raw`)
+
+    expect(await res.text()).toBe('raw')
+    expect(res.headers.get('content-type')).toBe('text/plain')
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN')
+    expect(res.headers.get('x-powered-by')).toBeNull()
+    expect(res.headers.get('x-request-id')).toMatch(/^[\w-]+$/)
+  })
+})
+
+describe('kitMiddleware() access log', () => {
   it('when accessLog is on at debug level, logs one debug line per 2xx/4xx request', async () => {
     const { app, lines } = buildApp({ level: 'debug', accessLog: true })
 
