@@ -1,6 +1,7 @@
-import { errorHandler, kitMiddleware, limitBody, notFoundHandler } from '@kit/http'
+import { errorHandler, kitMiddleware, notFoundHandler } from '@kit/http'
 import type { createHealth, createMetrics } from '@kit/http'
 import { Hono } from 'hono'
+import type { MiddlewareHandler } from 'hono'
 import { every } from 'hono/combine'
 import type { Logger } from 'pino'
 import type { RateLimiterAbstract } from 'rate-limiter-flexible'
@@ -17,8 +18,10 @@ import { createLinkRoutes } from './links/links.routes.ts'
 import { hostOf } from './links/target-url.ts'
 import { apiKeyAuth } from './protection/api-key.ts'
 import type { ApiKeyVariables } from './protection/api-key.ts'
+import { limitBodyOnNode } from './protection/body-limit.ts'
 import { rateLimit } from './protection/create-rate-limit.ts'
-import { createRedirectRoutes } from './redirects/redirect.routes.ts'
+import { registerShortenerMetrics } from './metrics.ts'
+import { createRedirectRoutes, isRedirectPath } from './redirects/redirect.routes.ts'
 
 /** JSON bodies over 16 KiB are refused with 413 (U10), with or without Content-Length. */
 export const MAX_BODY_BYTES = 16 * 1024
@@ -47,7 +50,7 @@ export type AppDeps = {
   logger: Logger
   /** /healthz and /readyz; the same object goes to serveApp, which marks it draining. */
   health: ReturnType<typeof createHealth>
-  /** Request metrics and GET /metrics (behind the API key). */
+  /** Request metrics and GET /metrics (behind the API key); the app adds its own gauges. */
   metrics?: ReturnType<typeof createMetrics>
   now?: () => number
 }
@@ -79,15 +82,24 @@ export function createApp({
   now = Date.now,
 }: AppDeps): Hono {
   const app = new Hono()
-  app.use(kitMiddleware({ logger }))
-  if (metrics) app.use(metrics.middleware)
+  const kit = kitMiddleware({ logger })
+  const perRequest: MiddlewareHandler = metrics
+    ? (c, next) => kit(c, async () => void (await metrics.middleware(c, next)))
+    : kit
+  // The redirect is the service's hot path and its answer is tiny: the per-request stack
+  // (request id, secure-headers on a Headers object, a histogram observation) cost more CPU than
+  // the redirect itself. GET /:code sends the same security headers as one precomputed object
+  // and is counted by its own counters; every other request goes through the full stack.
+  app.use(function kitStackExceptRedirects(c, next) {
+    return c.req.method === 'GET' && isRedirectPath(c.req.path) ? next() : perRequest(c, next)
+  })
   app.onError(errorHandler({ logger }))
   app.notFound(notFoundHandler)
 
   const requireApiKey = apiKeyAuth({ apiKey })
   app.route('/', health.routes)
   if (metrics) app.get('/metrics', requireApiKey, metrics.handler)
-  app.use('/api/*', limitBody(MAX_BODY_BYTES))
+  app.use('/api/*', limitBodyOnNode(MAX_BODY_BYTES))
 
   const stats = new Hono<{ Variables: ApiKeyVariables }>()
   stats.use(requireApiKey)
@@ -128,17 +140,24 @@ export function createApp({
     })
   )
 
-  app.route(
-    '/',
-    createRedirectRoutes({
-      cache,
-      links,
-      clicks,
-      publicBaseUrl: config.PUBLIC_BASE_URL,
-      defaultStatus: config.REDIRECT_STATUS,
-      permanentMaxAge: config.REDIRECT_CACHE_MAX_AGE,
-      now,
+  const redirects = createRedirectRoutes({
+    cache,
+    links,
+    clicks,
+    publicBaseUrl: config.PUBLIC_BASE_URL,
+    defaultStatus: config.REDIRECT_STATUS,
+    permanentMaxAge: config.REDIRECT_CACHE_MAX_AGE,
+    now,
+  })
+  app.route('/', redirects.routes)
+
+  if (metrics) {
+    registerShortenerMetrics(metrics.registry, {
+      cacheStats: cache.stats,
+      pendingClicks: clicks?.pending,
+      collisionRetries: () => links.collisionRetries,
+      redirects: () => redirects.counters,
     })
-  )
+  }
   return app
 }

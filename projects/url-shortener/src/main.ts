@@ -12,7 +12,6 @@ import { openDatabase } from './db/database.ts'
 import { createCachedLinkStore } from './links/cached-link-store.ts'
 import { createLinkStore } from './links/link-store.ts'
 import { warmUpCache } from './links/warm-up.ts'
-import { registerShortenerMetrics } from './metrics.ts'
 import { createCreationLimiter } from './protection/create-rate-limit.ts'
 
 const config = loadConfig(process.env)
@@ -52,12 +51,7 @@ const health = createHealth([
   { name: 'sqlite', critical: true, check: () => database.db.get(sql`SELECT 1`) !== undefined },
   ...(redis ? [{ name: 'redis', critical: false, check: () => pingRedis(redis) }] : []),
 ])
-const metrics = createMetrics()
-registerShortenerMetrics(metrics.registry, {
-  cacheStats: cache.stats,
-  pendingClicks: clicks?.pending,
-  collisionRetries: () => links.collisionRetries,
-})
+const metrics = createMetrics({ collectDefaultMetrics: true })
 
 const app = createApp({
   config,

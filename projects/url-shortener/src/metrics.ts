@@ -1,11 +1,13 @@
 import { Gauge } from 'prom-client'
 import type { Registry } from 'prom-client'
 import type { CacheStats } from './links/cached-link-store.ts'
+import type { RedirectCounters } from './redirects/redirect.routes.ts'
 
 export type ShortenerMetricsSources = {
   cacheStats: () => CacheStats
   pendingClicks?: () => number
   collisionRetries: () => number
+  redirects: () => RedirectCounters
 }
 
 /**
@@ -14,7 +16,7 @@ export type ShortenerMetricsSources = {
  */
 export function registerShortenerMetrics(
   registry: Registry,
-  { cacheStats, pendingClicks, collisionRetries }: ShortenerMetricsSources
+  { cacheStats, pendingClicks, collisionRetries, redirects }: ShortenerMetricsSources
 ): void {
   const gauge = (name: string, help: string, read: () => number) =>
     new Gauge({
@@ -43,6 +45,12 @@ export function registerShortenerMetrics(
     'url_shortener_code_collision_retries',
     'Generated codes drawn again after a collision',
     collisionRetries
+  )
+  gauge('url_shortener_redirects', 'Redirects answered since start', () => redirects().redirects)
+  gauge(
+    'url_shortener_redirect_not_found',
+    'GET /:code answered 404 (unknown, deleted, expired, used up) since start',
+    () => redirects().notFound
   )
   if (pendingClicks) {
     gauge('url_shortener_clicks_pending', 'Clicks buffered, not yet written', pendingClicks)

@@ -15,7 +15,6 @@ import type { OpenedDatabase } from '../src/db/database.ts'
 import { createCachedLinkStore } from '../src/links/cached-link-store.ts'
 import type { CachedLinkStore } from '../src/links/cached-link-store.ts'
 import { createLinkStore } from '../src/links/link-store.ts'
-import { registerShortenerMetrics } from '../src/metrics.ts'
 import type { LinkStore, RedirectEntry } from '../src/links/link-store.ts'
 import { createCreationLimiter } from '../src/protection/create-rate-limit.ts'
 
@@ -107,11 +106,6 @@ export function buildTestApp({
     redis ? [{ name: 'redis', critical: false, check: () => pingRedis(redis) }] : []
   )
   const metrics = createMetrics({ collectDefaultMetrics: false })
-  registerShortenerMetrics(metrics.registry, {
-    cacheStats: cache.stats,
-    pendingClicks: clicks?.pending,
-    collisionRetries: () => links.collisionRetries,
-  })
   const app = createApp({
     config,
     links,

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { API_KEY, buildTestApp, countRows, request } from './helpers.ts'
+import { SECURITY_HEADERS } from '../src/redirects/redirect.routes.ts'
+import { API_KEY, buildTestApp, countRows, createLink, request } from './helpers.ts'
 
 type ErrorJson = { error: { code: string; message: string } }
 
@@ -204,6 +205,20 @@ describe('headers and unknown routes', () => {
       expect(res.headers.get('x-powered-by')).toBeNull()
     }
     expect(responses.map((res) => res.status)).toEqual([201, 302, 404, 404, 413])
+  })
+
+  it("when a redirect takes the fast path, its security headers equal the kit stack's", async () => {
+    const { code } = await createLink(app, { url: 'https://example.com/same-headers' })
+    const securityHeaders = (res: Response) =>
+      Object.fromEntries([...res.headers].filter(([name]) => name in SECURITY_HEADERS))
+
+    const viaKit = await app.request('/healthz')
+    const viaFastPath = await app.request(`/${code}`)
+
+    expect(Object.keys(securityHeaders(viaKit)).sort()).toEqual(
+      Object.keys(SECURITY_HEADERS).sort()
+    )
+    expect(securityHeaders(viaFastPath)).toEqual(securityHeaders(viaKit))
   })
 
   it('when /healthz is asked, answers 200 without touching a dependency', async () => {

@@ -76,6 +76,26 @@ describe('over a real socket', () => {
     expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'payload_too_large' } })
   })
 
+  it('when a declared Content-Length is over 16 KiB, responds 413 without reading the body', async () => {
+    const res = await fetch(`${server.url}/api/links`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ url: `https://example.com/?q=${'a'.repeat(17 * 1024)}` }),
+    })
+
+    expect(res.status).toBe(413)
+    expect(await res.json()).toMatchObject({ error: { code: 'payload_too_large' } })
+  })
+
+  it('when a body within the limit arrives chunked, it is read and validated', async () => {
+    const chunks = ['{"url":', '"https://example.com/', 'chunked"}']
+
+    const res = await postChunked(`${server.url}/api/links`, chunks)
+
+    expect(res.status).toBe(201)
+    expect(JSON.parse(res.body)).toMatchObject({ target: 'https://example.com/chunked' })
+  })
+
   it('when the server shuts down, clicks recorded before are written to SQLite', async () => {
     const created = await fetch(`${server.url}/api/links`, {
       method: 'POST',

@@ -4,6 +4,7 @@ import type { ErrorBody } from '@kit/http'
 import { Hono } from 'hono'
 import type { MiddlewareHandler } from 'hono'
 import QRCode from 'qrcode'
+import { createGroupCommit } from '../db/group-commit.ts'
 import type { CachedLinkStore } from './cached-link-store.ts'
 import { CsvFormatError, csvToLinkBodies, linksToCsv } from './link-csv.ts'
 import type { CreateRequest, LinkSchemas } from './link-input.ts'
@@ -64,6 +65,8 @@ export function createLinkRoutes({
 }: LinkRoutesDeps) {
   const app = new Hono()
   const view = (link: Link) => toLinkView(link, publicBaseUrl)
+  // Creates arriving together are committed together (see group-commit.ts).
+  const commits = createGroupCommit({ transaction: links.transaction })
 
   /** Creates rows one by one in one transaction; a bad row never stops the others. */
   function createRows(bodies: unknown[], dryRun: boolean): RowResult[] {
@@ -130,8 +133,9 @@ export function createLinkRoutes({
     return link
   }
 
-  app.post('/', createGuard, validator('json', schemas.createLink), (c) => {
-    const { link, created } = create(c.req.valid('json'))
+  app.post('/', createGuard, validator('json', schemas.createLink), async (c) => {
+    const request = c.req.valid('json')
+    const { link, created } = await commits.submit(() => create(request))
     return c.json(
       view(link),
       created ? 201 : 200,

@@ -1,6 +1,9 @@
+import type { IncomingMessage } from 'node:http'
 import { errorResponse } from '@kit/http'
 import { Hono } from 'hono'
+import type { Context } from 'hono'
 import type { Click } from '../analytics/click-recorder.ts'
+import { isReserved } from '../links/alias.ts'
 import type { CachedLinkStore } from '../links/cached-link-store.ts'
 import { isLive } from '../links/link-store.ts'
 import type { LinkStore, RedirectEntry, RedirectStatus } from '../links/link-store.ts'
@@ -18,8 +21,41 @@ export type RedirectRoutesDeps = {
   now?: () => number
 }
 
+/** Redirects answered and codes not found, since start (read by the metrics at scrape time). */
+export type RedirectCounters = { redirects: number; notFound: number }
+
 /** Codes are at most 64 characters of [A-Za-z0-9_-]: anything else is not looked up at all. */
 const CODE = /^[A-Za-z0-9_-]{1,64}$/
+
+/**
+ * The headers hono/secure-headers sets by default (the kit's stack puts them on every other
+ * answer), as one frozen plain object: @hono/node-server writes a plain-object header set
+ * straight to the socket, where a Headers object would validate every header on every request.
+ * test/protection.test.ts checks they stay equal to the kit's.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'origin-agent-cluster': '?1',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=15552000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-dns-prefetch-control': 'off',
+  'x-download-options': 'noopen',
+  'x-frame-options': 'SAMEORIGIN',
+  'x-permitted-cross-domain-policies': 'none',
+  'x-xss-protection': '0',
+})
+
+/**
+ * True for the paths `GET /:code` answers on its fast path: one segment that could be a code
+ * and is not a reserved word (`/healthz`, `/metrics` ... are routes of their own). The preview
+ * (`/code+`) is not one of them.
+ */
+export function isRedirectPath(path: string): boolean {
+  const code = path.slice(1)
+  return CODE.test(code) && !isReserved(code)
+}
 
 /**
  * Unknown, deleted, expired and used-up codes all get this same answer, so a scan learns nothing
@@ -28,7 +64,7 @@ const CODE = /^[A-Za-z0-9_-]{1,64}$/
  */
 function linkNotFound(): Response {
   return errorResponse(404, 'not_found', 'No link with this code', {
-    headers: { 'Cache-Control': 'no-store' },
+    headers: { ...SECURITY_HEADERS, 'cache-control': 'no-store' },
   })
 }
 
@@ -54,11 +90,22 @@ function cacheControl(
 }
 
 /**
+ * A request header, read from Node's already-parsed `IncomingMessage` when served by
+ * @hono/node-server: `c.req.header()` would first build a WHATWG Headers object of every header
+ * the browser sent. Falls back to it elsewhere (app.request() in tests).
+ */
+function requestHeader(c: Context, name: 'referer' | 'user-agent'): string | null {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
+  const value = incoming ? incoming.headers[name] : c.req.header(name)
+  return typeof value === 'string' ? value : null
+}
+
+/**
  * The public side: `GET /:code` redirects, `GET /:code+` previews.
  *
  * The redirect's hot path is one cache lookup (in-process LRU, or one Redis GET), one in-memory
- * push of the click, and the response. The only write on it is the conditional visit count of
- * links that have a visit limit.
+ * push of the click, and a response whose headers are one plain object. The only write on it is
+ * the conditional visit count of links that have a visit limit.
  */
 export function createRedirectRoutes({
   cache,
@@ -70,6 +117,7 @@ export function createRedirectRoutes({
   now = Date.now,
 }: RedirectRoutesDeps) {
   const app = new Hono()
+  const counters: RedirectCounters = { redirects: 0, notFound: 0 }
 
   async function preview(code: string): Promise<Response> {
     const link = CODE.test(code) ? links.get(code) : undefined
@@ -80,9 +128,9 @@ export function createRedirectRoutes({
     })
     return new Response(String(page), {
       headers: {
-        'Content-Type': 'text/html; charset=utf-8',
-        'Content-Security-Policy': PREVIEW_CSP,
-        'Cache-Control': 'no-store',
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': PREVIEW_CSP,
+        'cache-control': 'no-store',
       },
     })
   }
@@ -90,21 +138,29 @@ export function createRedirectRoutes({
   app.get('/:code', async (c) => {
     const code = c.req.param('code')
     if (code.endsWith('+')) return preview(code.slice(0, -1))
-    if (!CODE.test(code)) return linkNotFound()
-    const entry = await cache.get(code)
+    const entry = CODE.test(code) ? await cache.get(code) : undefined
     const at = now()
-    if (!entry || !isLive(entry, at)) return linkNotFound()
-    if (entry.maxVisits !== null && !links.countVisit(entry.id)) return linkNotFound()
+    if (!entry || !isLive(entry, at) || (entry.maxVisits !== null && !links.countVisit(entry.id))) {
+      counters.notFound++
+      return linkNotFound()
+    }
     clicks?.record({
       linkId: entry.id,
       at,
-      referrer: c.req.header('referer') ?? null,
-      userAgent: c.req.header('user-agent') ?? null,
+      referrer: requestHeader(c, 'referer'),
+      userAgent: requestHeader(c, 'user-agent'),
     })
+    counters.redirects++
     const status = entry.redirectStatus ?? defaultStatus
-    c.header('Cache-Control', cacheControl(status, entry, at, permanentMaxAge))
-    return c.redirect(entry.target, status)
+    return new Response(null, {
+      status,
+      headers: {
+        ...SECURITY_HEADERS,
+        location: entry.target,
+        'cache-control': cacheControl(status, entry, at, permanentMaxAge),
+      },
+    })
   })
 
-  return app
+  return { routes: app, counters }
 }
