@@ -1,5 +1,5 @@
+import { SECURE_HEADERS } from '@kit/http'
 import { afterAll, describe, expect, it } from 'vitest'
-import { SECURITY_HEADERS } from '../src/redirects/redirect.routes.ts'
 import { API_KEY, buildTestApp, countRows, createLink, request } from './helpers.ts'
 
 type ErrorJson = { error: { code: string; message: string } }
@@ -210,14 +210,12 @@ describe('headers and unknown routes', () => {
   it("when a redirect takes the fast path, its security headers equal the kit stack's", async () => {
     const { code } = await createLink(app, { url: 'https://example.com/same-headers' })
     const securityHeaders = (res: Response) =>
-      Object.fromEntries([...res.headers].filter(([name]) => name in SECURITY_HEADERS))
+      Object.fromEntries([...res.headers].filter(([name]) => name in SECURE_HEADERS))
 
     const viaKit = await app.request('/healthz')
     const viaFastPath = await app.request(`/${code}`)
 
-    expect(Object.keys(securityHeaders(viaKit)).sort()).toEqual(
-      Object.keys(SECURITY_HEADERS).sort()
-    )
+    expect(Object.keys(securityHeaders(viaKit)).sort()).toEqual(Object.keys(SECURE_HEADERS).sort())
     expect(securityHeaders(viaFastPath)).toEqual(securityHeaders(viaKit))
   })
 

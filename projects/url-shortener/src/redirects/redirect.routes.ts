@@ -1,7 +1,5 @@
-import type { IncomingMessage } from 'node:http'
-import { errorResponse } from '@kit/http'
+import { errorResponse, requestHeader, SECURE_HEADERS } from '@kit/http'
 import { Hono } from 'hono'
-import type { Context } from 'hono'
 import type { Click } from '../analytics/click-recorder.ts'
 import { isReserved } from '../links/alias.ts'
 import type { CachedLinkStore } from '../links/cached-link-store.ts'
@@ -28,26 +26,6 @@ export type RedirectCounters = { redirects: number; notFound: number }
 const CODE = /^[A-Za-z0-9_-]{1,64}$/
 
 /**
- * The headers hono/secure-headers sets by default (the kit's stack puts them on every other
- * answer), as one frozen plain object: @hono/node-server writes a plain-object header set
- * straight to the socket, where a Headers object would validate every header on every request.
- * test/protection.test.ts checks they stay equal to the kit's.
- */
-export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-resource-policy': 'same-origin',
-  'origin-agent-cluster': '?1',
-  'referrer-policy': 'no-referrer',
-  'strict-transport-security': 'max-age=15552000; includeSubDomains',
-  'x-content-type-options': 'nosniff',
-  'x-dns-prefetch-control': 'off',
-  'x-download-options': 'noopen',
-  'x-frame-options': 'SAMEORIGIN',
-  'x-permitted-cross-domain-policies': 'none',
-  'x-xss-protection': '0',
-})
-
-/**
  * True for the paths `GET /:code` answers on its fast path: one segment that could be a code
  * and is not a reserved word (`/healthz`, `/metrics` ... are routes of their own). The preview
  * (`/code+`) is not one of them.
@@ -64,7 +42,7 @@ export function isRedirectPath(path: string): boolean {
  */
 function linkNotFound(): Response {
   return errorResponse(404, 'not_found', 'No link with this code', {
-    headers: { ...SECURITY_HEADERS, 'cache-control': 'no-store' },
+    headers: { ...SECURE_HEADERS, 'cache-control': 'no-store' },
   })
 }
 
@@ -90,22 +68,12 @@ function cacheControl(
 }
 
 /**
- * A request header, read from Node's already-parsed `IncomingMessage` when served by
- * @hono/node-server: `c.req.header()` would first build a WHATWG Headers object of every header
- * the browser sent. Falls back to it elsewhere (app.request() in tests).
- */
-function requestHeader(c: Context, name: 'referer' | 'user-agent'): string | null {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
-  const value = incoming ? incoming.headers[name] : c.req.header(name)
-  return typeof value === 'string' ? value : null
-}
-
-/**
  * The public side: `GET /:code` redirects, `GET /:code+` previews.
  *
  * The redirect's hot path is one cache lookup (in-process LRU, or one Redis GET), one in-memory
- * push of the click, and a response whose headers are one plain object. The only write on it is
- * the conditional visit count of links that have a visit limit.
+ * push of the click, and a response whose headers are one plain object: the kit's secure headers
+ * (`SECURE_HEADERS`) with Location and Cache-Control. app.ts lets it skip the per-request stack;
+ * @hono/node-server writes a plain-object header set straight to the socket.
  */
 export function createRedirectRoutes({
   cache,
@@ -147,15 +115,15 @@ export function createRedirectRoutes({
     clicks?.record({
       linkId: entry.id,
       at,
-      referrer: requestHeader(c, 'referer'),
-      userAgent: requestHeader(c, 'user-agent'),
+      referrer: requestHeader(c, 'referer') ?? null,
+      userAgent: requestHeader(c, 'user-agent') ?? null,
     })
     counters.redirects++
     const status = entry.redirectStatus ?? defaultStatus
     return new Response(null, {
       status,
       headers: {
-        ...SECURITY_HEADERS,
+        ...SECURE_HEADERS,
         location: entry.target,
         'cache-control': cacheControl(status, entry, at, permanentMaxAge),
       },
