@@ -3,7 +3,8 @@ import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { tempSqliteFile, waitFor } from '@kit/testing'
-import { afterAll, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, inject, it } from 'vitest'
 
 const PROJECT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -49,6 +50,42 @@ describe('src/main.ts', () => {
     expect(apiKey.length).toBeGreaterThanOrEqual(32)
     expect(listed.status).toBe(200)
     expect(code).toBe(0)
+  }, 40_000)
+
+  it('when REDIS_URL is set, caches redirects in Redis and reports it ready', async () => {
+    const apiKey = 'main-test-key-0123456789'
+    const keys = new Redis(inject('redisUrl'))
+    const { child, output } = startMain({
+      PORT: '0',
+      DB_FILE: db.path,
+      REDIS_URL: inject('redisUrl'),
+      API_KEY: apiKey,
+    })
+    children.push(child)
+
+    const url = await waitFor(() => /listening on (http:\/\/[^"\s]+)/.exec(output.stdout)?.[1], {
+      timeoutMs: 25_000,
+      message: 'main never said where it listens',
+    })
+    const created = await fetch(`${url}/api/links`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-API-Key': apiKey },
+      body: JSON.stringify({ url: 'https://example.com/with-redis' }),
+    })
+    const { code } = (await created.json()) as { code: string }
+    const redirect = await fetch(`${url}/${code}`, { redirect: 'manual' })
+    const cached = await waitFor(() => keys.get(`url-shortener:link:{${code}}`))
+    const ready = await (await fetch(`${url}/readyz`)).json()
+    const exited = once(child, 'exit')
+    child.kill('SIGTERM')
+    const [exitCode] = await exited
+    keys.disconnect()
+
+    expect(redirect.headers.get('location')).toBe('https://example.com/with-redis')
+    expect(JSON.parse(cached)).toMatchObject({ target: 'https://example.com/with-redis' })
+    expect(ready).toMatchObject({ status: 'ready', checks: { redis: 'up', sqlite: 'up' } })
+    expect(output.stdout).not.toMatch(/management key is/)
+    expect(exitCode).toBe(0)
   }, 40_000)
 
   it('when the environment is invalid, exits non-zero naming every bad key', async () => {

@@ -1,8 +1,12 @@
 import { SECURE_HEADERS } from '@kit/http'
-import { afterAll, describe, expect, it } from 'vitest'
+import { createRedis } from '@kit/redis'
+import { uniqueName, waitFor } from '@kit/testing'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { API_KEY, buildTestApp, countRows, createLink, request } from './helpers.ts'
 
 type ErrorJson = { error: { code: string; message: string } }
+
+const silent = { warn() {}, info() {} }
 
 /** A request body stream with no Content-Length (chunked on the wire). */
 function chunkedBody(bytes: number): ReadableStream<Uint8Array> {
@@ -91,6 +95,35 @@ describe('creation rate limit', () => {
     })
 
     expect(res.status).toBe(201)
+  })
+})
+
+describe('creation rate limit shared through Redis', () => {
+  const redisA = createRedis(inject('redisUrl'), { role: 'request', logger: silent })
+  const redisB = createRedis(inject('redisUrl'), { role: 'request', logger: silent })
+  const keyPrefix = uniqueName('shared-limit')
+  const a = buildTestApp({ redis: redisA, keyPrefix, env: { CREATE_RATE_LIMIT: '4' } })
+  const b = buildTestApp({ redis: redisB, keyPrefix, env: { CREATE_RATE_LIMIT: '4' } })
+  beforeAll(() => waitFor(() => redisA.status === 'ready' && redisB.status === 'ready'))
+  afterAll(async () => {
+    await a.close()
+    await b.close()
+    redisA.disconnect()
+    redisB.disconnect()
+  })
+
+  it('when one client creates on two instances, the budget is counted once across both', async () => {
+    const create = (instance: typeof a) =>
+      request(instance.app, 'POST', '/api/links', {
+        body: { url: 'https://example.com/shared' },
+        key: false,
+      }).then((res) => res.status)
+
+    const statuses = [await create(a), await create(b), await create(a), await create(b)]
+    const fifth = await create(b)
+
+    expect(statuses).toEqual([201, 201, 201, 201])
+    expect(fifth).toBe(429)
   })
 })
 
