@@ -35,7 +35,11 @@ import {
   type MultiLimiter,
   type Policy,
 } from '../limiter/index.ts'
-import { quotaExceeded, temporaryReducedCapacity } from '../problem-details.ts'
+import {
+  quotaExceeded,
+  temporaryReducedCapacity,
+  type ProblemDetails,
+} from '../problem-details.ts'
 import { sendProblem, setRateLimitHeaders } from './send-problem.ts'
 
 /** Emitted once per request the middleware sees. */
@@ -162,6 +166,11 @@ export function rateLimit<E extends Env = Env>({
 
     const headers = rateLimitHeaders(chosen, decisions, { rateLimitField, legacyHeaders, clock })
     if (!allowed && !shadow) {
+      const refusal = chosen.singleRefusal
+      if (refusal !== undefined) {
+        headers['Retry-After'] = String(retryAfterSeconds((decisions[0] as Decision).retryAfterMs))
+        return sendProblem(c, refusal.problem, headers, refusal.body)
+      }
       const denied = decisions.filter((decision) => !decision.allowed)
       headers['Retry-After'] = String(
         retryAfterSeconds(Math.max(...denied.map((decision) => decision.retryAfterMs)))
@@ -193,6 +202,8 @@ type PreparedLimiters = {
   policyField: string
   /** Per policy (same order), its RateLimit member with the name serialized once. */
   members: readonly ((remaining: number, resetSeconds: number) => string)[]
+  /** With one policy, a refusal always names it: the problem, serialized once. */
+  singleRefusal: { problem: ProblemDetails; body: string } | undefined
 }
 
 function prepareLimiters(limiters: readonly Limiter[]): PreparedLimiters {
@@ -209,7 +220,13 @@ function prepareLimiters(limiters: readonly Limiter[]): PreparedLimiters {
       }))
     ),
     members: policies.map((policy) => rateLimitMember(policy.name)),
+    singleRefusal: limiters.length === 1 ? singleRefusal(policies[0] as Policy) : undefined,
   }
+}
+
+function singleRefusal(policy: Policy): { problem: ProblemDetails; body: string } {
+  const problem = quotaExceeded({ violatedPolicies: [policy.name] })
+  return { problem, body: JSON.stringify(problem) }
 }
 
 function refund(chosen: PreparedLimiters, key: string, units: number): Promise<void> {

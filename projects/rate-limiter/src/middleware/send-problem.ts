@@ -19,15 +19,17 @@ export function setRateLimitHeaders(c: Context, headers: Record<string, string>)
 
 /**
  * Answers an RFC 9457 problem through the context, so headers earlier middleware prepared (an
- * outer limiter's RateLimit fields, the request id) stay on the refusal.
+ * outer limiter's RateLimit fields, the request id) stay on the refusal. `body` is the problem
+ * serialized, when the caller keeps it ready (a refusal that is always the same).
  */
 export function sendProblem(
   c: Context,
   problem: ProblemDetails,
-  headers: Record<string, string>
+  headers: Record<string, string>,
+  body: string = JSON.stringify(problem)
 ): Response {
   setRateLimitHeaders(c, headers)
-  return c.body(JSON.stringify(problem), problem.status as ContentfulStatusCode, {
+  return c.body(body, problem.status as ContentfulStatusCode, {
     'Content-Type': PROBLEM_CONTENT_TYPE,
   })
 }
