@@ -106,9 +106,7 @@ describe('SECURE_HEADERS', () => {
 
     const res = await app.request('/')
 
-    const hono = Object.fromEntries(
-      [...res.headers].filter(([name]) => name !== 'content-type')
-    )
+    const hono = Object.fromEntries([...res.headers].filter(([name]) => name !== 'content-type'))
     expect(SECURE_HEADERS).toEqual(hono)
   })
 })
@@ -130,7 +128,7 @@ describe('kitMiddleware() over a real socket', () => {
 
   describeHeaders(() => (path, init) => fetch(`${served.url}${path}`, init))
 
-  it('when a handler writes Node\'s response with a header array, the kit headers still win', async () => {
+  it("when a handler writes Node's response with a header array, the kit headers still win", async () => {
     const res = await fetch(`${served.url}/raw`)
 
     expect(await res.text()).toBe('raw')
