@@ -91,6 +91,23 @@ describe('GET /:code', () => {
     expect(link.visits).toBe(25)
   })
 
+  it('when a limited link is asked with HEAD, it answers the redirect without using a visit or a click', async () => {
+    const { code } = await createLink(app, { url: 'https://example.com/head', maxVisits: 1 })
+    await clicks?.flush()
+
+    const heads = await Promise.all(
+      [1, 2, 3].map(() => app.request(`/${code}`, { method: 'HEAD' }))
+    )
+    const pendingAfterHeads = clicks?.pending()
+    const visit = await app.request(`/${code}`)
+    const second = await app.request(`/${code}`, { method: 'HEAD' })
+
+    expect(heads.map((res) => res.status)).toEqual([302, 302, 302])
+    expect(pendingAfterHeads).toBe(0)
+    expect(visit.status).toBe(302)
+    expect(second.status).toBe(404)
+  })
+
   it('when 200 clicks arrive at once, the stats count 200', async () => {
     const { code } = await createLink(app, { url: 'https://example.com/popular' })
     await clicks?.flush()

@@ -103,21 +103,36 @@ export function createRedirectRoutes({
     })
   }
 
+  /** For HEAD on a limited link: visits left, read without using one. */
+  function hasVisitsLeft(code: string, at: number): boolean {
+    const link = links.get(code)
+    return link !== undefined && isLive(link, at)
+  }
+
   app.get('/:code', async (c) => {
     const code = c.req.param('code')
     if (code.endsWith('+')) return preview(code.slice(0, -1))
     const entry = CODE.test(code) ? await cache.get(code) : undefined
     const at = now()
-    if (!entry || !isLive(entry, at) || (entry.maxVisits !== null && !links.countVisit(entry.id))) {
+    // HEAD (link checkers, `curl -I`) answers like GET but is not a visit: it neither uses up a
+    // limited link nor counts as a click.
+    const visit = c.req.method !== 'HEAD'
+    const allowed =
+      entry !== undefined &&
+      isLive(entry, at) &&
+      (entry.maxVisits === null || (visit ? links.countVisit(entry.id) : hasVisitsLeft(code, at)))
+    if (!allowed) {
       counters.notFound++
       return linkNotFound()
     }
-    clicks?.record({
-      linkId: entry.id,
-      at,
-      referrer: requestHeader(c, 'referer') ?? null,
-      userAgent: requestHeader(c, 'user-agent') ?? null,
-    })
+    if (visit) {
+      clicks?.record({
+        linkId: entry.id,
+        at,
+        referrer: requestHeader(c, 'referer') ?? null,
+        userAgent: requestHeader(c, 'user-agent') ?? null,
+      })
+    }
     counters.redirects++
     const status = entry.redirectStatus ?? defaultStatus
     return new Response(null, {
