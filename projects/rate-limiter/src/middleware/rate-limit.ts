@@ -35,11 +35,7 @@ import {
   type MultiLimiter,
   type Policy,
 } from '../limiter/index.ts'
-import {
-  quotaExceeded,
-  temporaryReducedCapacity,
-  type ProblemDetails,
-} from '../problem-details.ts'
+import { quotaExceeded, temporaryReducedCapacity, type ProblemDetails } from '../problem-details.ts'
 import { sendProblem, setRateLimitHeaders } from './send-problem.ts'
 
 /** Emitted once per request the middleware sees. */
