@@ -127,7 +127,7 @@ export function createLinkRoutes({
     }
   }
 
-  function liveLink(code: string): Link {
+  function existingLink(code: string): Link {
     const link = links.get(code)
     if (!link) throw new HttpError(404, 'not_found', 'No link with this code')
     return link
@@ -189,7 +189,7 @@ export function createLinkRoutes({
     return c.json(summary(createRows(bodies, dryRun), dryRun))
   })
 
-  app.get('/:code', requireApiKey, (c) => c.json(view(liveLink(c.req.param('code')))))
+  app.get('/:code', requireApiKey, (c) => c.json(view(existingLink(c.req.param('code')))))
 
   app.patch('/:code', requireApiKey, validator('json', schemas.updateLink), async (c) => {
     const code = c.req.param('code')
@@ -210,7 +210,7 @@ export function createLinkRoutes({
   })
 
   app.get('/:code/qr.svg', async (c) => {
-    const link = liveLink(c.req.param('code'))
+    const link = existingLink(c.req.param('code'))
     if (!isLive(link, now())) throw new HttpError(404, 'not_found', 'No link with this code')
     const svg = await QRCode.toString(`${publicBaseUrl}/${link.code}`, { type: 'svg', margin: 2 })
     return c.body(svg, 200, {
@@ -220,7 +220,7 @@ export function createLinkRoutes({
   })
 
   app.get('/:code/qr.png', async (c) => {
-    const link = liveLink(c.req.param('code'))
+    const link = existingLink(c.req.param('code'))
     if (!isLive(link, now())) throw new HttpError(404, 'not_found', 'No link with this code')
     const png = await QRCode.toBuffer(`${publicBaseUrl}/${link.code}`, {
       type: 'png',
