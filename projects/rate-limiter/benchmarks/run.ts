@@ -1,0 +1,497 @@
+/**
+ * The rate limiter's benchmark (issue 3, "Benchmark"): the kit's middleware on each algorithm and
+ * backend against a bare Hono app and rate-limiter-flexible wired into the same app, all requests
+ * passing and all rejected, interleaved round by round; then the accuracy-against-cost table and
+ * the bursty-arrival chart. Results go to benchmarks/results, REPORT.md is regenerated.
+ *
+ *   pnpm --filter @kit/rate-limiter bench                          # everything (about 30 min)
+ *   pnpm --filter @kit/rate-limiter bench --smoke                  # the wiring, in about 2 min
+ *   pnpm --filter @kit/rate-limiter bench --scenario pass-redis    # some scenarios (repeatable;
+ *                                                                  # `accuracy` is one of them)
+ */
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import {
+  describeEnvironment,
+  pairedRatio,
+  renderReport,
+  runBenchmark,
+  saveResult,
+  spawnTarget,
+  type BenchResult,
+  type BenchTarget,
+  type CheckFunction,
+  type Range,
+  type Scenario,
+  type StartedTarget,
+} from '@kit/bench'
+import { buildEntry } from '@kit/build'
+import { scenarios as loadScenarios } from '@kit/loadtests/scenarios/rate-limiter'
+import { startRedisServer, type RedisServer } from '@kit/testing'
+import { Redis } from 'ioredis'
+import { ALGORITHMS } from '../src/limiter/index.ts'
+import { measureAccuracy } from './accuracy.ts'
+import { renderAccuracySection } from './accuracy-section.ts'
+import { renderBurstyChart, simulateBursty } from './bursty-chart.ts'
+import { passCheck, rejectedCheck, type AnnouncedPolicy } from './checks.ts'
+import { POLICY_NAME, type ServerEnv } from './server-env.ts'
+
+const projectDir = fileURLToPath(new URL('..', import.meta.url))
+const benchmarksDir = join(projectDir, 'benchmarks')
+const serverBundle = join(projectDir, 'dist', 'bench', 'limiter-server.js')
+
+const SCENARIOS = [
+  'pass-memory',
+  'pass-redis',
+  'rejected-memory',
+  'rejected-redis',
+  'accuracy',
+] as const
+type ScenarioName = (typeof SCENARIOS)[number]
+
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    scenario: { type: 'string', multiple: true },
+    // Shorter runs while developing (at least 5 rounds; the report says what was run).
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    // Print the comparisons only (trying an idea), leaving results/ and REPORT.md alone.
+    'no-save': { type: 'boolean', default: false },
+  },
+})
+const smoke = args.smoke ?? false
+const selected = (args.scenario ?? [...SCENARIOS]).flatMap((s) => s.split(','))
+for (const name of selected) {
+  if (!SCENARIOS.includes(name as ScenarioName)) {
+    throw new Error(`unknown scenario ${JSON.stringify(name)}; one of ${SCENARIOS.join(', ')}`)
+  }
+}
+const rounds = args.rounds === undefined ? undefined : Number(args.rounds)
+const durationSeconds = args.duration === undefined ? undefined : Number(args.duration)
+const command = [
+  'pnpm --filter @kit/rate-limiter bench',
+  ...(smoke ? ['--smoke'] : []),
+  ...(args.scenario ?? []).map((s) => `--scenario ${s}`),
+  ...(rounds === undefined ? [] : [`--rounds ${rounds}`]),
+  ...(durationSeconds === undefined ? [] : [`--duration ${durationSeconds}`]),
+].join(' ')
+
+// The load shape and the quotas come from the scenario data k6 uses too.
+const allPass = loadScenarios['all-pass']
+const allRejected = loadScenarios['all-rejected']
+if (allPass === undefined || allRejected === undefined) {
+  throw new Error('@kit/loadtests/scenarios/rate-limiter lacks all-pass or all-rejected')
+}
+const passPolicy: AnnouncedPolicy = { name: POLICY_NAME, ...allPass.algorithmPolicy }
+// The quota of one spent in setup, with a window of a week rather than all-rejected's hour:
+// windows are aligned to epoch multiples, and one ending mid-run would let requests through.
+const rejectedPolicy: AnnouncedPolicy = {
+  name: POLICY_NAME,
+  limit: allRejected.algorithmPolicy.limit,
+  windowMs: 7 * 24 * 3_600_000,
+}
+
+/** Which targets answer through a limiter (and so must send the RateLimit fields), by URL. */
+const limitedTargets = new Map<string, boolean>()
+
+/** The limiter server with `env`, as a target; its Redis keys are its own. */
+function limiterTarget(name: string, kind: BenchTarget['kind'], env: ServerEnv): BenchTarget {
+  const spawned = spawnTarget({
+    name,
+    kind,
+    entry: serverBundle,
+    cwd: projectDir,
+    env: { KEY_PREFIX: `bench:${name.replace(/[^\w.-]+/g, '-')}:`, ...env },
+  })
+  return {
+    name,
+    kind,
+    async start() {
+      const started = await spawned.start()
+      limitedTargets.set(started.url, env.VARIANT !== 'bare')
+      return started
+    },
+  }
+}
+
+const bare = (policy: AnnouncedPolicy) =>
+  limiterTarget('bare-hono', 'baseline', { VARIANT: 'bare', LIMIT: String(policy.limit) })
+
+const quota = (policy: AnnouncedPolicy) => ({
+  LIMIT: String(policy.limit),
+  WINDOW_MS: String(policy.windowMs),
+})
+
+function passScenario(name: string, description: string): Scenario {
+  return {
+    name,
+    description,
+    ...allPass?.node,
+    async prepare(target) {
+      return {
+        next: () => ({ path: '/limited' }),
+        check: passCheck(limitedTargets.get(target.url) ? passPolicy : undefined),
+      }
+    },
+  }
+}
+
+/** Sends requests until the key is over its quota (the first refusal also fills a block cache). */
+async function spendQuota(target: StartedTarget, policy: AnnouncedPolicy): Promise<void> {
+  for (let i = 0; i <= policy.limit; i++) {
+    const res = await fetch(`${target.url}/limited`)
+    await res.body?.cancel()
+  }
+}
+
+function rejectedScenario(name: string, description: string): Scenario {
+  return {
+    name,
+    description,
+    ...allRejected?.node,
+    async prepare(target) {
+      const limited = limitedTargets.get(target.url) ?? false
+      if (limited) await spendQuota(target, rejectedPolicy)
+      const check: CheckFunction = limited ? rejectedCheck(rejectedPolicy) : passCheck(undefined)
+      return { next: () => ({ path: '/limited' }), check }
+    },
+  }
+}
+
+type Plan = { scenario: Scenario; targets: BenchTarget[]; comparisons: Comparison[] }
+
+/**
+ * Targets compared with another one of the same run (req/s ratio, paired per round): against
+ * one of the issue's targets when `atLeast` is set, else for reference.
+ */
+type Comparison = { subject: string | RegExp; other: string; atLeast?: number; label: string }
+
+function plans(
+  redisUrl: string | undefined
+): Record<Exclude<ScenarioName, 'accuracy'>, () => Plan> {
+  const redis = () => ({ BACKEND: 'redis', REDIS_URL: redisUrl ?? 'redis://missing' })
+  return {
+    'pass-memory': () => ({
+      scenario: passScenario(
+        'pass-memory',
+        `GET /limited, every request allowed (quota ${passPolicy.limit.toLocaleString('en-US')} per ${passPolicy.windowMs / 1000} s, one client IP): the kit's middleware on each algorithm's memory limiter vs rate-limiter-flexible's RateLimiterMemory in the same Hono app, and the bare app.`
+      ),
+      targets: [
+        ...ALGORITHMS.map((algorithm) =>
+          limiterTarget(`kit/${algorithm}`, 'subject', {
+            VARIANT: 'kit',
+            BACKEND: 'memory',
+            ALGORITHM: algorithm,
+            BLOCK_CACHE: 'false',
+            ...quota(passPolicy),
+          })
+        ),
+        limiterTarget('rlf/memory', 'peer', {
+          VARIANT: 'rlf',
+          BACKEND: 'memory',
+          ...quota(passPolicy),
+        }),
+        bare(passPolicy),
+      ],
+      comparisons: [
+        {
+          subject: /^kit\//,
+          other: 'bare-hono',
+          atLeast: 0.9,
+          label: 'kit memory ≥ 0.9× bare Hono',
+        },
+        {
+          subject: /^kit\//,
+          other: 'rlf/memory',
+          atLeast: 1.1,
+          label: 'kit memory ≥ 1.1× rate-limiter-flexible memory',
+        },
+      ],
+    }),
+    'pass-redis': () => ({
+      scenario: passScenario(
+        'pass-redis',
+        `GET /limited, every request allowed, on Redis (a private redis-server): the kit's middleware on each algorithm's Redis limiter (resilient wrapper, insurance, 100 ms timeout, block cache; ioredis with enableAutoPipelining), the same on a client without auto-pipelining (fixed window), rate-limiter-flexible's RateLimiterRedis with the same client options with and without auto-pipelining, and the bare app.`
+      ),
+      targets: [
+        ...ALGORITHMS.map((algorithm) =>
+          limiterTarget(`kit/${algorithm}`, 'subject', {
+            VARIANT: 'kit',
+            ...redis(),
+            ALGORITHM: algorithm,
+            ...quota(passPolicy),
+          })
+        ),
+        limiterTarget('kit/fixed-window, no auto-pipelining', 'subject', {
+          VARIANT: 'kit',
+          ...redis(),
+          ALGORITHM: 'fixed-window',
+          AUTO_PIPELINING: 'false',
+          ...quota(passPolicy),
+        }),
+        limiterTarget('rlf/redis', 'peer', {
+          VARIANT: 'rlf',
+          ...redis(),
+          AUTO_PIPELINING: 'false',
+          BLOCK_CACHE: 'false',
+          ...quota(passPolicy),
+        }),
+        limiterTarget('rlf/redis, auto-pipelining', 'peer', {
+          VARIANT: 'rlf',
+          ...redis(),
+          BLOCK_CACHE: 'false',
+          ...quota(passPolicy),
+        }),
+        bare(passPolicy),
+      ],
+      comparisons: [
+        {
+          subject: /^kit\/[a-z-]+$/,
+          other: 'rlf/redis, auto-pipelining',
+          atLeast: 1.25,
+          label: 'kit Redis ≥ 1.25× rate-limiter-flexible Redis, same auto-pipelined client',
+        },
+        {
+          subject: /^kit\/[a-z-]+$/,
+          other: 'rlf/redis',
+          atLeast: 1.25,
+          label: 'kit Redis ≥ 1.25× rate-limiter-flexible Redis on a plain client',
+        },
+        {
+          subject: 'kit/fixed-window, no auto-pipelining',
+          other: 'rlf/redis',
+          label: 'both on a plain client (where the gain comes from)',
+        },
+        {
+          subject: 'kit/fixed-window',
+          other: 'kit/fixed-window, no auto-pipelining',
+          label: 'what auto-pipelining buys the kit',
+        },
+        {
+          subject: 'rlf/redis, auto-pipelining',
+          other: 'rlf/redis',
+          label: 'what auto-pipelining buys rate-limiter-flexible',
+        },
+      ],
+    }),
+    'rejected-memory': () => ({
+      scenario: rejectedScenario(
+        'rejected-memory',
+        `GET /limited from a client over its quota (1 per week, spent before measuring): every limited request is answered 429 with Retry-After, RateLimit fields and a problem+json body. The kit's fixed-window memory limiter with and without the resilient wrapper's block cache, rate-limiter-flexible's RateLimiterMemory, and the bare app (200).`
+      ),
+      targets: [
+        limiterTarget('kit/block-cache', 'subject', {
+          VARIANT: 'kit',
+          BACKEND: 'memory',
+          BLOCK_CACHE: 'true',
+          ...quota(rejectedPolicy),
+        }),
+        limiterTarget('kit/no-block-cache', 'subject', {
+          VARIANT: 'kit',
+          BACKEND: 'memory',
+          BLOCK_CACHE: 'false',
+          ...quota(rejectedPolicy),
+        }),
+        limiterTarget('rlf/memory', 'peer', {
+          VARIANT: 'rlf',
+          BACKEND: 'memory',
+          ...quota(rejectedPolicy),
+        }),
+        bare(rejectedPolicy),
+      ],
+      comparisons: [
+        {
+          subject: 'kit/block-cache',
+          other: 'bare-hono',
+          atLeast: 0.8,
+          label: 'rejected keys with the block cache ≥ 0.8× bare Hono',
+        },
+        {
+          subject: /^kit\//,
+          other: 'rlf/memory',
+          label: 'the kit vs rate-limiter-flexible memory on refusals',
+        },
+      ],
+    }),
+    'rejected-redis': () => ({
+      scenario: rejectedScenario(
+        'rejected-redis',
+        `GET /limited from a client over its quota (1 per week, spent before measuring), on Redis: every limited request is answered 429 with Retry-After, RateLimit fields and a problem+json body. The kit's fixed-window Redis limiter with and without the block cache, rate-limiter-flexible's RateLimiterRedis with inMemoryBlockOnConsumed (its README's block strategy) and without, all on the same auto-pipelined client options, and the bare app (200).`
+      ),
+      targets: [
+        limiterTarget('kit/block-cache', 'subject', {
+          VARIANT: 'kit',
+          ...redis(),
+          BLOCK_CACHE: 'true',
+          ...quota(rejectedPolicy),
+        }),
+        limiterTarget('kit/no-block-cache', 'subject', {
+          VARIANT: 'kit',
+          ...redis(),
+          BLOCK_CACHE: 'false',
+          ...quota(rejectedPolicy),
+        }),
+        limiterTarget('rlf/in-memory-block', 'peer', {
+          VARIANT: 'rlf',
+          ...redis(),
+          BLOCK_CACHE: 'true',
+          ...quota(rejectedPolicy),
+        }),
+        limiterTarget('rlf/redis', 'peer', {
+          VARIANT: 'rlf',
+          ...redis(),
+          BLOCK_CACHE: 'false',
+          ...quota(rejectedPolicy),
+        }),
+        bare(rejectedPolicy),
+      ],
+      comparisons: [
+        {
+          subject: 'kit/block-cache',
+          other: 'bare-hono',
+          atLeast: 0.8,
+          label: 'rejected keys with the block cache ≥ 0.8× bare Hono',
+        },
+        {
+          subject: 'kit/block-cache',
+          other: 'rlf/in-memory-block',
+          label: "the kit's block cache vs rate-limiter-flexible's in-memory block",
+        },
+        {
+          subject: 'kit/no-block-cache',
+          other: 'rlf/redis',
+          label: 'no block cache on either side',
+        },
+      ],
+    }),
+  }
+}
+
+function formatRatio(range: Range): string {
+  const f = (n: number) => n.toFixed(2)
+  return `${f(range.median)}× (${f(range.min)}–${f(range.max)})`
+}
+
+/** One note per comparison: each subject's paired req/s ratio to the other target, and the verdict. */
+function comparisonNotes(result: BenchResult, comparisons: readonly Comparison[]): string[] {
+  const byName = new Map(result.targets.map((t) => [t.name, t]))
+  return comparisons.map((comparison) => {
+    const other = byName.get(comparison.other)
+    if (other === undefined) return `${comparison.label}: no target named ${comparison.other}`
+    const subjects = result.targets.filter((t) =>
+      typeof comparison.subject === 'string'
+        ? t.name === comparison.subject
+        : comparison.subject.test(t.name)
+    )
+    const parts = subjects.map((subject) => {
+      const ratio = pairedRatio(
+        subject.rounds.map((r) => r.requestsPerSecond),
+        other.rounds.map((r) => r.requestsPerSecond)
+      )
+      if (ratio === null) return { met: false, text: `${subject.name} n/a` }
+      const met = comparison.atLeast !== undefined && ratio.median >= comparison.atLeast
+      return { met, text: `${subject.name} ${formatRatio(ratio)}` }
+    })
+    const ratios = `${parts.map((p) => p.text).join('; ')} (median of the per-round req/s ratios to ${comparison.other}, min–max)`
+    if (comparison.atLeast === undefined) return `For reference, ${comparison.label}: ${ratios}.`
+    const met = parts.filter((p) => p.met).length
+    const verdict =
+      met === parts.length ? 'MET' : met === 0 ? 'NOT MET' : `MET by ${met} of ${parts.length}`
+    return `Target "${comparison.label}": **${verdict}**: ${ratios}.`
+  })
+}
+
+/** Builds the target server as production runs code: one bundle, the Lua scripts beside it. */
+async function buildServer(): Promise<void> {
+  await buildEntry({
+    entry: 'benchmarks/limiter-server.ts',
+    outfile: serverBundle,
+    cwd: projectDir,
+  })
+  const limiterDir = join(projectDir, 'src', 'limiter')
+  for (const file of (await readdir(limiterDir)).filter((f) => f.endsWith('.lua'))) {
+    await copyFile(join(limiterDir, file), join(projectDir, 'dist', 'bench', file))
+  }
+}
+
+async function runScenarios(redisServer: RedisServer | undefined): Promise<void> {
+  const available = plans(redisServer?.url)
+  for (const name of SCENARIOS) {
+    if (name === 'accuracy' || !selected.includes(name)) continue
+    if (redisServer) {
+      // Each scenario starts from an empty Redis (and its own key prefixes besides).
+      const redis = new Redis(redisServer.url)
+      await redis.flushall()
+      await redis.quit()
+    }
+    const plan = available[name]()
+    const result = await runBenchmark({
+      project: 'rate-limiter',
+      scenario: { ...plan.scenario, ...(durationSeconds && { durationSeconds }) },
+      ...(rounds && { rounds }),
+      targets: plan.targets,
+      smoke,
+      command,
+      cwd: projectDir,
+      notes: [
+        "Every target is the same Hono app (benchmarks/limiter-app.ts, bundled) with one route and no other middleware (the demo service adds a request id, secure headers and metrics); only the limiter in front differs. Both limiters key by the client IP through the project's resolver.",
+        ...(name.endsWith('redis')
+          ? [
+              'Redis clients (both limiters): @kit/redis createRedis role "request" (enableOfflineQueue false, maxRetriesPerRequest 1, connectTimeout 1000, commandTimeout 500), enableAutoPipelining as the target name says.',
+            ]
+          : []),
+      ],
+    })
+    // A pass run with a refusal (or the other way round) measured something else: never save it.
+    const failing = result.targets.filter((t) => t.errors > 0)
+    if (failing.length > 0) {
+      throw new Error(
+        `refusing to save ${name}: ${failing.map((t) => `${t.name} had ${t.errors} errors (${JSON.stringify(t.rounds.map((r) => r.unexpectedStatuses))})`).join('; ')}`
+      )
+    }
+    result.notes.push(...comparisonNotes(result, plan.comparisons))
+    const saved = args['no-save']
+      ? 'not saved'
+      : `saved ${(await saveResult(benchmarksDir, result)).file}`
+    process.stderr.write(`${name}: ${saved}\n${result.notes.map((n) => `  - ${n}`).join('\n')}\n`)
+    for (const t of result.targets) {
+      process.stderr.write(
+        `  ${t.name.padEnd(40)} ${Math.round(t.requestsPerSecond.median).toString().padStart(7)} req/s  ` +
+          `${t.cpuMicrosPerRequest?.toFixed(1) ?? 'n/a'} CPU µs/req  p99 ${t.latencyMs.p99.toFixed(2)} ms\n`
+      )
+    }
+  }
+}
+
+async function runAccuracy(redisServer: RedisServer): Promise<void> {
+  const date = new Date().toISOString()
+  const environment = await describeEnvironment(projectDir)
+  const report = await measureAccuracy({ redisUrl: redisServer.url, smoke })
+  const series = await simulateBursty()
+  const section = renderAccuracySection(report, series, { date, command, smoke, ...environment })
+  if (smoke) {
+    // A smoke run checks the wiring; its figures never replace a measurement.
+    process.stderr.write(`${section}\n`)
+    return
+  }
+  await mkdir(join(benchmarksDir, 'charts'), { recursive: true })
+  await mkdir(join(benchmarksDir, 'sections'), { recursive: true })
+  await writeFile(join(benchmarksDir, 'charts', 'bursty-admitted.svg'), renderBurstyChart(series))
+  await writeFile(join(benchmarksDir, 'sections', 'accuracy.md'), `${section}\n`)
+  await renderReport(benchmarksDir)
+  process.stderr.write(`accuracy: wrote sections/accuracy.md and charts/bursty-admitted.svg\n`)
+}
+
+process.stderr.write(`building the target server (${serverBundle})\n`)
+await buildServer()
+const needsRedis = selected.some((name) => name.endsWith('redis') || name === 'accuracy')
+const redisServer = needsRedis ? await startRedisServer() : undefined
+try {
+  await runScenarios(redisServer)
+  if (selected.includes('accuracy') && redisServer) await runAccuracy(redisServer)
+} finally {
+  await redisServer?.stop()
+}
