@@ -7,6 +7,7 @@
  * (clicks counted, links stored) passes. Parameters come from loadtests/scenarios/url-shortener.js,
  * shared with the k6 script.
  */
+import { availableParallelism, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { baselineTarget, runBenchmark, saveResult } from '@kit/bench'
@@ -137,19 +138,28 @@ const RUNS: Record<string, Run> = {
   }),
 }
 
-function measure(options: {
+async function measure(options: {
   scenario: Scenario
   targets: BenchTarget[]
   smoke: boolean
   command: string
   notes: string[]
 }): Promise<BenchResult> {
-  return runBenchmark({
+  const loadBefore = loadavg()[0] as number
+  const result = await runBenchmark({
     project: 'url-shortener',
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     checkSamples: CHECK_SAMPLES,
     ...options,
   })
+  // Other processes on the machine take CPU from both sides: say how busy it was.
+  const loadAfter = loadavg()[0] as number
+  result.notes.push(
+    `Machine load average (1 min) at the start and end of the run: ${loadBefore.toFixed(2)} and ` +
+      `${loadAfter.toFixed(2)} on ${availableParallelism()} cores; the benchmark's own target and ` +
+      'generator make at most 2 of it, more means other processes competed for the cores.'
+  )
+  return result
 }
 
 function verified(problems: string[]): void {
