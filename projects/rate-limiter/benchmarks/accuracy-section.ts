@@ -106,9 +106,12 @@ export function renderAccuracySection(
       `heap after GC with ${integer.format(report.samples.memoryKeys)} keys holding state, minus the heap ` +
       `before, per key (the key string and the Map entry included); the second figure after ` +
       `${report.fullRequests} requests per key on ${integer.format(report.samples.memoryKeys / 5)} keys.`,
-    `- **Redis bytes per key**: growth of INFO used_memory over ${integer.format(report.samples.redisKeys)} fresh ` +
-      `keys decided once, per key; the second figure after ${report.fullRequests} requests per key on ` +
-      `${integer.format(report.samples.redisKeys / 10)} keys (a 60 s window, so nothing expires meanwhile).`,
+    `- **Redis bytes per key**: MEMORY USAGE (SAMPLES 0) summed over every Redis key after ` +
+      `${integer.format(report.samples.redisKeys)} fresh client keys were decided once, per client ` +
+      "(the sliding log keeps two Redis keys per client), without the keyspace dictionary's own " +
+      `entry per Redis key. The second figure after ${report.fullRequests} ` +
+      `requests per client on ${integer.format(report.samples.redisKeys / 10)} clients. Every Redis ` +
+      'measurement uses a quota of 1,000,000 a day: nothing expires while it is measured.',
     `- **Redis calls per decision**: INFO commandstats after CONFIG RESETSTAT, over ` +
       `${integer.format(report.samples.commandDecisions)} sequential decisions on one key: EVALSHA plus ` +
       'every command the script ran. Allowed: a key far from its limit; denied: a key whose quota of 1 ' +
