@@ -111,7 +111,7 @@ export function renderAccuracySection(
       "(the sliding log keeps two Redis keys per client), without the keyspace dictionary's own " +
       `entry per Redis key. The second figure after ${report.fullRequests} ` +
       `requests per client on ${integer.format(report.samples.redisKeys / 10)} clients. Every Redis ` +
-      'measurement uses a quota of 1,000,000 a day: nothing expires while it is measured.',
+      'measurement uses a quota of 10,000 a day: a unit takes 8.6 s to refill, so no key expires while it is measured.',
     `- **Redis calls per decision**: INFO commandstats after CONFIG RESETSTAT, over ` +
       `${integer.format(report.samples.commandDecisions)} sequential decisions on one key: EVALSHA plus ` +
       'every command the script ran. Allowed: a key far from its limit; denied: a key whose quota of 1 ' +
