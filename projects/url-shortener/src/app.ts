@@ -116,12 +116,13 @@ export function createApp({
   )
   app.route('/api/links/:code/stats', stats)
 
-  const createGuard = every(
-    apiKeyAuth({ apiKey, required: !config.ANONYMOUS_CREATE }),
-    creationLimiter
-      ? rateLimit({ limiter: creationLimiter, skip: (c) => c.get('authenticated') === true })
-      : (_c, next) => next()
-  )
+  const identify = apiKeyAuth({ apiKey, required: !config.ANONYMOUS_CREATE })
+  const createGuard = creationLimiter
+    ? every(
+        identify,
+        rateLimit({ limiter: creationLimiter, skip: (c) => c.get('authenticated') === true })
+      )
+    : identify
   app.route(
     '/api/links',
     createLinkRoutes({

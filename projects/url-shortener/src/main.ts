@@ -20,6 +20,8 @@ const logger = createLogger({ name: 'url-shortener', level: config.LOG_LEVEL })
 // src/main.ts and dist/main.js both sit one level below the package: ../drizzle is the same folder.
 const database = openDatabase(config.DB_FILE, {
   migrationsFolder: fileURLToPath(new URL('../drizzle', import.meta.url)),
+  onCheckpointerError: (err) =>
+    logger.error({ err }, 'WAL checkpoint thread failed: commits checkpoint again, slower'),
 })
 const redis = config.REDIS_URL
   ? createRedis(config.REDIS_URL, { role: 'request', name: 'url-shortener', logger })
@@ -91,7 +93,7 @@ const server = await serveApp(app, {
     await clicks?.close()
     cache.close()
     await redis?.quit().catch(() => redis.disconnect())
-    database.close()
+    await database.close()
   },
 })
 logger.info(

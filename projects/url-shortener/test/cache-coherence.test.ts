@@ -51,7 +51,7 @@ describe('cache coherence, two instances sharing Redis and one SQLite file', () 
     await b.close()
     redisA.disconnect()
     redisB.disconnect()
-    database.cleanup()
+    await database.cleanup()
   })
 
   it('when instance A edits a link that B has cached, B serves the new target on its next request', async () => {

@@ -21,7 +21,7 @@ import { createCreationLimiter } from '../src/protection/create-rate-limit.ts'
 export const API_KEY = 'test-api-key-0123456789'
 export const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url))
 
-export type TestDatabase = OpenedDatabase & { path: string; cleanup(): void }
+export type TestDatabase = OpenedDatabase & { path: string; cleanup(): Promise<void> }
 
 /** A real SQLite file in a fresh temp dir, migrated like production. */
 export function openTestDatabase(label = 'url-shortener'): TestDatabase {
@@ -30,8 +30,8 @@ export function openTestDatabase(label = 'url-shortener'): TestDatabase {
   return {
     ...database,
     path: file.path,
-    cleanup() {
-      database.close()
+    async cleanup() {
+      await database.close()
       file.cleanup()
     },
   }
@@ -136,7 +136,7 @@ export function buildTestApp({
     async close() {
       await clicks?.close()
       cache.close()
-      if (!database) db.cleanup()
+      if (!database) await db.cleanup()
     },
   }
 }

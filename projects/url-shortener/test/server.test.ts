@@ -41,13 +41,13 @@ describe('over a real socket', () => {
       // As main.ts does: flush the clicks, then close the database.
       async onShutdown() {
         await instance.close()
-        database.close()
+        await database.close()
       },
     })
   })
   afterAll(async () => {
     if (!stopped) await server.shutdown('test done')
-    database.cleanup()
+    await database.cleanup()
   })
 
   it('when a link is created and followed with fetch, the redirect carries the target', async () => {
@@ -115,7 +115,7 @@ describe('over a real socket', () => {
 
     const reopened = openDatabase(database.path, { migrationsFolder: MIGRATIONS })
     const totals = linkTotals(reopened.db, id)
-    reopened.close()
+    await reopened.close()
     expect(pendingBeforeStop).toBe(50)
     expect(database.sqlite.open).toBe(false)
     expect(totals.total).toBe(50)

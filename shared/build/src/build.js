@@ -1,7 +1,7 @@
 // @ts-check
-import { existsSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { builtinModules } from 'node:module'
-import { join } from 'node:path'
+import { basename, join, relative } from 'node:path'
 import * as esbuild from 'esbuild'
 
 const builtins = new Set(builtinModules)
@@ -90,4 +90,38 @@ export async function buildEntry({ entry, outfile = 'dist/main.js', cwd = proces
     throw new Error(`kit-build failed:\n${result.errors.map((e) => `  ${e.text}`).join('\n')}`)
   }
   return result
+}
+
+/**
+ * Files a bundle loads at run time beside itself: Redis scripts (`*.lua`, read with
+ * `new URL('./x.lua', import.meta.url)`) and worker threads (`*.worker.js`, plain JavaScript
+ * because a Worker cannot load TypeScript).
+ */
+export const RUNTIME_ASSET = /(\.lua|\.worker\.js)$/
+
+/**
+ * Copies every runtime asset under `srcDir` flat into `outDir`, where the bundle's
+ * `import.meta.url` points. Two assets with one name would overwrite each other there, so that
+ * fails the build, naming both.
+ * @param {{ srcDir?: string, outDir?: string, cwd?: string }} options
+ * @returns {string[]} the copied files, relative to `cwd`
+ */
+export function copyRuntimeAssets({ srcDir = 'src', outDir = 'dist', cwd = process.cwd() } = {}) {
+  const from = join(cwd, srcDir)
+  const to = join(cwd, outDir)
+  const files = readdirSync(from, { recursive: true, encoding: 'utf8' })
+    .filter((file) => RUNTIME_ASSET.test(file) && !file.split('/').includes('node_modules'))
+    .sort()
+  /** @type {Map<string, string>} */
+  const byName = new Map()
+  for (const file of files) {
+    const clash = byName.get(basename(file))
+    if (clash) throw new Error(`kit-build failed: ${clash} and ${file} would both be ${outDir}/${basename(file)}`)
+    byName.set(basename(file), file)
+  }
+  mkdirSync(to, { recursive: true })
+  return files.map((file) => {
+    copyFileSync(join(from, file), join(to, basename(file)))
+    return relative(cwd, join(to, basename(file)))
+  })
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // @ts-check
 // Usage: kit-build <entry.ts> [outfile]   (default outfile: dist/main.js)
-import { buildEntry } from './build.js'
+// Bundles the entry, then copies the runtime assets under src/ (*.lua, *.worker.js) beside it.
+import { dirname } from 'node:path'
+import { buildEntry, copyRuntimeAssets } from './build.js'
 
 const [entry, outfile] = process.argv.slice(2)
 if (!entry) {
@@ -9,3 +11,4 @@ if (!entry) {
   process.exit(2)
 }
 await buildEntry({ entry, ...(outfile ? { outfile } : {}) })
+copyRuntimeAssets({ outDir: dirname(outfile ?? 'dist/main.js') })

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { buildEntry } from '../src/build.js'
+import { buildEntry, copyRuntimeAssets } from '../src/build.js'
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url))
 const outDir = mkdtempSync(join(tmpdir(), 'kit-build-'))
@@ -39,5 +39,37 @@ describe('externalizeNpmPackages', () => {
     const build = buildEntry({ entry: 'test/fixture/missing-dependency.ts', outfile, cwd: packageDir })
 
     await expect(build).rejects.toThrow(/"left-pad".*not a dependency/)
+  })
+})
+
+describe('copyRuntimeAssets', () => {
+  function project(files: Record<string, string>): string {
+    const dir = mkdtempSync(join(outDir, 'assets-'))
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true })
+      writeFileSync(join(dir, path), text)
+    }
+    return dir
+  }
+
+  it('when src holds Lua scripts and worker files in sub-folders, copies them flat beside the bundle and nothing else', () => {
+    const cwd = project({
+      'src/limiter/token-bucket.lua': '-- lua',
+      'src/db/wal-checkpointer.worker.js': '// worker',
+      'src/db/database.ts': 'export {}',
+      'src/helper.js': '// not a worker',
+    })
+
+    const copied = copyRuntimeAssets({ cwd })
+
+    expect(copied).toEqual(['dist/wal-checkpointer.worker.js', 'dist/token-bucket.lua'])
+    expect(readdirSync(join(cwd, 'dist')).sort()).toEqual(['token-bucket.lua', 'wal-checkpointer.worker.js'])
+    expect(readFileSync(join(cwd, 'dist/token-bucket.lua'), 'utf8')).toBe('-- lua')
+  })
+
+  it('when two assets share a name, fails naming both instead of letting one overwrite the other', () => {
+    const cwd = project({ 'src/a/script.lua': 'a', 'src/b/script.lua': 'b' })
+
+    expect(() => copyRuntimeAssets({ cwd })).toThrow(/a\/script\.lua and b\/script\.lua/)
   })
 })

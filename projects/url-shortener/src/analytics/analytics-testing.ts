@@ -19,7 +19,7 @@ export const USER_AGENTS = {
 export type AnalyticsTestDb = Pick<OpenedDatabase, 'db' | 'sqlite'> & {
   path: string
   /** Closes the handle (if still open) and removes the file. */
-  cleanup(): void
+  cleanup(): Promise<void>
 }
 
 /**
@@ -33,8 +33,8 @@ export function openAnalyticsTestDb(prefix = 'analytics'): AnalyticsTestDb {
     db,
     sqlite,
     path: file.path,
-    cleanup() {
-      close()
+    async cleanup() {
+      await close()
       file.cleanup()
     },
   }

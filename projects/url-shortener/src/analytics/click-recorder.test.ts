@@ -61,7 +61,7 @@ describe('createClickRecorder', () => {
   afterEach(async () => {
     await recorder?.close().catch(() => {})
     recorder = undefined
-    test.cleanup()
+    await test.cleanup()
   })
 
   it('when many async tasks record concurrently, close() leaves exactly N clicks counted', async () => {

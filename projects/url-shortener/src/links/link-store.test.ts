@@ -9,8 +9,8 @@ const file = tempSqliteFile('link-store')
 const database = openDatabase(file.path, {
   migrationsFolder: fileURLToPath(new URL('../../drizzle', import.meta.url)),
 })
-afterAll(() => {
-  database.close()
+afterAll(async () => {
+  await database.close()
   file.cleanup()
 })
 

@@ -175,7 +175,6 @@ export function createLinkStore({
       expiresAt: sql.placeholder('expiresAt'),
       maxVisits: sql.placeholder('maxVisits'),
     })
-    .returning()
     .prepare()
   const selectRedirect = db
     .select({
@@ -225,17 +224,31 @@ export function createLinkStore({
   let collisionRetries = 0
 
   function insertLink(input: NewLink): Link {
+    const at = now()
     const values = {
       target: input.target,
       urlHash: urlHash(input.target),
       redirectStatus: input.redirectStatus ?? null,
       expiresAt: input.expiresAt ?? null,
       maxVisits: input.maxVisits ?? null,
-      now: now(),
+      now: at,
     }
+    // No RETURNING: every column of the new row is known here but its id, which the insert
+    // reports anyway. Reading the row back would cost the write path a row decode per link.
+    const inserted = (code: string): Link => ({
+      id: Number(insert.run({ ...values, code }).lastInsertRowid),
+      code,
+      target: values.target,
+      redirectStatus: values.redirectStatus,
+      createdAt: at,
+      updatedAt: at,
+      expiresAt: values.expiresAt,
+      maxVisits: values.maxVisits,
+      visits: 0,
+    })
     if (input.alias !== undefined) {
       try {
-        return toLink(insert.get({ ...values, code: input.alias }) as LinkRow)
+        return inserted(input.alias)
       } catch (error) {
         if (isUniqueViolation(error)) throw new AliasTakenError(input.alias)
         throw error
@@ -246,7 +259,7 @@ export function createLinkStore({
       // A generated code must not shadow a route such as /healthz.
       if (isReserved(code)) continue
       try {
-        return toLink(insert.get({ ...values, code }) as LinkRow)
+        return inserted(code)
       } catch (error) {
         if (!isUniqueViolation(error)) throw error
         collisionRetries++
