@@ -1,3 +1,4 @@
+import { ServerResponse } from 'node:http'
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { PROBLEM_CONTENT_TYPE, type ProblemDetails } from '../problem-details.ts'
@@ -6,14 +7,32 @@ import { PROBLEM_CONTENT_TYPE, type ProblemDetails } from '../problem-details.ts
 const LIST_FIELDS = new Set(['RateLimit-Policy', 'RateLimit'])
 const APPEND = { append: true } as const
 
+/** The Node response under @hono/node-server (its `c.env.outgoing`), while its head is unsent. */
+function nodeResponse(c: Context): ServerResponse | undefined {
+  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing
+  return outgoing instanceof ServerResponse && !outgoing.headersSent ? outgoing : undefined
+}
+
 /**
  * Adds rate-limit headers to the response being prepared. `RateLimit-Policy` and `RateLimit` are
  * appended (a List split over field lines is one List, RFC 9651 § 4.2), so a route behind both a
  * rate limit and a concurrency limit reports both policies; the others are set.
+ *
+ * On Node the fields go straight onto the `ServerResponse`, which merges them into whatever head
+ * the handler's response writes. Hono's `c.header()` would build a WHATWG `Headers` object
+ * (undici validates every field) and move @hono/node-server off its plain-object fast path: on
+ * every limited request, that cost more than the limiter's own decision. Elsewhere (Bun, Deno,
+ * `app.request()` in tests) `c.header()` does the same job. A middleware that reads
+ * `c.res.headers` after the handler therefore does not see these fields on Node.
  */
 export function setRateLimitHeaders(c: Context, headers: Record<string, string>): void {
+  const res = nodeResponse(c)
   for (const name in headers) {
-    c.header(name, headers[name], LIST_FIELDS.has(name) ? APPEND : undefined)
+    const value = headers[name] as string
+    const list = LIST_FIELDS.has(name)
+    if (res === undefined) c.header(name, value, list ? APPEND : undefined)
+    else if (list) res.appendHeader(name, value)
+    else res.setHeader(name, value)
   }
 }
 
