@@ -19,20 +19,16 @@ try {
 const logger = createLogger({ name: 'rate-limiter', level: config.logLevel })
 const service = createService(config, { logger })
 
-const server = await serveApp(service.app, {
+await serveApp(service.app, {
   port: config.port,
   hostname: config.host,
   logger,
   health: service.health,
-  onShutdown: () => service.close(),
-})
-logger.info(
-  {
-    url: server.url,
+  listeningFields: {
     backend: service.limits.backend,
     onStoreFailure: config.storeFailure,
     shadowMode: config.shadowMode,
     policies: Object.keys(config.policies),
   },
-  'rate limiter listening'
-)
+  onShutdown: () => service.close(),
+})

@@ -83,11 +83,17 @@ const warmed = await warmUpCache({
   topLinkIds: topLinks(database.db, config.WARM_UP_LINKS),
 })
 
-const server = await serveApp(app, {
+await serveApp(app, {
   port: config.PORT,
   hostname: config.HOST,
   logger,
   health,
+  listeningFields: {
+    shortLinks: config.PUBLIC_BASE_URL,
+    cache: cache.stats().mode,
+    warmed,
+    codes: codes.name,
+  },
   async onShutdown() {
     // Reverse order of start: no request is running any more, so every click is in the buffer.
     await clicks?.close()
@@ -96,13 +102,3 @@ const server = await serveApp(app, {
     await database.close()
   },
 })
-logger.info(
-  {
-    url: server.url,
-    shortLinks: config.PUBLIC_BASE_URL,
-    cache: cache.stats().mode,
-    warmed,
-    codes: codes.name,
-  },
-  `url-shortener listening on ${server.url}`
-)

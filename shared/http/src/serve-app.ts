@@ -18,6 +18,8 @@ export type ServeAppOptions = {
   drainDelayMs?: number
   /** Bound on waiting for in-flight requests; after it, connections are cut. Default 10000. */
   shutdownTimeoutMs?: number
+  /** Added to the one `listening on <url>` log line (what this instance runs with). */
+  listeningFields?: Record<string, unknown>
   /** After the server closed: flush buffers, close Redis and the DB. */
   onShutdown?: () => Promise<void> | void
   /** Shut down on SIGTERM/SIGINT. Default true; false in tests. */
@@ -67,6 +69,7 @@ export async function serveApp(
     health,
     drainDelayMs = 0,
     shutdownTimeoutMs = 10_000,
+    listeningFields,
     onShutdown,
     handleSignals = true,
     websocket,
@@ -144,6 +147,6 @@ export async function serveApp(
     resolveClosed()
   }
 
-  logger.info({ url }, 'listening')
+  logger.info({ url, ...listeningFields }, `listening on ${url}`)
   return { url, port: boundPort, server, shutdown, closed }
 }

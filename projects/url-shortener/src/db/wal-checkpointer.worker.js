@@ -4,28 +4,16 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 
-/** @type {{ file: string, intervalMs: number, restartPages: number }} */
-const { file, intervalMs, restartPages } = workerData
+/** @type {{ file: string, intervalMs: number }} */
+const { file, intervalMs } = workerData
 const db = new Database(file, { fileMustExist: true })
-// RESTART waits this long for the writer's current transaction (a millisecond or two).
-db.pragma('busy_timeout = 1000')
 
-/** @param {'PASSIVE' | 'RESTART'} mode */
-function run(mode) {
-  const [result] = /** @type {{ busy: number, log: number, checkpointed: number }[]} */ (
-    db.pragma(`wal_checkpoint(${mode})`)
-  )
-  return /** @type {{ busy: number, log: number, checkpointed: number }} */ (result)
-}
-
-// PASSIVE copies every frame no reader still needs into the database file and fsyncs it, never
-// waiting for the writer or readers (https://sqlite.org/pragma.html#pragma_wal_checkpoint).
-// The writer starts the WAL over from its head only at a commit that finds it wholly copied,
-// which a steady stream of commits never does: past `restartPages`, RESTART holds the writer
-// back while it copies the few frames PASSIVE left, and the next commit restarts the WAL.
+// PASSIVE copies every frame no reader still needs into the database file and fsyncs it,
+// never waiting for the writer or readers (https://sqlite.org/pragma.html#pragma_wal_checkpoint).
 function checkpoint() {
-  let result = run('PASSIVE')
-  if (result.log >= restartPages) result = run('RESTART')
+  const [result] = /** @type {{ busy: number, log: number, checkpointed: number }[]} */ (
+    db.pragma('wal_checkpoint(PASSIVE)')
+  )
   parentPort?.postMessage({ type: 'checkpointed', ...result })
 }
 
