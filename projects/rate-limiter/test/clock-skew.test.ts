@@ -132,36 +132,24 @@ describe('Redis limiter under skewed app clocks (R3)', () => {
     expect(Math.abs(ahead - 30_000)).toBeLessThan(500)
   })
 
-  it('when two instances run 60 s apart (-30 s / +30 s) on a fixed window, admits exactly the limit in each of 4 consecutive 1 s windows', async () => {
-    const first = Math.floor((await redisNow()) / WINDOW_MS) + 1
-    const windows = [first, first + 1, first + 2, first + 3]
+  // The sliding window counter bursts every other window: right after a full window it is
+  // weighted by it (admitting ~10, by design), while after an empty one it is exact.
+  it.each([
+    { algorithm: 'fixed-window', windowSteps: [0, 1, 2, 3] },
+    { algorithm: 'sliding-window', windowSteps: [0, 2, 4] },
+  ] as const)(
+    'when two instances run 60 s apart (-30 s / +30 s) on $algorithm, admits exactly the limit in each burst window',
+    async ({ algorithm, windowSteps }) => {
+      const first = Math.floor((await redisNow()) / WINDOW_MS) + 1
 
-    const { admitted, clocksApartMs } = await burstInWindows(windows, {
-      algorithm: 'fixed-window',
-      key: 'fixed-window',
-      limit: 100,
-      windowMs: WINDOW_MS,
-    })
+      const { admitted, clocksApartMs } = await burstInWindows(
+        windowSteps.map((step) => first + step),
+        { algorithm, key: algorithm, limit: 100, windowMs: WINDOW_MS }
+      )
 
-    // Both bursts fire within a few ms of each other in real time, so ~60 s apart by their clocks.
-    for (const ms of clocksApartMs) expect(Math.abs(ms - 60_000)).toBeLessThan(500)
-    expect(admitted).toEqual([100, 100, 100, 100])
-  })
-
-  it('when two instances run 60 s apart (-30 s / +30 s) on a sliding window counter, admits exactly the limit in each of 3 windows', async () => {
-    // Every other window: a burst right after a full window is weighted by it (admitting ~10,
-    // by design), while after an empty one the counter is exact.
-    const first = Math.floor((await redisNow()) / WINDOW_MS) + 1
-    const windows = [first, first + 2, first + 4]
-
-    const { admitted, clocksApartMs } = await burstInWindows(windows, {
-      algorithm: 'sliding-window',
-      key: 'sliding-window',
-      limit: 100,
-      windowMs: WINDOW_MS,
-    })
-
-    for (const ms of clocksApartMs) expect(Math.abs(ms - 60_000)).toBeLessThan(500)
-    expect(admitted).toEqual([100, 100, 100])
-  })
+      // Both bursts fire within a few ms of each other in real time: ~60 s apart by their clocks.
+      for (const ms of clocksApartMs) expect(Math.abs(ms - 60_000)).toBeLessThan(500)
+      expect(admitted).toEqual(windowSteps.map(() => 100))
+    }
+  )
 })
