@@ -9,7 +9,7 @@
  *   pnpm --filter @kit/rate-limiter bench --scenario pass-redis    # some scenarios (repeatable;
  *                                                                  # `accuracy` is one of them)
  */
-import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -27,7 +27,7 @@ import {
   type Scenario,
   type StartedTarget,
 } from '@kit/bench'
-import { buildEntry } from '@kit/build'
+import { buildEntry, copyRuntimeAssets } from '@kit/build'
 import { scenarios as loadScenarios } from '@kit/loadtests/scenarios/rate-limiter'
 import { startRedisServer, type RedisServer } from '@kit/testing'
 import { Redis } from 'ioredis'
@@ -169,10 +169,19 @@ type Plan = { scenario: Scenario; targets: BenchTarget[]; comparisons: Compariso
  */
 type Comparison = { subject: string | RegExp; other: string; atLeast?: number; label: string }
 
+/** The kit's middleware (`kit/<label>`) and rate-limiter-flexible (`rlf/<label>`) as targets. */
+const kit = (label: string, env: Omit<ServerEnv, 'VARIANT'>) =>
+  limiterTarget(`kit/${label}`, 'subject', { ...env, VARIANT: 'kit' })
+const rlf = (label: string, env: Omit<ServerEnv, 'VARIANT'>) =>
+  limiterTarget(`rlf/${label}`, 'peer', { ...env, VARIANT: 'rlf' })
+
 function plans(
   redisUrl: string | undefined
 ): Record<Exclude<ScenarioName, 'accuracy'>, () => Plan> {
-  const redis = () => ({ BACKEND: 'redis', REDIS_URL: redisUrl ?? 'redis://missing' })
+  const memory = { BACKEND: 'memory' } as const
+  const redis = { BACKEND: 'redis', REDIS_URL: redisUrl ?? 'redis://missing' } as const
+  const pass = quota(passPolicy)
+  const rejected = quota(rejectedPolicy)
   return {
     'pass-memory': () => ({
       scenario: passScenario(
@@ -180,29 +189,14 @@ function plans(
         `GET /limited, every request allowed (quota ${passPolicy.limit.toLocaleString('en-US')} per ${passPolicy.windowMs / 1000} s, one client IP): the kit's middleware on each algorithm's memory limiter vs rate-limiter-flexible's RateLimiterMemory in the same Hono app, and the bare app.`
       ),
       targets: [
-        ...ALGORITHMS.map((algorithm) =>
-          limiterTarget(`kit/${algorithm}`, 'subject', {
-            VARIANT: 'kit',
-            BACKEND: 'memory',
-            ALGORITHM: algorithm,
-            BLOCK_CACHE: 'false',
-            ...quota(passPolicy),
-          })
+        ...ALGORITHMS.map((ALGORITHM) =>
+          kit(ALGORITHM, { ...memory, ALGORITHM, BLOCK_CACHE: 'false', ...pass })
         ),
-        limiterTarget('rlf/memory', 'peer', {
-          VARIANT: 'rlf',
-          BACKEND: 'memory',
-          ...quota(passPolicy),
-        }),
+        rlf('memory', { ...memory, ...pass }),
         bare(passPolicy),
       ],
       comparisons: [
-        {
-          subject: /^kit\//,
-          other: 'bare-hono',
-          atLeast: 0.9,
-          label: 'kit memory ≥ 0.9× bare Hono',
-        },
+        { subject: /^kit\//, other: 'bare-hono', atLeast: 0.9, label: 'kit memory ≥ 0.9× bare Hono' },
         {
           subject: /^kit\//,
           other: 'rlf/memory',
@@ -217,34 +211,15 @@ function plans(
         `GET /limited, every request allowed, on Redis (a private redis-server): the kit's middleware on each algorithm's Redis limiter (resilient wrapper, insurance, 100 ms timeout, block cache; ioredis with enableAutoPipelining), the same on a client without auto-pipelining (fixed window), rate-limiter-flexible's RateLimiterRedis with the same client options with and without auto-pipelining, and the bare app.`
       ),
       targets: [
-        ...ALGORITHMS.map((algorithm) =>
-          limiterTarget(`kit/${algorithm}`, 'subject', {
-            VARIANT: 'kit',
-            ...redis(),
-            ALGORITHM: algorithm,
-            ...quota(passPolicy),
-          })
-        ),
-        limiterTarget('kit/fixed-window, no auto-pipelining', 'subject', {
-          VARIANT: 'kit',
-          ...redis(),
+        ...ALGORITHMS.map((ALGORITHM) => kit(ALGORITHM, { ...redis, ALGORITHM, ...pass })),
+        kit('fixed-window, no auto-pipelining', {
+          ...redis,
           ALGORITHM: 'fixed-window',
           AUTO_PIPELINING: 'false',
-          ...quota(passPolicy),
+          ...pass,
         }),
-        limiterTarget('rlf/redis', 'peer', {
-          VARIANT: 'rlf',
-          ...redis(),
-          AUTO_PIPELINING: 'false',
-          BLOCK_CACHE: 'false',
-          ...quota(passPolicy),
-        }),
-        limiterTarget('rlf/redis, auto-pipelining', 'peer', {
-          VARIANT: 'rlf',
-          ...redis(),
-          BLOCK_CACHE: 'false',
-          ...quota(passPolicy),
-        }),
+        rlf('redis', { ...redis, AUTO_PIPELINING: 'false', BLOCK_CACHE: 'false', ...pass }),
+        rlf('redis, auto-pipelining', { ...redis, BLOCK_CACHE: 'false', ...pass }),
         bare(passPolicy),
       ],
       comparisons: [
@@ -283,32 +258,13 @@ function plans(
         `GET /limited from a client over its quota (1 per week, spent before measuring): every limited request is answered 429 with Retry-After, RateLimit fields and a problem+json body. The kit's fixed-window memory limiter with and without the resilient wrapper's block cache, rate-limiter-flexible's RateLimiterMemory, and the bare app (200).`
       ),
       targets: [
-        limiterTarget('kit/block-cache', 'subject', {
-          VARIANT: 'kit',
-          BACKEND: 'memory',
-          BLOCK_CACHE: 'true',
-          ...quota(rejectedPolicy),
-        }),
-        limiterTarget('kit/no-block-cache', 'subject', {
-          VARIANT: 'kit',
-          BACKEND: 'memory',
-          BLOCK_CACHE: 'false',
-          ...quota(rejectedPolicy),
-        }),
-        limiterTarget('rlf/memory', 'peer', {
-          VARIANT: 'rlf',
-          BACKEND: 'memory',
-          ...quota(rejectedPolicy),
-        }),
+        kit('block-cache', { ...memory, BLOCK_CACHE: 'true', ...rejected }),
+        kit('no-block-cache', { ...memory, BLOCK_CACHE: 'false', ...rejected }),
+        rlf('memory', { ...memory, ...rejected }),
         bare(rejectedPolicy),
       ],
       comparisons: [
-        {
-          subject: 'kit/block-cache',
-          other: 'bare-hono',
-          atLeast: 0.8,
-          label: 'rejected keys with the block cache ≥ 0.8× bare Hono',
-        },
+        BLOCK_CACHE_TARGET,
         {
           subject: /^kit\//,
           other: 'rlf/memory',
@@ -322,52 +278,30 @@ function plans(
         `GET /limited from a client over its quota (1 per week, spent before measuring), on Redis: every limited request is answered 429 with Retry-After, RateLimit fields and a problem+json body. The kit's fixed-window Redis limiter with and without the block cache, rate-limiter-flexible's RateLimiterRedis with inMemoryBlockOnConsumed (its README's block strategy) and without, all on the same auto-pipelined client options, and the bare app (200).`
       ),
       targets: [
-        limiterTarget('kit/block-cache', 'subject', {
-          VARIANT: 'kit',
-          ...redis(),
-          BLOCK_CACHE: 'true',
-          ...quota(rejectedPolicy),
-        }),
-        limiterTarget('kit/no-block-cache', 'subject', {
-          VARIANT: 'kit',
-          ...redis(),
-          BLOCK_CACHE: 'false',
-          ...quota(rejectedPolicy),
-        }),
-        limiterTarget('rlf/in-memory-block', 'peer', {
-          VARIANT: 'rlf',
-          ...redis(),
-          BLOCK_CACHE: 'true',
-          ...quota(rejectedPolicy),
-        }),
-        limiterTarget('rlf/redis', 'peer', {
-          VARIANT: 'rlf',
-          ...redis(),
-          BLOCK_CACHE: 'false',
-          ...quota(rejectedPolicy),
-        }),
+        kit('block-cache', { ...redis, BLOCK_CACHE: 'true', ...rejected }),
+        kit('no-block-cache', { ...redis, BLOCK_CACHE: 'false', ...rejected }),
+        rlf('in-memory-block', { ...redis, BLOCK_CACHE: 'true', ...rejected }),
+        rlf('redis', { ...redis, BLOCK_CACHE: 'false', ...rejected }),
         bare(rejectedPolicy),
       ],
       comparisons: [
-        {
-          subject: 'kit/block-cache',
-          other: 'bare-hono',
-          atLeast: 0.8,
-          label: 'rejected keys with the block cache ≥ 0.8× bare Hono',
-        },
+        BLOCK_CACHE_TARGET,
         {
           subject: 'kit/block-cache',
           other: 'rlf/in-memory-block',
           label: "the kit's block cache vs rate-limiter-flexible's in-memory block",
         },
-        {
-          subject: 'kit/no-block-cache',
-          other: 'rlf/redis',
-          label: 'no block cache on either side',
-        },
+        { subject: 'kit/no-block-cache', other: 'rlf/redis', label: 'no block cache on either side' },
       ],
     }),
   }
+}
+
+const BLOCK_CACHE_TARGET: Comparison = {
+  subject: 'kit/block-cache',
+  other: 'bare-hono',
+  atLeast: 0.8,
+  label: 'rejected keys with the block cache ≥ 0.8× bare Hono',
 }
 
 function formatRatio(range: Range): string {
@@ -406,15 +340,8 @@ function comparisonNotes(result: BenchResult, comparisons: readonly Comparison[]
 
 /** Builds the target server as production runs code: one bundle, the Lua scripts beside it. */
 async function buildServer(): Promise<void> {
-  await buildEntry({
-    entry: 'benchmarks/limiter-server.ts',
-    outfile: serverBundle,
-    cwd: projectDir,
-  })
-  const limiterDir = join(projectDir, 'src', 'limiter')
-  for (const file of (await readdir(limiterDir)).filter((f) => f.endsWith('.lua'))) {
-    await copyFile(join(limiterDir, file), join(projectDir, 'dist', 'bench', file))
-  }
+  await buildEntry({ entry: 'benchmarks/limiter-server.ts', outfile: serverBundle, cwd: projectDir })
+  copyRuntimeAssets({ outDir: 'dist/bench', cwd: projectDir })
 }
 
 async function runScenarios(redisServer: RedisServer | undefined): Promise<void> {
