@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { and, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm'
 import type { CodeStrategy } from '../codes/code-strategy.ts'
 import type { Db } from '../db/database.ts'
@@ -105,7 +105,8 @@ export type LinkStoreOptions = {
 
 /** SHA-256 of the target, base64url: the indexed key of idempotent create. */
 export function urlHash(target: string): string {
-  return createHash('sha256').update(target).digest('base64url')
+  // The one-shot crypto.hash (Node >= 20.12) skips the Hash object createHash() builds.
+  return hash('sha256', target, 'base64url')
 }
 
 /** Live: not expired at `now`, and visits left if the link has a limit. */
