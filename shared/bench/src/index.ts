@@ -14,7 +14,7 @@ export {
   type K6Summary,
 } from './import-k6.ts'
 export { GENERATED_MARK, readSections, renderReport, saveResult } from './report.ts'
-export { runBenchmark, type RunBenchmarkOptions } from './run-benchmark.ts'
+export { roundOrder, runBenchmark, type RunBenchmarkOptions } from './run-benchmark.ts'
 export { freePort, spawnTarget, TargetStartError, type SpawnTargetOptions } from './spawn-target.ts'
 export { median, pairedRatio } from './stats.ts'
 export type * from './types.ts'

@@ -68,7 +68,9 @@ function describeRun(result: BenchResult): string {
       : `${result.tool}, ${result.connections} connections, pipelining ${result.pipelining ?? 1}, ` +
         `${result.rounds} round${result.rounds === 1 ? '' : 's'} × ${result.durationSeconds} s` +
         (result.warmupSeconds ? ` (each after a ${result.warmupSeconds} s warm-up)` : '') +
-        (result.targets.length > 1 ? ', targets interleaved round by round' : '')
+        (result.targets.length > 1
+          ? `, targets interleaved round by round${result.orderRotated ? ', each round starting one target later' : ''}`
+          : '')
   const git = result.git
     ? `\`${result.git.sha.slice(0, 12)}\`${result.git.dirty ? ' (uncommitted changes)' : ''}`
     : 'unknown'

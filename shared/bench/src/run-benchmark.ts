@@ -20,7 +20,7 @@ export type RunBenchmarkOptions = {
   /** The project measured, e.g. 'url-shortener'. */
   project: string
   scenario: Scenario
-  /** Exactly one of kind 'baseline'; measured in this order in every round. */
+  /** Exactly one of kind 'baseline'; round 1 measures them in this order, see roundOrder. */
   targets: BenchTarget[]
   /** Default 5; at least 5 unless `smoke`. */
   rounds?: number
@@ -54,7 +54,8 @@ type Prepared = {
 }
 
 /**
- * Runs `scenario` against every target, interleaved (round r: A, B, C, then round r + 1), with
+ * Runs `scenario` against every target, interleaved and rotated (round 1: A, B, C; round 2:
+ * B, C, A; ...), with
  * autocannon in this process. Before measuring, verifies `checkSamples` responses of each target
  * and REFUSES to report (throws BenchCheckError) on any mismatch; during the run any
  * non-expected status counts as an error. Every target is stopped before it resolves or throws.
@@ -126,7 +127,7 @@ export async function runBenchmark({
     // target measured first in round 1 pays for it (seen as a 0.5× ratio of a server to itself).
     for (const entry of prepared) await load(entry, warmup)
     for (let round = 1; round <= rounds; round++) {
-      for (const entry of prepared) {
+      for (const entry of roundOrder(prepared, round)) {
         await load(entry, warmup)
         const measured = await measureRound(entry, round, {
           connections,
@@ -160,6 +161,7 @@ export async function runBenchmark({
     durationSeconds,
     pipelining,
     warmupSeconds,
+    orderRotated: prepared.length > 1,
     rounds,
     expectedStatuses: allExpected,
     ...environment,
@@ -170,6 +172,17 @@ export async function runBenchmark({
   }
   result.notes.push(...automaticNotes(result))
   return result
+}
+
+/**
+ * The order of the targets in `round` (from 1): each round starts one target later. On a shared
+ * machine, noise that recurs with the round (a neighbour's periodic job, a target's own timers)
+ * would otherwise land on the same position every round, and a fixed order puts every target
+ * after the same neighbour, whose load it inherits; rotating spreads both over every target.
+ */
+export function roundOrder<T>(targets: readonly T[], round: number): T[] {
+  const start = (round - 1) % Math.max(1, targets.length)
+  return [...targets.slice(start), ...targets.slice(0, start)]
 }
 
 type LoadOptions = {

@@ -126,6 +126,8 @@ export type BenchResult = {
   durationSeconds: number
   pipelining: number | null
   warmupSeconds: number | null
+  /** True when each round started one target later than the one before (absent in older results). */
+  orderRotated?: boolean
   rounds: number
   expectedStatuses: number[]
   machine: Machine

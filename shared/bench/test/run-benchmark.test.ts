@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { baselineTarget } from '../src/baseline.ts'
 import { BenchCheckError } from '../src/check.ts'
-import { runBenchmark } from '../src/run-benchmark.ts'
+import { roundOrder, runBenchmark } from '../src/run-benchmark.ts'
 import { TargetStartError, spawnTarget } from '../src/spawn-target.ts'
 import type { Scenario } from '../src/types.ts'
 import { createZipf } from '../src/zipf.ts'
@@ -89,6 +89,24 @@ describe('runBenchmark', () => {
     })
 
     await expect(run).rejects.toThrow(/rounds must be an integer >= 5/)
+  })
+})
+
+describe('roundOrder', () => {
+  it('when rounds go on, starts each one a target later, so every target takes every position', () => {
+    const targets = ['kit', 'peer', 'bare']
+
+    const orders = [1, 2, 3, 4].map((round) => roundOrder(targets, round))
+
+    expect(orders).toEqual([
+      ['kit', 'peer', 'bare'],
+      ['peer', 'bare', 'kit'],
+      ['bare', 'kit', 'peer'],
+      ['kit', 'peer', 'bare'],
+    ])
+    for (const target of targets) {
+      expect(new Set(orders.slice(0, 3).map((order) => order.indexOf(target))).size).toBe(3)
+    }
   })
 })
 
