@@ -44,6 +44,7 @@ export type AppSettings = Pick<
   | 'ipv6Prefix'
   | 'shadowMode'
   | 'legacyHeaders'
+  | 'retryJitterSeconds'
   | 'rateLimitField'
   | 'apiKeys'
   | 'apiKeySecret'
@@ -165,6 +166,7 @@ export function createApp({
     shadow: config.shadowMode,
     legacyHeaders: config.legacyHeaders,
     rateLimitField: config.rateLimitField,
+    retryJitterSeconds: config.retryJitterSeconds,
     clock,
     ...(rateLimitMetrics && { onEvent: rateLimitMetrics.recordRateLimit }),
   }

@@ -55,6 +55,8 @@ export type Config = {
   shadowMode: boolean
   blockCache: boolean
   legacyHeaders: boolean
+  /** Up to this many seconds added at random to a refusal's `t` and Retry-After. */
+  retryJitterSeconds: number
   rateLimitField: 'all' | 'most-restrictive'
   loadShedCapacity: number
   loadShedReservedShare: number
@@ -91,6 +93,7 @@ const envSchema = z.object({
   SHADOW_MODE: flag.default(false),
   BLOCK_CACHE: flag.default(true),
   LEGACY_HEADERS: flag.default(false),
+  RETRY_JITTER_SECONDS: z.coerce.number().int().min(0).max(3600).default(0),
   RATELIMIT_FIELD: z.enum(['all', 'most-restrictive']).default('all'),
   LOAD_SHED_CAPACITY: positiveInt.max(1_000_000).default(100),
   LOAD_SHED_RESERVED_SHARE: z.coerce.number().min(0).lt(1).default(0.2),
@@ -244,6 +247,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     shadowMode: e.SHADOW_MODE,
     blockCache: e.BLOCK_CACHE,
     legacyHeaders: e.LEGACY_HEADERS,
+    retryJitterSeconds: e.RETRY_JITTER_SECONDS,
     rateLimitField: e.RATELIMIT_FIELD,
     loadShedCapacity: e.LOAD_SHED_CAPACITY,
     loadShedReservedShare: e.LOAD_SHED_RESERVED_SHARE,

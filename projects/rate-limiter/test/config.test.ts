@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       shadowMode: false,
       blockCache: true,
       legacyHeaders: false,
+      retryJitterSeconds: 0,
     })
     expect(config.policies.default).toEqual({
       name: 'default',

@@ -74,6 +74,51 @@ describe('rateLimit', () => {
     expect(limit).toMatchObject({ remaining: 0, resetSeconds: retryAfter })
   })
 
+  it('when retry jitter is set, spreads refusals over the jitter range, never earlier, with Retry-After equal to t', async () => {
+    const draws = [0, 3, 5, 1]
+    const { get } = appWith({
+      limiters: [memory({ name: 'api', limit: 1, windowMs: 10_000 })],
+      retryJitterSeconds: 5,
+      randomInt: (max) => {
+        expect(max).toBe(5)
+        return draws.shift() ?? 0
+      },
+    })
+    await get()
+
+    const refusals = [await get(), await get(), await get(), await get()]
+
+    const waits = refusals.map((response) => Number(response.headers.get('retry-after')))
+    // The clock stands still, so without jitter every refusal would say 10 s.
+    expect(waits).toEqual([10, 13, 15, 11])
+    for (const [i, response] of refusals.entries()) {
+      expect(parseRateLimit(response.headers.get('ratelimit'))[0]?.resetSeconds).toBe(waits[i])
+    }
+  })
+
+  it('when retry jitter is set, allowed answers keep their exact t and draw nothing', async () => {
+    const { get } = appWith({
+      limiters: [memory({ name: 'api', limit: 5, windowMs: 10_000 })],
+      retryJitterSeconds: 5,
+      randomInt: () => {
+        throw new Error('no draw on an allowed request')
+      },
+    })
+
+    const response = await get()
+
+    expect(response.status).toBe(200)
+    expect(parseRateLimit(response.headers.get('ratelimit'))[0]?.resetSeconds).toBe(10)
+  })
+
+  it('when retry jitter is negative or fractional, refuses to build the middleware', () => {
+    const limiters = [memory({ name: 'api', limit: 1, windowMs: 1000 })]
+    const key = () => 'k'
+
+    expect(() => rateLimit({ limiters, key, retryJitterSeconds: -1 })).toThrow(/retryJitterSeconds/)
+    expect(() => rateLimit({ limiters, key, retryJitterSeconds: 1.5 })).toThrow(/retryJitterSeconds/)
+  })
+
   it('when two limits apply and the burst one denies, names only it and spends nothing', async () => {
     const burst = memory({ name: 'burst', limit: 1, windowMs: 1000 })
     const minute = memory({ name: 'minute', limit: 100, windowMs: 60_000 })

@@ -17,6 +17,7 @@
  * @example
  * app.get('/api/search', rateLimit({ limiters: [perSecond, perMinute], key: (c) => c.get('clientKey') }), handler)
  */
+import { randomInt as cryptoRandomInt } from 'node:crypto'
 import type { Context, Env, MiddlewareHandler } from 'hono'
 import {
   legacyRateLimitHeaders,
@@ -84,6 +85,15 @@ export type RateLimitOptions<E extends Env = Env> = {
   onEvent?: (event: RateLimitEvent) => void
   /** Current time in ms, for the legacy reset timestamp (default Date.now). */
   clock?: () => number
+  /**
+   * Up to this many whole seconds added at random to a refusal's `t` and `Retry-After` (default
+   * 0: none). Clients refused in the same second then come back spread over that many seconds
+   * instead of together (draft-11 asks servers to add jitter to `t`). It only ever moves the
+   * retry later, so `Retry-After` still never points before the end of the effective window.
+   */
+  retryJitterSeconds?: number
+  /** The jitter's source, an integer in [0, max] (default crypto.randomInt). */
+  randomInt?: (max: number) => number
 }
 
 /** Creates the middleware; the limiters and their RateLimit-Policy field are prepared once. */
@@ -97,7 +107,12 @@ export function rateLimit<E extends Env = Env>({
   rateLimitField = 'all',
   onEvent,
   clock = Date.now,
+  retryJitterSeconds = 0,
+  randomInt = (max) => cryptoRandomInt(max + 1),
 }: RateLimitOptions<E>): MiddlewareHandler<E> {
+  if (!Number.isInteger(retryJitterSeconds) || retryJitterSeconds < 0) {
+    throw new RangeError(`retryJitterSeconds must be an integer >= 0, got ${retryJitterSeconds}`)
+  }
   const prepared = new WeakMap<readonly Limiter[], PreparedLimiters>()
   const prepare = (list: readonly Limiter[]): PreparedLimiters => {
     let entry = prepared.get(list)
@@ -160,16 +175,26 @@ export function rateLimit<E extends Env = Env>({
       durationMs: performance.now() - started,
     })
 
-    const headers = rateLimitHeaders(chosen, decisions, { rateLimitField, legacyHeaders, clock })
-    if (!allowed && !shadow) {
+    const refused = !allowed && !shadow
+    // One draw per request: every denied member's `t` and `Retry-After` move together.
+    const jitter = refused && retryJitterSeconds > 0 ? randomInt(retryJitterSeconds) : 0
+    const headers = rateLimitHeaders(chosen, decisions, {
+      rateLimitField,
+      legacyHeaders,
+      clock,
+      jitter,
+    })
+    if (refused) {
       const refusal = chosen.singleRefusal
       if (refusal !== undefined) {
-        headers['Retry-After'] = String(retryAfterSeconds((decisions[0] as Decision).retryAfterMs))
+        headers['Retry-After'] = String(
+          retryAfterSeconds((decisions[0] as Decision).retryAfterMs) + jitter
+        )
         return sendProblem(c, refusal.problem, headers, refusal.body)
       }
       const denied = decisions.filter((decision) => !decision.allowed)
       headers['Retry-After'] = String(
-        retryAfterSeconds(Math.max(...denied.map((decision) => decision.retryAfterMs)))
+        retryAfterSeconds(Math.max(...denied.map((decision) => decision.retryAfterMs))) + jitter
       )
       return sendProblem(
         c,
@@ -237,11 +262,18 @@ function refund(chosen: PreparedLimiters, key: string, units: number): Promise<v
  * earlier than the effective window, as the draft requires); while it allows, the time until its
  * quota is whole again.
  */
-function member(chosen: PreparedLimiters, index: number, decision: Decision): string {
+function member(
+  chosen: PreparedLimiters,
+  index: number,
+  decision: Decision,
+  jitter: number
+): string {
   const serialize = chosen.members[index] as (remaining: number, resetSeconds: number) => string
   return serialize(
     decision.remaining,
-    decision.allowed ? toDelaySeconds(decision.resetMs) : retryAfterSeconds(decision.retryAfterMs)
+    decision.allowed
+      ? toDelaySeconds(decision.resetMs)
+      : retryAfterSeconds(decision.retryAfterMs) + jitter
   )
 }
 
@@ -252,15 +284,19 @@ function rateLimitHeaders(
     rateLimitField: 'all' | 'most-restrictive'
     legacyHeaders: boolean
     clock: () => number
+    /** Whole seconds added to every denied policy's `t`. */
+    jitter: number
   }
 ): Record<string, string> {
   const most = decisions.length === 1 ? (decisions[0] as Decision) : mostRestrictive(decisions)
   // Decisions come in the order of the limiters, so `index` names the policy of each.
   let field: string
   if (options.rateLimitField === 'all') {
-    field = decisions.map((decision, index) => member(chosen, index, decision)).join(', ')
+    field = decisions
+      .map((decision, index) => member(chosen, index, decision, options.jitter))
+      .join(', ')
   } else {
-    field = member(chosen, decisions.indexOf(most), most)
+    field = member(chosen, decisions.indexOf(most), most, options.jitter)
   }
   const headers: Record<string, string> = {
     'RateLimit-Policy': chosen.policyField,
