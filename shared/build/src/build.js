@@ -1,5 +1,5 @@
 // @ts-check
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import { basename, join, relative } from 'node:path'
 import * as esbuild from 'esbuild'
@@ -101,8 +101,9 @@ export const RUNTIME_ASSET = /(\.lua|\.worker\.js)$/
 
 /**
  * Copies every runtime asset under `srcDir` flat into `outDir`, where the bundle's
- * `import.meta.url` points. Two assets with one name would overwrite each other there, so that
- * fails the build, naming both.
+ * `import.meta.url` points, and removes the ones there that `srcDir` no longer has (a renamed
+ * worker must not linger beside the bundle). Two assets with one name would overwrite each
+ * other, so that fails the build, naming both.
  * @param {{ srcDir?: string, outDir?: string, cwd?: string }} options
  * @returns {string[]} the copied files, relative to `cwd`
  */
@@ -120,6 +121,9 @@ export function copyRuntimeAssets({ srcDir = 'src', outDir = 'dist', cwd = proce
     byName.set(basename(file), file)
   }
   mkdirSync(to, { recursive: true })
+  for (const stale of readdirSync(to)) {
+    if (RUNTIME_ASSET.test(stale) && !byName.has(stale)) rmSync(join(to, stale))
+  }
   return files.map((file) => {
     copyFileSync(join(from, file), join(to, basename(file)))
     return relative(cwd, join(to, basename(file)))

@@ -67,6 +67,18 @@ describe('copyRuntimeAssets', () => {
     expect(readFileSync(join(cwd, 'dist/token-bucket.lua'), 'utf8')).toBe('-- lua')
   })
 
+  it('when an asset left src since the last build, removes its copy and leaves the bundle alone', () => {
+    const cwd = project({
+      'src/db/current.worker.js': '// worker',
+      'dist/removed.worker.js': '// stale',
+      'dist/main.js': '// bundle',
+    })
+
+    copyRuntimeAssets({ cwd })
+
+    expect(readdirSync(join(cwd, 'dist')).sort()).toEqual(['current.worker.js', 'main.js'])
+  })
+
   it('when two assets share a name, fails naming both instead of letting one overwrite the other', () => {
     const cwd = project({ 'src/a/script.lua': 'a', 'src/b/script.lua': 'b' })
 
