@@ -1,12 +1,7 @@
-import { createRedis } from '@kit/redis'
-import { uniqueName, waitFor } from '@kit/testing'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { buildTestApp, createLink, openTestDatabase, request } from './helpers.ts'
+import { waitFor } from '@kit/testing'
+import { afterAll, describe, expect, it } from 'vitest'
+import { buildTestApp, createLink, openTestDatabase, request, twoInstances } from './helpers.ts'
 import type { TestApp } from './helpers.ts'
-
-const silent = { warn() {}, info() {} }
-
-const requestClient = () => createRedis(inject('redisUrl'), { role: 'request', logger: silent })
 
 async function locations(
   app: TestApp['app'],
@@ -40,19 +35,9 @@ describe('cache coherence, embedded (in-process LRU)', () => {
 
 describe('cache coherence, two instances sharing Redis and one SQLite file', () => {
   const database = openTestDatabase('coherence')
-  const keyPrefix = uniqueName('coherence')
-  const redisA = requestClient()
-  const redisB = requestClient()
-  const a = buildTestApp({ database, redis: redisA, keyPrefix })
-  const b = buildTestApp({ database, redis: redisB, keyPrefix })
-  beforeAll(() => waitFor(() => redisA.status === 'ready' && redisB.status === 'ready'))
-  afterAll(async () => {
-    await a.close()
-    await b.close()
-    redisA.disconnect()
-    redisB.disconnect()
-    await database.cleanup()
-  })
+  // Registered first, so it runs after twoInstances closed both apps (after-hooks run in reverse).
+  afterAll(() => database.cleanup())
+  const { a, b, redisA, keyPrefix } = twoInstances({ database })
 
   it('when instance A edits a link that B has cached, B serves the new target on its next request', async () => {
     const { code } = await createLink(a.app, { url: 'https://example.com/old' })

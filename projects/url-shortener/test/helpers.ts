@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import { createHealth, createLogger, createMetrics } from '@kit/http'
-import { pingRedis } from '@kit/redis'
-import { tempSqliteFile, uniqueName } from '@kit/testing'
+import { createRedis, pingRedis } from '@kit/redis'
+import { tempSqliteFile, uniqueName, waitFor } from '@kit/testing'
+import { afterAll, beforeAll, inject } from 'vitest'
 import type { Hono } from 'hono'
 import type { Redis } from 'ioredis'
 import { createClickRecorder } from '../src/analytics/click-recorder.ts'
@@ -180,4 +181,26 @@ export async function createLink(
 /** Counts rows in the links table, deleted ones included. */
 export function countRows(database: TestDatabase): number {
   return (database.sqlite.prepare('SELECT COUNT(*) AS n FROM links').get() as { n: number }).n
+}
+
+/**
+ * Two instances of the app sharing Redis under one key prefix, as two replicas behind a load
+ * balancer: each has its own request client, both are ready before the suite's tests run and
+ * closed after them. Call it inside a `describe`.
+ */
+export function twoInstances(options: Omit<TestAppOptions, 'redis' | 'keyPrefix'> = {}) {
+  const silent = { warn() {}, info() {} }
+  const redisA = createRedis(inject('redisUrl'), { role: 'request', logger: silent })
+  const redisB = createRedis(inject('redisUrl'), { role: 'request', logger: silent })
+  const keyPrefix = uniqueName('two-instances')
+  const a = buildTestApp({ ...options, redis: redisA, keyPrefix })
+  const b = buildTestApp({ ...options, redis: redisB, keyPrefix })
+  beforeAll(() => waitFor(() => redisA.status === 'ready' && redisB.status === 'ready'))
+  afterAll(async () => {
+    await a.close()
+    await b.close()
+    redisA.disconnect()
+    redisB.disconnect()
+  })
+  return { a, b, redisA, keyPrefix }
 }

@@ -1,12 +1,8 @@
 import { SECURE_HEADERS } from '@kit/http'
-import { createRedis } from '@kit/redis'
-import { uniqueName, waitFor } from '@kit/testing'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { API_KEY, buildTestApp, countRows, createLink, request } from './helpers.ts'
+import { afterAll, describe, expect, it } from 'vitest'
+import { API_KEY, buildTestApp, countRows, createLink, request, twoInstances } from './helpers.ts'
 
 type ErrorJson = { error: { code: string; message: string } }
-
-const silent = { warn() {}, info() {} }
 
 /** A request body stream with no Content-Length (chunked on the wire). */
 function chunkedBody(bytes: number): ReadableStream<Uint8Array> {
@@ -99,18 +95,7 @@ describe('creation rate limit', () => {
 })
 
 describe('creation rate limit shared through Redis', () => {
-  const redisA = createRedis(inject('redisUrl'), { role: 'request', logger: silent })
-  const redisB = createRedis(inject('redisUrl'), { role: 'request', logger: silent })
-  const keyPrefix = uniqueName('shared-limit')
-  const a = buildTestApp({ redis: redisA, keyPrefix, env: { CREATE_RATE_LIMIT: '4' } })
-  const b = buildTestApp({ redis: redisB, keyPrefix, env: { CREATE_RATE_LIMIT: '4' } })
-  beforeAll(() => waitFor(() => redisA.status === 'ready' && redisB.status === 'ready'))
-  afterAll(async () => {
-    await a.close()
-    await b.close()
-    redisA.disconnect()
-    redisB.disconnect()
-  })
+  const { a, b } = twoInstances({ env: { CREATE_RATE_LIMIT: '4' } })
 
   it('when one client creates on two instances, the budget is counted once across both', async () => {
     const create = (instance: typeof a) =>
