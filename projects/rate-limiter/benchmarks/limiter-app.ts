@@ -5,8 +5,9 @@
  *
  *   VARIANT=kit   the project's own middleware (src/middleware/rate-limit.ts) as the service
  *                 wires it: draft-11 RateLimit-Policy + RateLimit, 429 with Retry-After and a
- *                 problem+json body; Redis limiters behind createResilientLimiter (insurance,
- *                 100 ms timeout, block cache), memory limiters bare (as src/limits.ts builds them)
+ *                 problem+json body; Redis limiters coalesced (COALESCE, default on) behind
+ *                 createResilientLimiter (insurance, 100 ms timeout, block cache), memory limiters
+ *                 bare (as src/limits.ts builds them)
  *   VARIANT=rlf   rate-limiter-flexible's RateLimiterMemory / RateLimiterRedis wired as a Hono
  *                 middleware the way its README shows, sending the same headers and body
  *   VARIANT=bare  no limiter: the limit of the stack
@@ -29,6 +30,7 @@ import {
 } from 'rate-limiter-flexible'
 import { createClientIpResolver } from '../src/client-identity/client-key.ts'
 import {
+  createCoalescingLimiter,
   createMemoryLimiter,
   createRedisLimiter,
   createResilientLimiter,
@@ -66,7 +68,8 @@ function kitLimiter(env: Env, policy: Policy, redis: Redis | undefined): Limiter
       ? createResilientLimiter(memory, { onStoreFailure: 'fail-closed', blockCache: true })
       : memory
   }
-  return createResilientLimiter(createRedisLimiter(policy, { redis, prefix: env.KEY_PREFIX }), {
+  const store = createRedisLimiter(policy, { redis, prefix: env.KEY_PREFIX })
+  return createResilientLimiter(env.COALESCE ? createCoalescingLimiter(store) : store, {
     onStoreFailure: 'insurance',
     insurance: createMemoryLimiter(policy),
     timeoutMs: 100,

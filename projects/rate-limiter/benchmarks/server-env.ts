@@ -32,6 +32,8 @@ export const serverEnvSchema = z
       .default('bench:'),
     // kit: the resilient limiter's block cache; rlf: `inMemoryBlockOnConsumed: LIMIT`.
     BLOCK_CACHE: flag.default(true),
+    // kit on Redis: createCoalescingLimiter in front of the script (as the service runs it).
+    COALESCE: flag.default(true),
     AUTO_PIPELINING: flag.default(true),
   })
   .refine((env) => env.BACKEND === 'memory' || env.REDIS_URL !== undefined, {

@@ -54,6 +54,8 @@ export type Config = {
   redisTimeoutMs: number
   shadowMode: boolean
   blockCache: boolean
+  /** Redis: concurrent consumes of one key in one event-loop turn share one script call. */
+  coalesce: boolean
   legacyHeaders: boolean
   /** Up to this many seconds added at random to a refusal's `t` and Retry-After. */
   retryJitterSeconds: number
@@ -92,6 +94,7 @@ const envSchema = z.object({
   REDIS_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(100),
   SHADOW_MODE: flag.default(false),
   BLOCK_CACHE: flag.default(true),
+  COALESCE: flag.default(true),
   LEGACY_HEADERS: flag.default(false),
   RETRY_JITTER_SECONDS: z.coerce.number().int().min(0).max(3600).default(0),
   RATELIMIT_FIELD: z.enum(['all', 'most-restrictive']).default('all'),
@@ -246,6 +249,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     shadowMode: e.SHADOW_MODE,
     blockCache: e.BLOCK_CACHE,
+    coalesce: e.COALESCE,
     legacyHeaders: e.LEGACY_HEADERS,
     retryJitterSeconds: e.RETRY_JITTER_SECONDS,
     rateLimitField: e.RATELIMIT_FIELD,

@@ -12,6 +12,7 @@ import {
 import type { Config, RouteId } from './config.ts'
 import {
   ALGORITHMS,
+  createCoalescingLimiter,
   createMemoryLimiter,
   createRedisLimiter,
   createResilientLimiter,
@@ -72,8 +73,9 @@ export function createLimits(
     }
     const insurance = config.storeFailure === 'insurance' ? createMemoryLimiter(policy) : undefined
     if (insurance) memoryLimiters.push(insurance)
+    const store = createRedisLimiter(policy, { redis, prefix: `${config.keyPrefix}${policy.name}:` })
     return createResilientLimiter(
-      createRedisLimiter(policy, { redis, prefix: `${config.keyPrefix}${policy.name}:` }),
+      config.coalesce ? createCoalescingLimiter(store) : store,
       {
         onStoreFailure: config.storeFailure,
         ...(insurance && { insurance }),

@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       redisTimeoutMs: 100,
       shadowMode: false,
       blockCache: true,
+      coalesce: true,
       legacyHeaders: false,
       retryJitterSeconds: 0,
     })

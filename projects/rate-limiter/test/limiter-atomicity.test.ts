@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { onceEvent, uniqueName } from '@kit/testing'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { ALGORITHMS } from '../src/limiter/index.ts'
 import type { BurstRequest, BurstResult } from './limiter-burst-child.ts'
 
 // R1 (reliability.md §3): 1,000 concurrent requests from two processes against one key with a
@@ -74,6 +75,23 @@ describe('Redis limiter atomicity (R1)', () => {
       }
 
       expect(perRound).toEqual([100, 100])
+    }
+  )
+
+  it.each(ALGORITHMS)(
+    'when the 1,000 consumes go through the coalescing limiter on a %s key (limit 100), still admit exactly 100, in under a tenth of the script calls',
+    async (algorithm) => {
+      const results = await burst({
+        algorithm,
+        key: `coalesced-${algorithm}`,
+        limit: 100,
+        windowMs: 600_000,
+        fireAt: Date.now() + 50,
+        coalesce: true,
+      })
+
+      expect(admitted(results)).toBe(100)
+      expect(results.reduce((sum, r) => sum + r.storeCalls, 0)).toBeLessThan(100)
     }
   )
 

@@ -5,6 +5,10 @@
 export { createMemoryLimiter, type MemoryLimiterOptions } from './memory-limiter.ts'
 export { createRedisLimiter, type RedisLimiterOptions } from './redis-limiter.ts'
 export { createMultiLimiter, mostRestrictive } from './multi-limiter.ts'
+export {
+  createCoalescingLimiter,
+  type CoalescingLimiterOptions,
+} from './coalescing-limiter.ts'
 export { createResilientLimiter, type ResilientLimiterOptions } from './resilient-limiter.ts'
 export {
   ALGORITHMS,
