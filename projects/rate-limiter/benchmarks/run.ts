@@ -24,8 +24,10 @@ import {
   type BenchTarget,
   type CheckFunction,
   type Range,
+  type RoundResult,
   type Scenario,
   type StartedTarget,
+  type TargetResult,
 } from '@kit/bench'
 import { buildEntry, copyRuntimeAssets } from '@kit/build'
 import { scenarios as loadScenarios } from '@kit/loadtests/scenarios/rate-limiter'
@@ -309,7 +311,41 @@ function formatRatio(range: Range): string {
   return `${f(range.median)}× (${f(range.min)}–${f(range.max)})`
 }
 
-/** One note per comparison: each subject's paired req/s ratio to the other target, and the verdict. */
+/** Requests served per second of the target's own CPU: what one core of it would serve. */
+function requestsPerCpuSecond(round: RoundResult): number {
+  const cpu = round.cpuSeconds.target
+  return cpu === null || cpu <= 0 ? 0 : round.requests / cpu
+}
+
+/**
+ * Each subject's paired ratio to the other target by `measure`, and how many meet `atLeast`.
+ * A round without a CPU reading counts as 0 (not met), never as a guess.
+ */
+function judge(
+  subjects: readonly TargetResult[],
+  other: TargetResult,
+  measure: (round: RoundResult) => number,
+  atLeast: number | undefined
+): { text: string; met: number } {
+  const parts = subjects.map((subject) => {
+    const ratio = pairedRatio(subject.rounds.map(measure), other.rounds.map(measure))
+    if (ratio === null) return { met: false, text: `${subject.name} n/a` }
+    const met = atLeast !== undefined && ratio.median >= atLeast
+    return { met, text: `${subject.name} ${formatRatio(ratio)}` }
+  })
+  return { text: parts.map((p) => p.text).join('; '), met: parts.filter((p) => p.met).length }
+}
+
+function verdict(met: number, of: number): string {
+  return met === of ? 'MET' : met === 0 ? 'NOT MET' : `MET by ${met} of ${of}`
+}
+
+/**
+ * One note per comparison: each subject's paired req/s ratio to the other target, and the
+ * verdict; then the same by requests per CPU-second of the target. The second reading matters
+ * when the one-thread load generator saturates (about 1 core): every light target then runs at
+ * the generator's pace and req/s ratios crowd around 1, while CPU per request still separates them.
+ */
 function comparisonNotes(result: BenchResult, comparisons: readonly Comparison[]): string[] {
   const byName = new Map(result.targets.map((t) => [t.name, t]))
   return comparisons.map((comparison) => {
@@ -320,21 +356,18 @@ function comparisonNotes(result: BenchResult, comparisons: readonly Comparison[]
         ? t.name === comparison.subject
         : comparison.subject.test(t.name)
     )
-    const parts = subjects.map((subject) => {
-      const ratio = pairedRatio(
-        subject.rounds.map((r) => r.requestsPerSecond),
-        other.rounds.map((r) => r.requestsPerSecond)
-      )
-      if (ratio === null) return { met: false, text: `${subject.name} n/a` }
-      const met = comparison.atLeast !== undefined && ratio.median >= comparison.atLeast
-      return { met, text: `${subject.name} ${formatRatio(ratio)}` }
-    })
-    const ratios = `${parts.map((p) => p.text).join('; ')} (median of the per-round req/s ratios to ${comparison.other}, min–max)`
-    if (comparison.atLeast === undefined) return `For reference, ${comparison.label}: ${ratios}.`
-    const met = parts.filter((p) => p.met).length
-    const verdict =
-      met === parts.length ? 'MET' : met === 0 ? 'NOT MET' : `MET by ${met} of ${parts.length}`
-    return `Target "${comparison.label}": **${verdict}**: ${ratios}.`
+    const { atLeast } = comparison
+    const rps = judge(subjects, other, (r) => r.requestsPerSecond, atLeast)
+    const perCpu = judge(subjects, other, requestsPerCpuSecond, atLeast)
+    const byRps = `${rps.text} (median of the per-round req/s ratios to ${comparison.other}, min–max)`
+    const byCpu = `${perCpu.text} (median of the per-round ratios of requests per target CPU-second)`
+    if (atLeast === undefined) {
+      return `For reference, ${comparison.label}: ${byRps}. Per CPU-second: ${byCpu}.`
+    }
+    return (
+      `Target "${comparison.label}": **${verdict(rps.met, subjects.length)}** by req/s: ${byRps}. ` +
+      `Per CPU-second of the target: ${verdict(perCpu.met, subjects.length)}: ${byCpu}.`
+    )
   })
 }
 

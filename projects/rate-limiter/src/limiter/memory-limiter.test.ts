@@ -73,6 +73,20 @@ describe.each(ALGORITHMS)('createMemoryLimiter (%s)', (algorithm) => {
     expect(third.remaining).toBe(0)
   })
 
+  it('when decided with consumeNow, answers at once what consume answers, on the same state', async () => {
+    const { limiter } = setup(algorithm, { limit: 3 })
+
+    const sync = [limiter.consumeNow('k'), limiter.consumeNow('k', 2)]
+    const async = await limiter.consume('k')
+
+    expect(sync.map((d) => [d.allowed, d.remaining])).toEqual([
+      [true, 2],
+      [true, 0],
+    ])
+    expect(async.allowed).toBe(false)
+    expect(() => limiter.consumeNow('k', 4)).toThrow(InvalidRequestError)
+  })
+
   it('when 10,000 keys go idle past their window, the sweep empties the store (R9)', async () => {
     const { clock, limiter } = setup(algorithm)
     for (let i = 0; i < 10_000; i++) await limiter.consume(`client-${i}`)

@@ -85,6 +85,19 @@ export function createMemoryLimiter(
     return evicted
   }
 
+  function consumeNow(key: string, cost = 1): Decision {
+    assertKey(key)
+    assertCost(cost, capacity)
+    const now = clock()
+    const state = live(key, now)
+    if (state !== undefined) return algorithm.consume(valid, state, now, cost)
+    const fresh = algorithm.create(valid, now)
+    const decision = algorithm.consume(valid, fresh, now, cost)
+    // A peek (cost 0) at an unknown key stores nothing.
+    if (cost > 0) insert(key, fresh)
+    return decision
+  }
+
   const timer =
     sweepIntervalMs > 0 ? setInterval(() => sweep(), sweepIntervalMs).unref() : undefined
 
@@ -95,17 +108,10 @@ export function createMemoryLimiter(
       return states.size
     },
 
+    consumeNow,
+
     async consume(key: string, cost = 1): Promise<Decision> {
-      assertKey(key)
-      assertCost(cost, capacity)
-      const now = clock()
-      const state = live(key, now)
-      if (state !== undefined) return algorithm.consume(valid, state, now, cost)
-      const fresh = algorithm.create(valid, now)
-      const decision = algorithm.consume(valid, fresh, now, cost)
-      // A peek (cost 0) at an unknown key stores nothing.
-      if (cost > 0) insert(key, fresh)
-      return decision
+      return consumeNow(key, cost)
     },
 
     async refund(key: string, cost = 1): Promise<void> {

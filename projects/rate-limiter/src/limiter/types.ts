@@ -46,6 +46,9 @@ export interface Limiter {
 
 /** The in-memory limiter adds introspection and its sweep (bounded memory, see README). */
 export interface MemoryLimiter extends Limiter {
+  /** `consume` without the promise: an in-process decision needs no I/O, so a caller on a hot
+   * path (the middleware) can skip a turn of the microtask queue. Throws what `consume` rejects. */
+  consumeNow(key: string, cost?: number): Decision
   /** Keys currently held (expired ones count until the next access or sweep). */
   readonly size: number
   /** Evicts up to `maxEntries` expired keys, resuming where the previous sweep stopped.

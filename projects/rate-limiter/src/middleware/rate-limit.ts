@@ -18,7 +18,7 @@
  * app.get('/api/search', rateLimit({ limiters: [perSecond, perMinute], key: (c) => c.get('clientKey') }), handler)
  */
 import { randomInt as cryptoRandomInt } from 'node:crypto'
-import type { Context, Env, MiddlewareHandler } from 'hono'
+import type { Context, Env, MiddlewareHandler, Next } from 'hono'
 import {
   legacyRateLimitHeaders,
   rateLimitMember,
@@ -33,11 +33,12 @@ import {
   mostRestrictive,
   type Decision,
   type Limiter,
+  type MemoryLimiter,
   type MultiLimiter,
   type Policy,
 } from '../limiter/index.ts'
 import { quotaExceeded, temporaryReducedCapacity, type ProblemDetails } from '../problem-details.ts'
-import { sendProblem, setRateLimitHeaders } from './send-problem.ts'
+import { sendProblem, setRateLimitFields, setRateLimitHeaders } from './send-problem.ts'
 
 /** Emitted once per request the middleware sees. */
 export type RateLimitEvent =
@@ -123,6 +124,7 @@ export function rateLimit<E extends Env = Env>({
     return entry
   }
   const fixed = typeof limiters === 'function' ? undefined : prepare(limiters)
+  const simpleHeaders = !legacyHeaders
 
   return async function rateLimitMiddleware(c, next) {
     const chosen = fixed ?? prepare((limiters as (c: Context<E>) => readonly Limiter[])(c))
@@ -138,7 +140,10 @@ export function rateLimit<E extends Env = Env>({
     let allowed: boolean
     try {
       if (chosen.single !== undefined) {
-        const decision = await chosen.single.consume(clientKey, units)
+        const decision =
+          chosen.now !== undefined
+            ? chosen.now.consumeNow(clientKey, units)
+            : await chosen.single.consume(clientKey, units)
         decisions = [decision]
         allowed = decision.allowed
       } else {
@@ -175,6 +180,18 @@ export function rateLimit<E extends Env = Env>({
       durationMs: performance.now() - started,
     })
 
+    if (allowed && simpleHeaders) {
+      // The usual request: allowed, draft fields only. No record, no list of members.
+      setRateLimitFields(
+        c,
+        chosen.policyField,
+        decisions.length === 1
+          ? member(chosen, 0, decisions[0] as Decision, 0)
+          : rateLimitFieldOf(chosen, decisions, rateLimitField, 0)
+      )
+      return afterHandler(c, next, chosen, clientKey, units)
+    }
+
     const refused = !allowed && !shadow
     // One draw per request: every denied member's `t` and `Retry-After` move together.
     const jitter = refused && retryJitterSeconds > 0 ? randomInt(retryJitterSeconds) : 0
@@ -204,19 +221,32 @@ export function rateLimit<E extends Env = Env>({
     }
 
     setRateLimitHeaders(c, headers)
-    await next()
+    return afterHandler(c, next, chosen, clientKey, units)
+  }
 
-    if (allowed && units > 0 && refundWhen?.(c)) {
+  /** Runs the handler; with `refundWhen`, gives the units back when it says so. */
+  function afterHandler(
+    c: Context<E>,
+    next: Next,
+    chosen: PreparedLimiters,
+    clientKey: string,
+    units: number
+  ): Promise<void> {
+    if (refundWhen === undefined || units === 0) return next()
+    return next().then(() => {
+      if (!refundWhen(c)) return
       // Not awaited: the response does not wait for bookkeeping. A failed refund errs strict.
       refund(chosen, clientKey, units).catch((error: unknown) =>
         onEvent?.({ type: 'refund-failed', policies: chosen.policies, error })
       )
-    }
+    })
   }
 }
 
 type PreparedLimiters = {
   single: Limiter | undefined
+  /** The single limiter again when it decides synchronously (in memory). */
+  now: Pick<MemoryLimiter, 'consumeNow'> | undefined
   multi: MultiLimiter | undefined
   policies: readonly Policy[]
   /** The RateLimit-Policy field: stable, so serialized once. */
@@ -231,6 +261,9 @@ function prepareLimiters(limiters: readonly Limiter[]): PreparedLimiters {
   const policies = limiters.map((limiter) => limiter.policy)
   return {
     single: limiters.length === 1 ? limiters[0] : undefined,
+    now: limiters.length === 1 && 'consumeNow' in (limiters[0] as Limiter)
+      ? (limiters[0] as MemoryLimiter)
+      : undefined,
     multi: limiters.length > 1 ? createMultiLimiter(limiters) : undefined,
     policies,
     policyField: serializeRateLimitPolicy(
@@ -277,6 +310,20 @@ function member(
   )
 }
 
+/** The RateLimit field: a member per policy, or only the most restrictive one's. */
+function rateLimitFieldOf(
+  chosen: PreparedLimiters,
+  decisions: readonly Decision[],
+  mode: 'all' | 'most-restrictive',
+  jitter: number,
+  most: Decision = decisions.length === 1 ? (decisions[0] as Decision) : mostRestrictive(decisions)
+): string {
+  if (mode === 'all') {
+    return decisions.map((decision, index) => member(chosen, index, decision, jitter)).join(', ')
+  }
+  return member(chosen, decisions.indexOf(most), most, jitter)
+}
+
 function rateLimitHeaders(
   chosen: PreparedLimiters,
   decisions: readonly Decision[],
@@ -290,17 +337,9 @@ function rateLimitHeaders(
 ): Record<string, string> {
   const most = decisions.length === 1 ? (decisions[0] as Decision) : mostRestrictive(decisions)
   // Decisions come in the order of the limiters, so `index` names the policy of each.
-  let field: string
-  if (options.rateLimitField === 'all') {
-    field = decisions
-      .map((decision, index) => member(chosen, index, decision, options.jitter))
-      .join(', ')
-  } else {
-    field = member(chosen, decisions.indexOf(most), most, options.jitter)
-  }
   const headers: Record<string, string> = {
     'RateLimit-Policy': chosen.policyField,
-    RateLimit: field,
+    RateLimit: rateLimitFieldOf(chosen, decisions, options.rateLimitField, options.jitter, most),
   }
   if (options.legacyHeaders) {
     Object.assign(

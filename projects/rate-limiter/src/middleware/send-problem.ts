@@ -27,13 +27,23 @@ function nodeResponse(c: Context): ServerResponse | undefined {
  */
 export function setRateLimitHeaders(c: Context, headers: Record<string, string>): void {
   const res = nodeResponse(c)
-  for (const name in headers) {
-    const value = headers[name] as string
-    const list = LIST_FIELDS.has(name)
-    if (res === undefined) c.header(name, value, list ? APPEND : undefined)
-    else if (list) res.appendHeader(name, value)
-    else res.setHeader(name, value)
-  }
+  for (const name in headers) setField(c, res, name, headers[name] as string)
+}
+
+/** The two draft-11 fields of an allowed request: the common case, without a record. */
+export function setRateLimitFields(c: Context, policyField: string, rateLimitField: string): void {
+  const res = nodeResponse(c)
+  setField(c, res, 'RateLimit-Policy', policyField)
+  setField(c, res, 'RateLimit', rateLimitField)
+}
+
+function setField(c: Context, res: ServerResponse | undefined, name: string, value: string): void {
+  const list = LIST_FIELDS.has(name)
+  if (res === undefined) c.header(name, value, list ? APPEND : undefined)
+  // appendHeader validates, then calls setHeader, which validates again: append only to a field
+  // that is there already (another limiter's).
+  else if (list && res.hasHeader(name)) res.appendHeader(name, value)
+  else res.setHeader(name, value)
 }
 
 /**
