@@ -12,8 +12,8 @@
  *                 middleware the way its README shows, sending the same headers and body
  *   VARIANT=bare  no limiter: the limit of the stack
  *
- * Both limiters key by the client IP through the project's resolver (no trusted proxy), so the
- * key costs the same on both sides. Both Redis variants get their client from @kit/redis
+ * Both limiters key by the client IP through the project's resolver (no trusted proxy), or by the
+ * X-Client-Id header when CLIENT_KEY says so, so the key costs the same on both sides. Both Redis variants get their client from @kit/redis
  * `createRedis(url, { role: 'request' })`: enableOfflineQueue false, maxRetriesPerRequest 1,
  * connectTimeout 1000, commandTimeout 500 (rate-limiter-flexible's README asks ioredis for
  * `enableOfflineQueue: false` too), plus `enableAutoPipelining` when AUTO_PIPELINING=true.
@@ -46,8 +46,13 @@ type Env = ParsedServerEnv
 const resolveIp = createClientIpResolver({ trustProxy: 0 })
 
 /** The client IP, as the service keys anonymous clients (src/app.ts). */
-function clientKey(c: Context): string {
+function clientIp(c: Context): string {
   return `ip:${resolveIp(getConnInfo(c).remote.address, c.req.header('x-forwarded-for')) ?? 'unknown'}`
+}
+
+/** The client id the generator sends, as the service keys an API key's owner. */
+function clientId(c: Context): string {
+  return `id:${c.req.header('x-client-id') ?? 'none'}`
 }
 
 function connectRedis(env: Env, name: string): Redis {
@@ -81,7 +86,11 @@ function kitLimiter(env: Env, policy: Policy, redis: Redis | undefined): Limiter
  * rate-limiter-flexible as a Hono middleware: its README's pattern (consume, a rejection is a
  * RateLimiterRes), sending the draft-11 fields and the problem+json refusal the kit sends.
  */
-function rlfMiddleware(limiter: RateLimiterAbstract, env: Env): MiddlewareHandler {
+function rlfMiddleware(
+  limiter: RateLimiterAbstract,
+  env: Env,
+  clientKey: (c: Context) => string
+): MiddlewareHandler {
   const policyField = `"${POLICY_NAME}";q=${env.LIMIT};w=${env.WINDOW_MS / 1000}`
   return async function rateLimiterFlexible(c, next) {
     let res: RateLimiterRes
@@ -142,11 +151,12 @@ export async function createLimiterApp(env: Env) {
     limit: env.LIMIT,
     windowMs: env.WINDOW_MS,
   }
+  const clientKey = env.CLIENT_KEY === 'ip' ? clientIp : clientId
   const limiter =
     env.VARIANT === 'kit'
       ? rateLimit({ limiters: [kitLimiter(env, policy, redis)], key: clientKey })
       : env.VARIANT === 'rlf'
-        ? rlfMiddleware(rlfLimiter(env, redis), env)
+        ? rlfMiddleware(rlfLimiter(env, redis), env, clientKey)
         : undefined
 
   const app = new Hono()

@@ -47,6 +47,7 @@ const serverBundle = join(projectDir, 'dist', 'bench', 'limiter-server.js')
 const SCENARIOS = [
   'pass-memory',
   'pass-redis',
+  'pass-redis-clients',
   'rejected-memory',
   'rejected-redis',
   'accuracy',
@@ -127,14 +128,21 @@ const quota = (policy: AnnouncedPolicy) => ({
   WINDOW_MS: String(policy.windowMs),
 })
 
-function passScenario(name: string, description: string): Scenario {
+/** Distinct client ids `pass-redis-clients` cycles through. */
+const CLIENT_IDS = 10_000
+
+/** Every request allowed; with `clients`, each carries the next of CLIENT_IDS X-Client-Id values. */
+function passScenario(name: string, description: string, { clients = false } = {}): Scenario {
   return {
     name,
     description,
     ...allPass?.node,
     async prepare(target) {
+      let sent = 0
       return {
-        next: () => ({ path: '/limited' }),
+        next: clients
+          ? () => ({ path: '/limited', headers: { 'x-client-id': String(sent++ % CLIENT_IDS) } })
+          : () => ({ path: '/limited' }),
         check: passCheck(limitedTargets.get(target.url) ? passPolicy : undefined),
       }
     },
@@ -254,6 +262,44 @@ function plans(
         },
       ],
     }),
+    'pass-redis-clients': () => {
+      const clients = { ...redis, CLIENT_KEY: 'x-client-id', ...pass } as const
+      return {
+        scenario: passScenario(
+          'pass-redis-clients',
+          `As pass-redis, but each request counts against the next of ${CLIENT_IDS.toLocaleString('en-US')} client ids (X-Client-Id, cycled), so the requests of one turn of the event loop are of different keys and coalescing has nothing to merge: the per-call cost of each limiter. Fixed window on both sides.`,
+          { clients: true }
+        ),
+        targets: [
+          kit('fixed-window', { ...clients, ALGORITHM: 'fixed-window' }),
+          kit('fixed-window, no coalescing', {
+            ...clients,
+            ALGORITHM: 'fixed-window',
+            COALESCE: 'false',
+          }),
+          rlf('redis', { ...clients, AUTO_PIPELINING: 'false', BLOCK_CACHE: 'false' }),
+          rlf('redis, auto-pipelining', { ...clients, BLOCK_CACHE: 'false' }),
+          bare(passPolicy),
+        ],
+        comparisons: [
+          {
+            subject: /^kit\//,
+            other: 'rlf/redis, auto-pipelining',
+            label: 'the kit vs rate-limiter-flexible Redis on the same auto-pipelined client, many clients',
+          },
+          {
+            subject: /^kit\//,
+            other: 'rlf/redis',
+            label: 'the kit vs rate-limiter-flexible Redis on a plain client, many clients',
+          },
+          {
+            subject: 'kit/fixed-window',
+            other: 'kit/fixed-window, no coalescing',
+            label: 'what coalescing costs or buys when keys do not repeat',
+          },
+        ],
+      }
+    },
     'rejected-memory': () => ({
       scenario: rejectedScenario(
         'rejected-memory',
@@ -398,7 +444,7 @@ async function runScenarios(redisServer: RedisServer | undefined): Promise<void>
       cwd: projectDir,
       notes: [
         "Every target is the same Hono app (benchmarks/limiter-app.ts, bundled) with one route and no other middleware (the demo service adds a request id, secure headers and metrics); only the limiter in front differs. Both limiters key by the client IP through the project's resolver.",
-        ...(name.endsWith('redis')
+        ...(name.includes('redis')
           ? [
               'Redis clients (both limiters): @kit/redis createRedis role "request" (enableOfflineQueue false, maxRetriesPerRequest 1, connectTimeout 1000, commandTimeout 500), enableAutoPipelining as the target name says.',
             ]
@@ -447,7 +493,7 @@ async function runAccuracy(redisServer: RedisServer): Promise<void> {
 
 process.stderr.write(`building the target server (${serverBundle})\n`)
 await buildServer()
-const needsRedis = selected.some((name) => name.endsWith('redis') || name === 'accuracy')
+const needsRedis = selected.some((name) => name.includes('redis') || name === 'accuracy')
 const redisServer = needsRedis ? await startRedisServer() : undefined
 try {
   await runScenarios(redisServer)

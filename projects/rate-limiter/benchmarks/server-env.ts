@@ -35,6 +35,9 @@ export const serverEnvSchema = z
     // kit on Redis: createCoalescingLimiter in front of the script (as the service runs it).
     COALESCE: flag.default(true),
     AUTO_PIPELINING: flag.default(true),
+    // Whom a request counts against: its client IP (every benchmark request comes from one), or
+    // the X-Client-Id header the generator varies (many clients, one request each at a time).
+    CLIENT_KEY: z.enum(['ip', 'x-client-id']).default('ip'),
   })
   .refine((env) => env.BACKEND === 'memory' || env.REDIS_URL !== undefined, {
     path: ['REDIS_URL'],
