@@ -25,7 +25,7 @@ const redirectScenario: Scenario = {
 const silent = () => {}
 
 describe('runBenchmark', () => {
-  it('when the bare baseline is measured against itself (smoke), reports req/s > 0 and a ratio near 1', async () => {
+  it('when the bare baseline is measured against itself (smoke), reports req/s > 0 and the paired ratio of its one round', async () => {
     const result = await runBenchmark({
       project: 'bench-self-test',
       scenario: redirectScenario,
@@ -47,9 +47,13 @@ describe('runBenchmark', () => {
     expect(baseline!.requestsPerSecond.median).toBeGreaterThan(0)
     expect(subject!.errors).toBe(0)
     expect(subject!.rounds[0]!.statuses['302']).toBe(subject!.rounds[0]!.requests)
-    // Same server both sides; a wide band absorbs a shared, noisy machine over one 1 s round.
-    expect(subject!.ratio!.requestsPerSecond!.median).toBeGreaterThan(0.25)
-    expect(subject!.ratio!.requestsPerSecond!.median).toBeLessThan(4)
+    // The ratio is the paired one: this round's subject over this round's baseline. (Not a band
+    // around 1: the test suite shares the cores with other suites, and one 1 s round of the same
+    // server has measured 4.8x its twin.)
+    expect(subject!.ratio!.requestsPerSecond!.median).toBeCloseTo(
+      subject!.rounds[0]!.requestsPerSecond / baseline!.rounds[0]!.requestsPerSecond,
+      9
+    )
     expect(baseline!.ratio!.requestsPerSecond).toEqual({ median: 1, min: 1, max: 1 })
     expect(subject!.cpuCores.target).toBeGreaterThan(0)
     expect(subject!.cpuCores.generator).toBeGreaterThan(0)
