@@ -100,7 +100,10 @@ describe('createResilientLimiter', () => {
     const error = await attempt
 
     expect(error).toBeInstanceOf(StoreUnavailableError)
-    expect(performance.now() - started).toBeLessThan(30 + 50)
+    // Not before the timeout, and long before "never" (slack for a busy 2-core CI machine).
+    const waited = performance.now() - started
+    expect(waited).toBeGreaterThanOrEqual(29)
+    expect(waited).toBeLessThan(30 + 250)
   })
 
   it('when the store fails in insurance mode, limits with the insurance limiter and returns to the store when it answers', async () => {
