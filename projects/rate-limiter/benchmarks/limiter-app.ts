@@ -10,6 +10,8 @@
  *                 bare (as src/limits.ts builds them)
  *   VARIANT=rlf   rate-limiter-flexible's RateLimiterMemory / RateLimiterRedis wired as a Hono
  *                 middleware the way its README shows, sending the same headers and body
+ *   VARIANT=floor no limiter, but a middleware that sets the same two draft fields (fixed values)
+ *                 the way the kit does and calls next(): the floor of any limiter that sends them
  *   VARIANT=bare  no limiter: the limit of the stack
  *
  * Both limiters key by the client IP through the project's resolver (no trusted proxy), or by the
@@ -38,6 +40,7 @@ import {
   type Policy,
 } from '../src/limiter/index.ts'
 import { rateLimit } from '../src/middleware/rate-limit.ts'
+import { setRateLimitFields } from '../src/middleware/send-problem.ts'
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPES } from '../src/problem-details.ts'
 import { POLICY_NAME, type ParsedServerEnv } from './server-env.ts'
 
@@ -122,6 +125,20 @@ function rlfMiddleware(
   }
 }
 
+/**
+ * What every limiter that answers with the draft's fields pays before deciding anything: an async
+ * middleware in front of the route (Hono's compose) and two fields on the response, set as the
+ * kit sets them (src/middleware/send-problem.ts). Values are fixed; nothing is counted.
+ */
+function floorMiddleware(env: Env): MiddlewareHandler {
+  const policyField = `"${POLICY_NAME}";q=${env.LIMIT};w=${env.WINDOW_MS / 1000}`
+  const rateLimitField = `"${POLICY_NAME}";r=${env.LIMIT - 1};t=${env.WINDOW_MS / 1000}`
+  return function headersOnly(c, next) {
+    setRateLimitFields(c, policyField, rateLimitField)
+    return next()
+  }
+}
+
 /** rate-limiter-flexible with the same limit, window and outage policy (insurance) as the kit. */
 function rlfLimiter(env: Env, redis: Redis | undefined): RateLimiterAbstract {
   const options = { points: env.LIMIT, duration: env.WINDOW_MS / 1000, keyPrefix: env.KEY_PREFIX }
@@ -157,7 +174,9 @@ export async function createLimiterApp(env: Env) {
       ? rateLimit({ limiters: [kitLimiter(env, policy, redis)], key: clientKey })
       : env.VARIANT === 'rlf'
         ? rlfMiddleware(rlfLimiter(env, redis), env, clientKey)
-        : undefined
+        : env.VARIANT === 'floor'
+          ? floorMiddleware(env)
+          : undefined
 
   const app = new Hono()
   app.get('/healthz', (c) => c.text('ok'))

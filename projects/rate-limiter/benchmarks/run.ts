@@ -196,13 +196,14 @@ function plans(
     'pass-memory': () => ({
       scenario: passScenario(
         'pass-memory',
-        `GET /limited, every request allowed (quota ${passPolicy.limit.toLocaleString('en-US')} per ${passPolicy.windowMs / 1000} s, one client IP): the kit's middleware on each algorithm's memory limiter vs rate-limiter-flexible's RateLimiterMemory in the same Hono app, and the bare app.`
+        `GET /limited, every request allowed (quota ${passPolicy.limit.toLocaleString('en-US')} per ${passPolicy.windowMs / 1000} s, one client IP): the kit's middleware on each algorithm's memory limiter vs rate-limiter-flexible's RateLimiterMemory in the same Hono app, the floor any such limiter pays (a middleware that only sets the two draft fields, fixed values, and calls next()), and the bare app.`
       ),
       targets: [
         ...ALGORITHMS.map((ALGORITHM) =>
           kit(ALGORITHM, { ...memory, ALGORITHM, BLOCK_CACHE: 'false', ...pass })
         ),
         rlf('memory', { ...memory, ...pass }),
+        limiterTarget('floor/headers-only', 'peer', { VARIANT: 'floor', ...pass }),
         bare(passPolicy),
       ],
       comparisons: [
@@ -212,6 +213,16 @@ function plans(
           other: 'rlf/memory',
           atLeast: 1.1,
           label: 'kit memory ≥ 1.1× rate-limiter-flexible memory',
+        },
+        {
+          subject: 'floor/headers-only',
+          other: 'bare-hono',
+          label: 'the floor of any limiter that sends the draft fields (a middleware and two fields, no decision)',
+        },
+        {
+          subject: /^(kit|rlf)\//,
+          other: 'floor/headers-only',
+          label: 'each limiter against that floor',
         },
       ],
     }),

@@ -13,7 +13,7 @@ const flag = z.enum(['true', 'false']).transform((value) => value === 'true')
 export const serverEnvSchema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65_535),
-    VARIANT: z.enum(['kit', 'rlf', 'bare']),
+    VARIANT: z.enum(['kit', 'rlf', 'floor', 'bare']),
     BACKEND: z.enum(['memory', 'redis']).default('memory'),
     ALGORITHM: z.enum(ALGORITHMS).default('fixed-window'),
     LIMIT: z.coerce.number().int().positive().default(1_000_000_000),
@@ -47,6 +47,6 @@ export const serverEnvSchema = z
 /** What run.ts passes (strings, as an environment holds them; PORT comes from spawnTarget). */
 export type ServerEnv = {
   [K in Exclude<keyof z.input<typeof serverEnvSchema>, 'PORT'>]?: string
-} & { VARIANT: 'kit' | 'rlf' | 'bare' }
+} & { VARIANT: 'kit' | 'rlf' | 'floor' | 'bare' }
 
 export type ParsedServerEnv = z.output<typeof serverEnvSchema>
