@@ -212,6 +212,21 @@ describe('rateLimit', () => {
     expect((await limiter.consume('anonymous', 0)).remaining).toBe(4)
   })
 
+  it('when shadow mode lets a denied request through and its handler fails, refunds nothing (it consumed nothing)', async () => {
+    const limiter = memory({ name: 'api', limit: 1, windowMs: 60_000 })
+    const { get } = appWith({
+      limiters: [limiter],
+      shadow: true,
+      refundWhen: (c) => c.res.status >= 500,
+    })
+    await get()
+
+    await get({}, '?status=503')
+    await new Promise((resolve) => setImmediate(resolve))
+
+    expect((await limiter.consume('anonymous', 0)).remaining).toBe(0)
+  })
+
   it('when in shadow mode and over the limit, lets the request through and reports it', async () => {
     const { get, events } = appWith({
       limiters: [memory({ name: 'api', limit: 1, windowMs: 60_000 })],

@@ -221,10 +221,11 @@ export function rateLimit<E extends Env = Env>({
     }
 
     setRateLimitHeaders(c, headers)
-    return afterHandler(c, next, chosen, clientKey, units)
+    // Here only when allowed or shadowed: a shadowed denial consumed nothing, so nothing to refund.
+    return afterHandler(c, next, chosen, clientKey, allowed ? units : 0)
   }
 
-  /** Runs the handler; with `refundWhen`, gives the units back when it says so. */
+  /** Runs the handler; with `refundWhen`, gives the `units` it took back when it says so. */
   function afterHandler(
     c: Context<E>,
     next: Next,
