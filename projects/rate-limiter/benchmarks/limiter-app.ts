@@ -15,10 +15,11 @@
  *   VARIANT=bare  no limiter: the limit of the stack
  *
  * Both limiters key by the client IP through the project's resolver (no trusted proxy), or by the
- * X-Client-Id header when CLIENT_KEY says so, so the key costs the same on both sides. Both Redis variants get their client from @kit/redis
- * `createRedis(url, { role: 'request' })`: enableOfflineQueue false, maxRetriesPerRequest 1,
- * connectTimeout 1000, commandTimeout 500 (rate-limiter-flexible's README asks ioredis for
- * `enableOfflineQueue: false` too), plus `enableAutoPipelining` when AUTO_PIPELINING=true.
+ * X-Client-Id header when CLIENT_KEY says so, so the key costs the same on both sides. Both Redis
+ * variants get their client from @kit/redis `createRedis(url, { role: 'request' })`:
+ * enableOfflineQueue false, maxRetriesPerRequest 1, connectTimeout 1000, commandTimeout 500
+ * (rate-limiter-flexible's README asks ioredis for `enableOfflineQueue: false` too), plus
+ * `enableAutoPipelining` when AUTO_PIPELINING=true.
  */
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { createRedis, waitForRedis } from '@kit/redis'

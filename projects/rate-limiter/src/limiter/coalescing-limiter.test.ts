@@ -23,7 +23,6 @@ function counting(limiter: Limiter): Limiter & { calls: { key: string; cost: num
   const calls: { key: string; cost: number }[] = []
   return {
     ...limiter,
-    policy: limiter.policy,
     calls,
     consume(key, cost = 1) {
       calls.push({ key, cost })

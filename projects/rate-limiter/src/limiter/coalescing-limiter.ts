@@ -1,5 +1,5 @@
 import { decision } from './algorithm.ts'
-import { assertCost, assertKey, capacityOf } from './policy.ts'
+import { capacityOf, rejectInvalidRequest } from './policy.ts'
 import type { Decision, Limiter } from './types.ts'
 
 /** Options of `createCoalescingLimiter`. */
@@ -123,13 +123,9 @@ export function createCoalescingLimiter(
     policy: limiter.policy,
 
     consume(key: string, cost = 1): Promise<Decision> {
-      try {
-        // Checked here so a bad request fails alone instead of failing its batch.
-        assertKey(key)
-        assertCost(cost, capacity)
-      } catch (error) {
-        return Promise.reject(error)
-      }
+      // Checked here so a bad request fails alone instead of failing its batch.
+      const invalid = rejectInvalidRequest(key, cost, capacity)
+      if (invalid !== undefined) return invalid
       if (cost === 0) return limiter.consume(key, 0)
       return new Promise<Decision>((resolve, reject) => {
         let byKey = pending.get(cost)

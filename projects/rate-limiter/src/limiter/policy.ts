@@ -85,3 +85,22 @@ export function assertCost(cost: number, capacity: number): void {
     })
   }
 }
+
+/**
+ * assertKey and assertCost for a caller that returns a promise without being `async` (the Redis
+ * and coalescing hot paths): the failure as a rejected promise, or undefined when the request is
+ * valid.
+ */
+export function rejectInvalidRequest(
+  key: string,
+  cost: number,
+  capacity: number
+): Promise<never> | undefined {
+  try {
+    assertKey(key)
+    assertCost(cost, capacity)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+  return undefined
+}

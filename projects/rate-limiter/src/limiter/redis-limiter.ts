@@ -3,7 +3,13 @@ import { decision } from './algorithm.ts'
 import { InvalidPolicyError, StoreUnavailableError } from './errors.ts'
 import { emissionIntervalUs } from './gcra.ts'
 import { luaScript } from './lua-scripts.ts'
-import { assertCost, assertKey, capacityOf, validatePolicy } from './policy.ts'
+import {
+  assertCost,
+  assertKey,
+  capacityOf,
+  rejectInvalidRequest,
+  validatePolicy,
+} from './policy.ts'
 import type { Algorithm, Decision, Limiter, Policy } from './types.ts'
 
 /** Options of `createRedisLimiter`. */
@@ -105,12 +111,8 @@ export function createRedisLimiter(
 
     // Not `async`: on the hot path the script's promise is chained once, no extra await layers.
     consume(key: string, cost = 1): Promise<Decision> {
-      try {
-        assertKey(key)
-        assertCost(cost, capacity)
-      } catch (error) {
-        return Promise.reject(error)
-      }
+      const invalid = rejectInvalidRequest(key, cost, capacity)
+      if (invalid !== undefined) return invalid
       return run(`${keyPrefix}{${key}}`, cost === 1 ? '1' : String(cost)).then(
         toDecision,
         storeFailed

@@ -185,9 +185,7 @@ export function rateLimit<E extends Env = Env>({
       setRateLimitFields(
         c,
         chosen.policyField,
-        decisions.length === 1
-          ? member(chosen, 0, decisions[0] as Decision, 0)
-          : rateLimitFieldOf(chosen, decisions, rateLimitField, 0)
+        rateLimitFieldOf(chosen, decisions, rateLimitField, 0)
       )
       return afterHandler(c, next, chosen, clientKey, units)
     }
@@ -317,12 +315,15 @@ function rateLimitFieldOf(
   decisions: readonly Decision[],
   mode: 'all' | 'most-restrictive',
   jitter: number,
-  most: Decision = decisions.length === 1 ? (decisions[0] as Decision) : mostRestrictive(decisions)
+  most?: Decision
 ): string {
+  // One policy (the usual case): its member, whatever the mode.
+  if (decisions.length === 1) return member(chosen, 0, decisions[0] as Decision, jitter)
   if (mode === 'all') {
     return decisions.map((decision, index) => member(chosen, index, decision, jitter)).join(', ')
   }
-  return member(chosen, decisions.indexOf(most), most, jitter)
+  const chosenMost = most ?? mostRestrictive(decisions)
+  return member(chosen, decisions.indexOf(chosenMost), chosenMost, jitter)
 }
 
 function rateLimitHeaders(
