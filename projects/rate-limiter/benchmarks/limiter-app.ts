@@ -51,7 +51,7 @@ const resolveIp = createClientIpResolver({ trustProxy: 0 })
 
 /** The client IP, as the service keys anonymous clients (src/app.ts). */
 function clientIp(c: Context): string {
-  return `ip:${resolveIp(getConnInfo(c).remote.address, c.req.header('x-forwarded-for')) ?? 'unknown'}`
+  return `ip:${resolveIp(getConnInfo(c).remote.address, () => c.req.header('x-forwarded-for')) ?? 'unknown'}`
 }
 
 /** The client id the generator sends, as the service keys an API key's owner. */

@@ -157,7 +157,7 @@ export function createApp({
       const tier = tiers.get(hash)
       if (tier !== undefined) return { key: `api-key:${hash}`, tier }
     }
-    const ip = resolveIp(getConnInfo(c).remote.address, c.req.header('x-forwarded-for'))
+    const ip = resolveIp(getConnInfo(c).remote.address, () => c.req.header('x-forwarded-for'))
     return { key: `ip:${ip ?? 'unknown'}` }
   }
 

@@ -24,6 +24,17 @@ describe('createClientIpResolver', () => {
       expect(resolve('2001:db8:1:2:aaaa:bbbb:cccc:dddd', null)).toBe('2001:db8:1:2::/64')
     })
 
+    it('when given a reader of X-Forwarded-For, never calls it (IPv4 and IPv6 peers)', () => {
+      let reads = 0
+      const header = () => {
+        reads++
+        return '1.2.3.4'
+      }
+      expect(resolve('198.51.100.9', header)).toBe('198.51.100.9')
+      expect(resolve('2001:db8:1:2:aaaa:bbbb:cccc:dddd', header)).toBe('2001:db8:1:2::/64')
+      expect(reads).toBe(0)
+    })
+
     it('when the socket address is unknown or invalid, gives undefined', () => {
       expect(resolve(undefined, '1.2.3.4')).toBeUndefined()
       expect(resolve('not-an-ip', '1.2.3.4')).toBeUndefined()
@@ -40,6 +51,16 @@ describe('createClientIpResolver', () => {
     it('when the right-most entry carries a port, strips it', () => {
       expect(resolve('10.0.0.2', '203.0.113.7:5678')).toBe('203.0.113.7')
       expect(resolve('10.0.0.2', '[2001:db8::1]:443')).toBe('2001:db8::/64')
+    })
+
+    it('when given a reader of X-Forwarded-For, reads it once and resolves as from the value', () => {
+      let reads = 0
+      const header = () => {
+        reads++
+        return 'spoofed, 203.0.113.7'
+      }
+      expect(resolve('10.0.0.2', header)).toBe('203.0.113.7')
+      expect(reads).toBe(1)
     })
 
     it('when there is no X-Forwarded-For, falls back to the socket address', () => {

@@ -33,6 +33,9 @@ export type Address = { kind: 'ipv4' | 'ipv6'; bytes: Uint8Array }
  */
 export type TrustProxy = number | readonly string[]
 
+/** `X-Forwarded-For` as the request carries it (absent: null or undefined), or a reader of it. */
+export type ForwardedFor = string | null | undefined | (() => string | null | undefined)
+
 export type ClientIpOptions = {
   trustProxy?: TrustProxy
   /** IPv6 addresses are masked to this prefix length (0..128). */
@@ -115,9 +118,13 @@ export function createClientIpResolver(options: ClientIpOptions = {}) {
       ? (_: Address, hop: number) => hop < trustProxy
       : (address: Address) => ranges.some((range) => inRange(address, range))
 
+  /**
+   * @param forwardedFor the request's `X-Forwarded-For`, or a function that reads it: then it is
+   * only read when the peer is a trusted proxy (with none trusted, the default, never).
+   */
   return function resolveClientIp(
     remoteAddress: string | undefined,
-    forwardedFor: string | null | undefined
+    forwardedFor: ForwardedFor
   ): string | undefined {
     // The common cases, no proxy and an IPv4 peer (on a dual-stack socket: `::ffff:a.b.c.d`),
     // cost one native check.
@@ -129,8 +136,13 @@ export function createClientIpResolver(options: ClientIpOptions = {}) {
     }
     let client = remoteAddress === undefined ? undefined : parseAddress(remoteAddress)
     if (client === undefined) return undefined
-    const chain = forwardedFor ? forwardedFor.split(',') : []
+    let chain: string[] | undefined
     for (let hop = 0; isTrusted(client, hop); hop++) {
+      // Read on the first trusted hop only: a header is a lookup (and an allocation) per request.
+      if (chain === undefined) {
+        const header = typeof forwardedFor === 'function' ? forwardedFor() : forwardedFor
+        chain = header ? header.split(',') : []
+      }
       const entry = chain.pop()
       // The whole chain is trusted: the left-most address is the client (as Express).
       if (entry === undefined) break

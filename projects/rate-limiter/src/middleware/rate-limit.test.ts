@@ -172,6 +172,23 @@ describe('rateLimit', () => {
     expect(await response.json()).toEqual({ error: 'InvalidRequestError', field: 'cost' })
   })
 
+  it('when a memory limiter meets a key too long, rejects (never throws) with InvalidRequestError naming "key"', async () => {
+    const middleware = rateLimit({
+      limiters: [memory({ name: 'api', limit: 10, windowMs: 60_000 })],
+      key: () => 'k'.repeat(600),
+    })
+    let handlerRan = false
+    const context = {} as Parameters<typeof middleware>[0]
+
+    // Called as a plain function: a synchronous throw would escape `expect(...).rejects`.
+    const outcome = middleware(context, async () => {
+      handlerRan = true
+    })
+
+    await expect(outcome).rejects.toMatchObject({ name: 'InvalidRequestError', field: 'key' })
+    expect(handlerRan).toBe(false)
+  })
+
   it('when limiters depend on the request, applies the chosen tier', async () => {
     const free = [memory({ name: 'free', limit: 1, windowMs: 60_000 })]
     const pro = [memory({ name: 'pro', limit: 1000, windowMs: 60_000 })]

@@ -126,24 +126,43 @@ export function rateLimit<E extends Env = Env>({
   const fixed = typeof limiters === 'function' ? undefined : prepare(limiters)
   const simpleHeaders = !legacyHeaders
 
-  return async function rateLimitMiddleware(c, next) {
-    const chosen = fixed ?? prepare((limiters as (c: Context<E>) => readonly Limiter[])(c))
-    if (chosen.policies.length === 0) return next() // no policy applies to this request
-    // A synchronous key function (the usual case) costs no extra turn of the event loop.
-    const keyed = key(c)
-    const clientKey = typeof keyed === 'string' ? keyed : await keyed
-    const units = typeof cost === 'function' ? cost(c) : cost
+  return function rateLimitMiddleware(c, next) {
+    // Never throws: a bad key or cost (InvalidRequestError) becomes a rejection, as from an
+    // async function, for the app's error handler.
+    try {
+      const chosen = fixed ?? prepare((limiters as (c: Context<E>) => readonly Limiter[])(c))
+      if (chosen.policies.length === 0) return next() // no policy applies to this request
+      const keyed = key(c)
+      const units = typeof cost === 'function' ? cost(c) : cost
+      // In memory with a synchronous key (the usual case) nothing here waits: the request is
+      // decided and answered without a promise of the middleware's own.
+      if (chosen.now !== undefined && typeof keyed === 'string') {
+        const started = onEvent === undefined ? 0 : performance.now()
+        const decision = chosen.now.consumeNow(keyed, units)
+        return answer(c, next, chosen, keyed, units, [decision], decision.allowed, started)
+      }
+      return decideInStore(c, next, chosen, keyed, units)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
 
+  /** Asks the store (Redis, several limiters), then answers as `answer` does. */
+  async function decideInStore(
+    c: Context<E>,
+    next: Next,
+    chosen: PreparedLimiters,
+    keyed: string | Promise<string>,
+    units: number
+  ): Promise<Response | void> {
+    const clientKey = typeof keyed === 'string' ? keyed : await keyed
     // Timed only for the event that reports it.
     const started = onEvent === undefined ? 0 : performance.now()
     let decisions: readonly Decision[]
     let allowed: boolean
     try {
       if (chosen.single !== undefined) {
-        const decision =
-          chosen.now !== undefined
-            ? chosen.now.consumeNow(clientKey, units)
-            : await chosen.single.consume(clientKey, units)
+        const decision = await chosen.single.consume(clientKey, units)
         decisions = [decision]
         allowed = decision.allowed
       } else {
@@ -171,6 +190,20 @@ export function rateLimit<E extends Env = Env>({
         { 'Retry-After': '1' }
       )
     }
+    return answer(c, next, chosen, clientKey, units, decisions, allowed, started)
+  }
+
+  /** Reports the decision, then lets the request through with its headers or refuses it. */
+  function answer(
+    c: Context<E>,
+    next: Next,
+    chosen: PreparedLimiters,
+    clientKey: string,
+    units: number,
+    decisions: readonly Decision[],
+    allowed: boolean,
+    started: number
+  ): Promise<Response | void> {
     onEvent?.({
       type: 'decision',
       decisions,
@@ -205,16 +238,18 @@ export function rateLimit<E extends Env = Env>({
         headers['Retry-After'] = String(
           retryAfterSeconds((decisions[0] as Decision).retryAfterMs) + jitter
         )
-        return sendProblem(c, refusal.problem, headers, refusal.body)
+        return Promise.resolve(sendProblem(c, refusal.problem, headers, refusal.body))
       }
       const denied = decisions.filter((decision) => !decision.allowed)
       headers['Retry-After'] = String(
         retryAfterSeconds(Math.max(...denied.map((decision) => decision.retryAfterMs))) + jitter
       )
-      return sendProblem(
-        c,
-        quotaExceeded({ violatedPolicies: denied.map((decision) => decision.policy.name) }),
-        headers
+      return Promise.resolve(
+        sendProblem(
+          c,
+          quotaExceeded({ violatedPolicies: denied.map((decision) => decision.policy.name) }),
+          headers
+        )
       )
     }
 
