@@ -48,6 +48,10 @@ process.on('message', async (request: BurstRequest) => {
         storeCalls++
         return redisLimiter.consume(key, cost)
       },
+      consumeBatch(key: string, cost: number, count: number) {
+        storeCalls++
+        return redisLimiter.consumeBatch(key, cost, count)
+      },
     }
     const limiter = coalesce ? createCoalescingLimiter(store) : store
     consume = async () => (await limiter.consume(key)).allowed

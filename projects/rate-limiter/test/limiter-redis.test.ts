@@ -8,6 +8,7 @@ import {
   createRedisLimiter,
   InvalidPolicyError,
   InvalidRequestError,
+  MAX_BATCH,
   StoreUnavailableError,
   type Algorithm,
   type Decision,
@@ -96,6 +97,41 @@ describe.each(ALGORITHMS)('createRedisLimiter (%s)', (algorithm: Algorithm) => {
     expect(fromRedis.filter((d) => d && !d.allowed).length).toBeGreaterThan(0)
   })
 
+  it('when a batch is decided in one script call, answers as the same consumes one by one', async () => {
+    await awayFromWindowEdge(policy.windowMs)
+    const store = createRedisLimiter(policy, { redis, prefix })
+    const batchKey = `batch-${algorithm}`
+    const oneKey = `one-by-one-${algorithm}`
+    // Limit 10: all four pass (6 left), both pass (2 left), none fits, two of five pass.
+    const batches = [
+      { cost: 1, count: 4 },
+      { cost: 2, count: 2 },
+      { cost: 3, count: 3 },
+      { cost: 1, count: 5 },
+    ]
+
+    const admitted: number[] = []
+    for (const { cost, count } of batches) {
+      const batch = await store.consumeBatch(batchKey, cost, count)
+      const oneByOne: Decision[] = []
+      for (let i = 0; i < count; i++) oneByOne.push(await store.consume(oneKey, cost))
+      const passed = oneByOne.filter((d) => d.allowed).length
+      // The batch reports the last admitted decision, or the first denied one.
+      const reference = oneByOne[passed < count ? passed : count - 1] as Decision
+
+      expect(batch.admitted).toBe(passed)
+      expect([batch.decision.allowed, batch.decision.remaining]).toEqual([
+        reference.allowed,
+        reference.remaining,
+      ])
+      // Two keys, a few ms apart.
+      expect(Math.abs(batch.decision.retryAfterMs - reference.retryAfterMs)).toBeLessThan(250)
+      expect(Math.abs(batch.decision.resetMs - reference.resetMs)).toBeLessThan(250)
+      admitted.push(passed)
+    }
+    expect(admitted).toEqual([4, 2, 0, 2])
+  })
+
   it('when a client is limited, keeps every key it wrote under one hash tag and with a TTL', async () => {
     const limiter = createRedisLimiter({ ...policy, windowMs: 1000 }, { redis, prefix })
     const key = `layout-${algorithm}`
@@ -126,6 +162,7 @@ describe.each(ALGORITHMS)('createRedisLimiter (%s)', (algorithm: Algorithm) => {
         await limiter.consume(key, i % 3 === 0 ? capacity : 1)
         if (i % 5 === 0) await limiter.refund(key, 1)
         if (i % 7 === 0) await limiter.consume(key, capacity)
+        if (i % 11 === 0) await limiter.consumeBatch(key, 1, 3)
       })
     )
     const ttls = await keysWithTtl(`${own}*`)
@@ -174,6 +211,10 @@ describe('createRedisLimiter', () => {
     await expect(limiter.consume('x'.repeat(513))).rejects.toBeInstanceOf(InvalidRequestError)
     await expect(limiter.consume('k', 6)).rejects.toBeInstanceOf(InvalidRequestError)
     await expect(limiter.refund('k', -1)).rejects.toBeInstanceOf(InvalidRequestError)
+    await expect(limiter.consumeBatch('k', 1, MAX_BATCH + 1)).rejects.toMatchObject({
+      field: 'count',
+    })
+    await expect(limiter.consumeBatch('k', 0, 2)).rejects.toMatchObject({ field: 'cost' })
   })
 
   it('when the prefix holds a brace, refuses it (it would break the hash tag)', () => {

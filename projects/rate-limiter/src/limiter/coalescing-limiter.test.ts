@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createCoalescingLimiter } from './coalescing-limiter.ts'
 import { InvalidRequestError, StoreUnavailableError } from './errors.ts'
 import { createMemoryLimiter } from './memory-limiter.ts'
-import { ALGORITHMS } from './policy.ts'
-import type { Algorithm, Decision, Limiter, MemoryLimiter, Policy } from './types.ts'
+import { ALGORITHMS, MAX_BATCH } from './policy.ts'
+import type { Algorithm, BatchLimiter, Decision, MemoryLimiter, Policy } from './types.ts'
 
 const opened: MemoryLimiter[] = []
 afterEach(() => {
@@ -18,21 +18,27 @@ function store(policy: Policy, clock: { now: number }): MemoryLimiter {
   return limiter
 }
 
-/** Records every consume the store receives. */
-function counting(limiter: Limiter): Limiter & { calls: { key: string; cost: number }[] } {
-  const calls: { key: string; cost: number }[] = []
+type StoreCall = { key: string; cost: number; count: number }
+
+/** Records every call the store receives (a consume is a batch of one). */
+function counting(limiter: BatchLimiter): BatchLimiter & { calls: StoreCall[] } {
+  const calls: StoreCall[] = []
   return {
     ...limiter,
     calls,
     consume(key, cost = 1) {
-      calls.push({ key, cost })
+      calls.push({ key, cost, count: 1 })
       return limiter.consume(key, cost)
+    },
+    consumeBatch(key, cost, count) {
+      calls.push({ key, cost, count })
+      return limiter.consumeBatch(key, cost, count)
     },
   }
 }
 
 /** A coalescing limiter whose flush runs when the test says. */
-function setup(inner: Limiter) {
+function setup(inner: BatchLimiter) {
   let flush: (() => void) | undefined
   const limiter = createCoalescingLimiter(inner, { schedule: (f) => (flush = f) })
   return {
@@ -52,7 +58,7 @@ const policyOf = (algorithm: Algorithm, limit: number, windowMs = 1000): Policy 
   windowMs,
 })
 
-function consumeMany(limiter: Limiter, key: string, n: number, cost = 1): Promise<Decision>[] {
+function consumeMany(limiter: BatchLimiter | ReturnType<typeof setup>['limiter'], key: string, n: number, cost = 1): Promise<Decision>[] {
   return Array.from({ length: n }, () => limiter.consume(key, cost))
 }
 
@@ -63,26 +69,28 @@ describe('createCoalescingLimiter', () => {
 
     const decisions = await settle(consumeMany(limiter, 'k', 50))
 
-    expect(inner.calls).toEqual([{ key: 'k', cost: 50 }])
+    expect(inner.calls).toEqual([{ key: 'k', cost: 1, count: 50 }])
     expect(decisions.every((d) => d.allowed)).toBe(true)
     expect(decisions.map((d) => d.remaining)).toEqual(
       Array.from({ length: 50 }, (_, i) => 99 - i)
     )
   })
 
-  it('when a batch only partly fits, admits exactly the room left, first come first served', async () => {
+  it('when a batch only partly fits, admits exactly the room left, first come first served, in one store call', async () => {
     const clock = { now: 0 }
     const inner = counting(store(policyOf('sliding-log', 10), clock))
     const { limiter, settle } = setup(inner)
     await settle(consumeMany(limiter, 'k', 7))
+    inner.calls.length = 0
 
     const decisions = await settle(consumeMany(limiter, 'k', 5))
 
+    expect(inner.calls).toEqual([{ key: 'k', cost: 1, count: 5 }])
     expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, false, false])
     expect(decisions[2]?.remaining).toBe(0)
   })
 
-  it('when the key is already over its limit, answers a batch with two store calls and the retry time of a single request', async () => {
+  it('when the key is already over its limit, answers a batch with one store call and the retry time of a single request', async () => {
     const clock = { now: 0 }
     const policy = policyOf('token-bucket', 10)
     const inner = counting(store(policy, clock))
@@ -94,24 +102,24 @@ describe('createCoalescingLimiter', () => {
 
     const decisions = await settle(consumeMany(limiter, 'k', 8))
 
-    expect(inner.calls).toEqual([
-      { key: 'k', cost: 8 },
-      { key: 'k', cost: 1 },
-    ])
+    expect(inner.calls).toEqual([{ key: 'k', cost: 1, count: 8 }])
     const single = await reference.consume('k')
     expect(decisions.every((d) => !d.allowed && d.retryAfterMs === single.retryAfterMs)).toBe(
       true
     )
   })
 
-  it('when a batch is larger than the capacity, goes in chunks and still admits exactly the limit', async () => {
-    const inner = counting(store(policyOf('gcra', 3), { now: 0 }))
+  it('when a batch is larger than MAX_BATCH, goes in chunks of MAX_BATCH and still admits exactly the limit, first come first served', async () => {
+    const limit = MAX_BATCH + 200
+    const inner = counting(store(policyOf('gcra', limit), { now: 0 }))
     const { limiter, settle } = setup(inner)
 
-    const decisions = await settle(consumeMany(limiter, 'k', 10))
+    const decisions = await settle(consumeMany(limiter, 'k', 2 * MAX_BATCH + 10))
 
-    expect(decisions.filter((d) => d.allowed)).toHaveLength(3)
-    expect(inner.calls.every((call) => call.cost <= 3)).toBe(true)
+    expect(inner.calls.map((call) => call.count)).toEqual([MAX_BATCH, MAX_BATCH, 10])
+    const allowed = decisions.map((d) => d.allowed)
+    expect(allowed.indexOf(false)).toBe(limit)
+    expect(allowed.lastIndexOf(true)).toBe(limit - 1)
   })
 
   it('when keys and costs differ, batches them apart', async () => {
@@ -126,9 +134,9 @@ describe('createCoalescingLimiter', () => {
 
     expect(inner.calls).toEqual(
       expect.arrayContaining([
-        { key: 'a', cost: 3 },
-        { key: 'b', cost: 2 },
-        { key: 'a', cost: 10 },
+        { key: 'a', cost: 1, count: 3 },
+        { key: 'b', cost: 1, count: 2 },
+        { key: 'a', cost: 5, count: 2 },
       ])
     )
     expect(inner.calls).toHaveLength(3)
@@ -136,9 +144,10 @@ describe('createCoalescingLimiter', () => {
 
   it('when the store fails, rejects every consume of the batch with its error', async () => {
     const failure = new StoreUnavailableError('down')
-    const broken: Limiter = {
+    const broken: BatchLimiter = {
       policy: policyOf('fixed-window', 100),
       consume: () => Promise.reject(failure),
+      consumeBatch: () => Promise.reject(failure),
       refund: () => Promise.resolve(),
       reset: () => Promise.resolve(),
     }

@@ -1,6 +1,6 @@
 import { decision } from './algorithm.ts'
-import { capacityOf, rejectInvalidRequest } from './policy.ts'
-import type { Decision, Limiter } from './types.ts'
+import { MAX_BATCH, capacityOf, rejectInvalidRequest } from './policy.ts'
+import type { BatchLimiter, Decision, Limiter } from './types.ts'
 
 /** Options of `createCoalescingLimiter`. */
 export type CoalescingLimiterOptions = {
@@ -19,15 +19,12 @@ type Batch = { key: string; cost: number; waiters: Waiter[] }
  * I/O become ONE store call. A hot key (a busy API key, a client behind a NAT, an abuser) then
  * costs one script round trip per event-loop turn instead of one per request.
  *
- * Exact, not approximate: n consumes of cost c are first tried as one consume of n*c, which the
- * store admits or denies atomically.
- * - Admitted: all n pass, as n consumes at that instant would; request i (arrival order) reports
- *   `remaining + (n-1-i)*c`. All report the batch's `resetMs`, at most a few ms later than its own.
- * - Denied with less than c left: none would pass; one consume of c gets their answer (its
- *   `retryAfterMs` is for a request of c, not n*c).
- * - Denied with some room: the n go one by one, in arrival order, as without coalescing.
- * A store error rejects every consume of the batch. Cost 0 (a peek), refund and reset are never
- * delayed.
+ * Exact, not approximate: the n consumes of one key and cost c go to the store as one
+ * `consumeBatch(key, c, n)`, which decides them one after another, atomically (the Lua scripts
+ * loop over the count). The first k that fit pass, request i (arrival order) reporting
+ * `remaining + (k-1-i)*c`; the other n-k get the store's denial, with the retry time of a request
+ * of c. All report the batch's `resetMs`, at most a few ms later than their own. A store error
+ * rejects every consume of the batch. Cost 0 (a peek), refund and reset are never delayed.
  *
  * The price: a consume waits for the end of the current poll phase (`setImmediate`), which under
  * load is the time Node spends on the other requests it read anyway, and at rest nothing.
@@ -37,7 +34,7 @@ type Batch = { key: string; cost: number; waiters: Waiter[] }
  * })
  */
 export function createCoalescingLimiter(
-  limiter: Limiter,
+  limiter: BatchLimiter,
   { schedule = setImmediate }: CoalescingLimiterOptions = {}
 ): Limiter {
   const capacity = capacityOf(limiter.policy)
@@ -55,63 +52,33 @@ export function createCoalescingLimiter(
   }
 
   function decide({ key, cost, waiters }: Batch): void {
-    // One store call takes at most the capacity, so a bigger batch goes in chunks, one after the
-    // other so that arrival order still decides who passes.
-    const perCall = Math.floor(capacity / cost)
-    if (waiters.length <= perCall) {
+    // A store call decides at most MAX_BATCH (a script runs alone on Redis), so a bigger batch
+    // goes in chunks, one after the other so that arrival order still decides who passes.
+    if (waiters.length <= MAX_BATCH) {
       settle(key, cost, waiters)
       return
     }
     let chain = Promise.resolve()
-    for (let start = 0; start < waiters.length; start += perCall) {
-      const chunk = waiters.slice(start, start + perCall)
+    for (let start = 0; start < waiters.length; start += MAX_BATCH) {
+      const chunk = waiters.slice(start, start + MAX_BATCH)
       chain = chain.then(() => settle(key, cost, chunk))
     }
   }
 
-  /** Decides `waiters` (at most the capacity); resolves once every one of them has its answer. */
+  /** Decides `waiters` (at most MAX_BATCH) in one store call; resolves once all have answers. */
   function settle(key: string, cost: number, waiters: Waiter[]): Promise<void> {
-    if (waiters.length === 1) return one(key, cost, waiters[0] as Waiter)
-    const n = waiters.length
-    return limiter.consume(key, n * cost).then(
-      (whole) => {
-        if (whole.allowed) {
-          for (let i = 0; i < n; i++) {
-            const remaining = whole.remaining + (n - 1 - i) * cost
-            ;(waiters[i] as Waiter).resolve(
-              decision(whole.policy, true, remaining, whole.resetMs, 0)
-            )
-          }
-          return undefined
+    if (waiters.length === 1) {
+      const waiter = waiters[0] as Waiter
+      return limiter.consume(key, cost).then(waiter.resolve, waiter.reject)
+    }
+    return limiter.consumeBatch(key, cost, waiters.length).then(
+      ({ admitted, decision: last }) => {
+        for (let i = 0; i < waiters.length; i++) {
+          const remaining = last.remaining + (admitted - 1 - i) * cost
+          ;(waiters[i] as Waiter).resolve(
+            i < admitted ? decision(last.policy, true, remaining, last.resetMs, 0) : last
+          )
         }
-        return whole.remaining < cost ? denyAll(key, cost, waiters) : oneByOne(key, cost, waiters)
-      },
-      (error: unknown) => {
-        for (const waiter of waiters) waiter.reject(error)
-      }
-    )
-  }
-
-  function one(key: string, cost: number, waiter: Waiter): Promise<void> {
-    return limiter.consume(key, cost).then(waiter.resolve, waiter.reject)
-  }
-
-  /** As without coalescing: one store call each, sent in arrival order on one connection. */
-  function oneByOne(key: string, cost: number, waiters: Waiter[]): Promise<void> {
-    return Promise.all(waiters.map((waiter) => one(key, cost, waiter))).then(() => undefined)
-  }
-
-  /** The store said not even one fits: one consume of `cost` answers for all of them. */
-  function denyAll(key: string, cost: number, waiters: Waiter[]): Promise<void> {
-    return limiter.consume(key, cost).then(
-      (single) => {
-        if (!single.allowed) {
-          for (const waiter of waiters) waiter.resolve(single)
-          return undefined
-        }
-        // Room appeared in between (a refund, a window edge): the rest go one by one.
-        ;(waiters[0] as Waiter).resolve(single)
-        return oneByOne(key, cost, waiters.slice(1))
       },
       (error: unknown) => {
         for (const waiter of waiters) waiter.reject(error)

@@ -16,10 +16,10 @@ export class StoreUnavailableError extends Error {
  * (such a request could never pass, so it is a bug, not a 429).
  */
 export class InvalidRequestError extends Error {
-  /** The offending argument, when known: 'key' or 'cost'. */
-  readonly field: 'key' | 'cost' | undefined
+  /** The offending argument, when known: 'key', 'cost' or (a batch) 'count'. */
+  readonly field: 'key' | 'cost' | 'count' | undefined
 
-  constructor(message: string, options?: { field?: 'key' | 'cost'; cause?: unknown }) {
+  constructor(message: string, options?: { field?: 'key' | 'cost' | 'count'; cause?: unknown }) {
     super(message, options)
     this.name = this.constructor.name
     this.field = options?.field

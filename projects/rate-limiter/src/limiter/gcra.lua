@@ -10,9 +10,13 @@
     ARGV[1] T          emission interval in microseconds: ceil(windowMs * 1000 / limit)
     ARGV[2] capacity   burst (default limit): requests that may pass at once
     ARGV[3] cost       units to take; 0 peeks; negative gives -cost back (refund)
+    ARGV[4] count      consumes of `cost` decided in a row (a coalesced batch; default 1)
 
-  Output (redis-cell's reply, times in ms rounded up):
-    { limited (0|1), limit (capacity), remaining, retry_after (-1 when allowed), reset_after }
+  Output (redis-cell's reply, times in ms rounded up, plus how many of the count passed):
+    { limited (0|1), limit (capacity), remaining, retry_after (-1 when allowed), reset_after,
+      admitted }
+  With count > 1 the first `admitted` consumes pass; the rest, if any, are denied with the
+  reply's values (limited = 1), as the same consumes one by one would be.
 
   The key expires at its TAT: from then on a missing key and the stored one decide alike.
 ]]
@@ -20,6 +24,7 @@ local key = KEYS[1]
 local interval = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
+local count = tonumber(ARGV[4] or '1')
 local tolerance = capacity * interval
 
 local time = redis.call('TIME')
@@ -37,31 +42,25 @@ if cost < 0 then
   else
     redis.call('DEL', key)
   end
-  return { 0, capacity, 0, -1, 0 }
+  return { 0, capacity, 0, -1, 0, 0 }
 end
 
-local new_tat = tat + cost * interval
-local allow_at = new_tat - tolerance
-if now < allow_at then
-  local ttl = tat - now
-  return {
-    1,
-    capacity,
-    math.max(0, math.floor((tolerance - ttl) / interval)),
-    math.ceil((allow_at - now) / 1000),
-    math.ceil(ttl / 1000),
-  }
+-- As many of the count as fit, one after another: each moves the TAT by cost * T.
+local admitted = 0
+while admitted < count and now >= tat + cost * interval - tolerance do
+  tat = tat + cost * interval
+  admitted = admitted + 1
 end
 
-local ttl = new_tat - now
-if cost > 0 then
+local ttl = tat - now
+if admitted > 0 and cost > 0 then
   -- %.0f: tostring would print 1.7e+15 and lose the microseconds.
-  redis.call('SET', key, string.format('%.0f', new_tat), 'PX', math.ceil(ttl / 1000))
+  redis.call('SET', key, string.format('%.0f', tat), 'PX', math.ceil(ttl / 1000))
 end
-return {
-  0,
-  capacity,
-  math.max(0, math.floor((tolerance - ttl) / interval)),
-  -1,
-  math.ceil(ttl / 1000),
-}
+local remaining = math.max(0, math.floor((tolerance - ttl) / interval))
+if admitted < count then
+  local allow_at = tat + cost * interval - tolerance
+  local retry_after = math.ceil((allow_at - now) / 1000)
+  return { 1, capacity, remaining, retry_after, math.ceil(ttl / 1000), admitted }
+end
+return { 0, capacity, remaining, -1, math.ceil(ttl / 1000), admitted }

@@ -12,7 +12,9 @@ export {
 export { createResilientLimiter, type ResilientLimiterOptions } from './resilient-limiter.ts'
 export {
   ALGORITHMS,
+  MAX_BATCH,
   MAX_KEY_BYTES,
+  assertBatch,
   assertCost,
   assertKey,
   capacityOf,
@@ -29,6 +31,8 @@ export { tokenBucket } from './token-bucket.ts'
 export { gcra } from './gcra.ts'
 export type {
   Algorithm,
+  BatchDecision,
+  BatchLimiter,
   Decision,
   DecisionSource,
   Limiter,

@@ -87,6 +87,25 @@ describe.each(ALGORITHMS)('createMemoryLimiter (%s)', (algorithm) => {
     expect(() => limiter.consumeNow('k', 4)).toThrow(InvalidRequestError)
   })
 
+  it('when a batch of 130 meets 100 units left, admits 100 and answers with the first denial', async () => {
+    const { limiter } = setup(algorithm)
+    const { limiter: oneByOne } = setup(algorithm)
+
+    const batch = await limiter.consumeBatch('k', 1, 130)
+    const decisions = await Promise.all(Array.from({ length: 130 }, () => oneByOne.consume('k')))
+
+    expect(batch.admitted).toBe(100)
+    expect(batch.decision).toEqual(decisions[100])
+  })
+
+  it('when a batch has a bad count or costs 0, throws InvalidRequestError naming it', async () => {
+    const { limiter } = setup(algorithm)
+
+    await expect(limiter.consumeBatch('k', 1, 0)).rejects.toMatchObject({ field: 'count' })
+    await expect(limiter.consumeBatch('k', 1, 1.5)).rejects.toMatchObject({ field: 'count' })
+    await expect(limiter.consumeBatch('k', 0, 2)).rejects.toMatchObject({ field: 'cost' })
+  })
+
   it('when 10,000 keys go idle past their window, the sweep empties the store (R9)', async () => {
     const { clock, limiter } = setup(algorithm)
     for (let i = 0; i < 10_000; i++) await limiter.consume(`client-${i}`)

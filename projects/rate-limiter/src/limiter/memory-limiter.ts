@@ -1,7 +1,7 @@
 import type { AlgorithmState } from './algorithm.ts'
 import { ALGORITHM_MODULES } from './algorithms.ts'
-import { assertCost, assertKey, capacityOf, validatePolicy } from './policy.ts'
-import type { Decision, MemoryLimiter, Policy } from './types.ts'
+import { assertBatch, assertCost, assertKey, capacityOf, validatePolicy } from './policy.ts'
+import type { BatchDecision, Decision, MemoryLimiter, Policy } from './types.ts'
 
 /** Options of `createMemoryLimiter`; every field has a default. */
 export type MemoryLimiterOptions = {
@@ -112,6 +112,17 @@ export function createMemoryLimiter(
 
     async consume(key: string, cost = 1): Promise<Decision> {
       return consumeNow(key, cost)
+    },
+
+    async consumeBatch(key: string, cost: number, count: number): Promise<BatchDecision> {
+      assertKey(key)
+      assertBatch(cost, count, capacity)
+      // One after another until the first denial: a denial changes nothing, so every later
+      // consume of the batch would be denied alike.
+      let admitted = 0
+      let last = consumeNow(key, cost)
+      while (last.allowed && ++admitted < count) last = consumeNow(key, cost)
+      return { admitted, decision: last }
     },
 
     async refund(key: string, cost = 1): Promise<void> {

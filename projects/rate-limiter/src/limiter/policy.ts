@@ -86,6 +86,23 @@ export function assertCost(cost: number, capacity: number): void {
   }
 }
 
+/** Most consumes one `consumeBatch` decides: a Redis script runs alone, so its loop is bounded. */
+export const MAX_BATCH = 1000
+
+/** Throws InvalidRequestError unless `count` is an integer in [1, MAX_BATCH] and `cost` >= 1. */
+export function assertBatch(cost: number, count: number, capacity: number): void {
+  assertCost(cost, capacity)
+  if (cost === 0) {
+    throw new InvalidRequestError('a batch must cost at least 1 each', { field: 'cost' })
+  }
+  if (!Number.isSafeInteger(count) || count < 1 || count > MAX_BATCH) {
+    throw new InvalidRequestError(
+      `count must be an integer in 1..${MAX_BATCH}, got ${String(count)}`,
+      { field: 'count' }
+    )
+  }
+}
+
 /**
  * assertKey and assertCost for a caller that returns a promise without being `async` (the Redis
  * and coalescing hot paths): the failure as a rejected promise, or undefined when the request is

@@ -4,13 +4,14 @@ import { InvalidPolicyError, StoreUnavailableError } from './errors.ts'
 import { emissionIntervalUs } from './gcra.ts'
 import { luaScript } from './lua-scripts.ts'
 import {
+  assertBatch,
   assertCost,
   assertKey,
   capacityOf,
   rejectInvalidRequest,
   validatePolicy,
 } from './policy.ts'
-import type { Algorithm, Decision, Limiter, Policy } from './types.ts'
+import type { Algorithm, BatchDecision, BatchLimiter, Decision, Policy } from './types.ts'
 
 /** Options of `createRedisLimiter`. */
 export type RedisLimiterOptions = {
@@ -21,13 +22,14 @@ export type RedisLimiterOptions = {
   prefix?: string
 }
 
-/** The reply every script gives, redis-cell's shape (times in ms). */
+/** The reply every script gives: redis-cell's shape (times in ms), then how many passed. */
 type ScriptReply = [
   limited: 0 | 1,
   limit: number,
   remaining: number,
   retryAfter: number,
   resetAfter: number,
+  admitted: number,
 ]
 type ScriptCommand = (...args: string[]) => Promise<ScriptReply>
 
@@ -60,7 +62,7 @@ const SCRIPTS: Record<Algorithm, { command: string; keys: (base: string) => stri
 export function createRedisLimiter(
   policy: Policy,
   { redis, prefix }: RedisLimiterOptions
-): Limiter {
+): BatchLimiter {
   const valid = validatePolicy(policy)
   const keyPrefix = prefix ?? `rate-limit:${valid.name}:`
   if (/[{}]/.test(keyPrefix)) {
@@ -78,18 +80,26 @@ export function createRedisLimiter(
   const intervalArg = String(emissionIntervalUs(valid.limit, valid.windowMs))
 
   /** One EVALSHA; the argument lists are the ARGV headers of the .lua files. */
-  function run(base: string, cost: string): Promise<ScriptReply> {
+  function run(base: string, cost: string, count = '1'): Promise<ScriptReply> {
     switch (valid.algorithm) {
       case 'fixed-window':
-        return script.call(redis, `${base}:fw`, limitArg, windowArg, cost)
+        return script.call(redis, `${base}:fw`, limitArg, windowArg, cost, count)
       case 'sliding-window':
-        return script.call(redis, `${base}:sw`, limitArg, windowArg, cost)
+        return script.call(redis, `${base}:sw`, limitArg, windowArg, cost, count)
       case 'sliding-log':
-        return script.call(redis, `${base}:sl`, `${base}:sl:meta`, limitArg, windowArg, cost)
+        return script.call(
+          redis,
+          `${base}:sl`,
+          `${base}:sl:meta`,
+          limitArg,
+          windowArg,
+          cost,
+          count
+        )
       case 'token-bucket':
-        return script.call(redis, `${base}:tb`, limitArg, windowArg, cost, capacityArg)
+        return script.call(redis, `${base}:tb`, limitArg, windowArg, cost, capacityArg, count)
       case 'gcra':
-        return script.call(redis, `${base}:gcra`, intervalArg, capacityArg, cost)
+        return script.call(redis, `${base}:gcra`, intervalArg, capacityArg, cost, count)
     }
   }
 
@@ -117,6 +127,16 @@ export function createRedisLimiter(
         toDecision,
         storeFailed
       )
+    },
+
+    // One script call for the whole batch: it loops over the count, so the consumes that do
+    // not fit are answered in the same round trip (createCoalescingLimiter).
+    async consumeBatch(key: string, cost: number, count: number): Promise<BatchDecision> {
+      assertKey(key)
+      assertBatch(cost, count, capacity)
+      const base = `${keyPrefix}{${key}}`
+      const reply = await run(base, String(cost), String(count)).catch(storeFailed)
+      return { admitted: reply[5], decision: toDecision(reply) }
     },
 
     async refund(key: string, cost = 1): Promise<void> {

@@ -11,9 +11,13 @@
     ARGV[1] limit      units per window
     ARGV[2] windowMs
     ARGV[3] cost       units to take; 0 peeks; negative gives -cost back, newest entries first
+    ARGV[4] count      consumes of `cost` decided in a row (a coalesced batch; default 1)
 
-  Output (redis-cell's shape, times in ms):
-    { limited (0|1), limit, remaining, retry_after (-1 when allowed), reset_after }
+  Output (redis-cell's shape, times in ms, plus how many of the count passed):
+    { limited (0|1), limit, remaining, retry_after (-1 when allowed), reset_after, admitted }
+  With count > 1 the first `admitted` consumes pass (logged as one entry of admitted * cost:
+  they share their time); the rest, if any, are denied with the reply's values (limited = 1),
+  as the same consumes one by one would be.
 
   Both keys share the hash tag {<key>} (one Cluster slot) and expire together, windowMs after
   the newest entry.
@@ -23,6 +27,7 @@ local meta_key = KEYS[2]
 local limit = tonumber(ARGV[1])
 local window_ms = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
+local count = tonumber(ARGV[4] or '1')
 
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
@@ -82,10 +87,27 @@ if cost < 0 then
     end
   end
   save()
-  return { 0, limit, 0, -1, 0 }
+  return { 0, limit, 0, -1, 0, 0 }
 end
 
-if total + cost > limit then
+-- As many of the count as fit, one after another.
+local admitted = 0
+while admitted < count and total + cost <= limit do
+  total = total + cost
+  admitted = admitted + 1
+end
+
+if admitted > 0 and cost > 0 then
+  local seq = redis.call('HINCRBY', meta_key, 's', 1)
+  redis.call('ZADD', log_key, now, seq .. ':' .. (admitted * cost))
+  redis.call('HSET', meta_key, 'n', total)
+  redis.call('PEXPIREAT', log_key, now + window_ms)
+  redis.call('PEXPIREAT', meta_key, now + window_ms)
+elseif #expired > 0 then
+  save()
+end
+
+if admitted < count then
   -- Walk the oldest entries until enough cost would have left the window.
   local must_free = total + cost - limit
   local freed = 0
@@ -105,26 +127,14 @@ if total + cost > limit then
     end
     offset = offset + 100
   end
-  if #expired > 0 then
-    save()
-  end
-  return { 1, limit, limit - total, free_at + window_ms - now, newest() + window_ms - now }
+  local reset_after = (newest() or now) + window_ms - now
+  return { 1, limit, limit - total, free_at + window_ms - now, reset_after, admitted }
 end
 
-if cost > 0 then
-  local seq = redis.call('HINCRBY', meta_key, 's', 1)
-  redis.call('ZADD', log_key, now, seq .. ':' .. cost)
-  total = total + cost
-  redis.call('HSET', meta_key, 'n', total)
-  redis.call('PEXPIREAT', log_key, now + window_ms)
-  redis.call('PEXPIREAT', meta_key, now + window_ms)
-elseif #expired > 0 then
-  save()
-end
 local reset_after = 0
 if cost > 0 then
   reset_after = window_ms
 elseif total > 0 then
   reset_after = newest() + window_ms - now
 end
-return { 0, limit, limit - total, -1, reset_after }
+return { 0, limit, limit - total, -1, reset_after, admitted }

@@ -10,9 +10,12 @@
     ARGV[1] limit      units per window
     ARGV[2] windowMs
     ARGV[3] cost       units to take; 0 peeks; negative gives -cost back (refund)
+    ARGV[4] count      consumes of `cost` decided in a row (a coalesced batch; default 1)
 
-  Output (redis-cell's shape, times in ms):
-    { limited (0|1), limit, remaining, retry_after (-1 when allowed), reset_after }
+  Output (redis-cell's shape, times in ms, plus how many of the count passed):
+    { limited (0|1), limit, remaining, retry_after (-1 when allowed), reset_after, admitted }
+  With count > 1 the first `admitted` consumes pass; the rest, if any, are denied with the
+  reply's values (limited = 1), as the same consumes one by one would be.
 
   The key expires when both counts stop mattering: the end of the window after the current one.
 ]]
@@ -20,6 +23,7 @@ local key = KEYS[1]
 local limit = tonumber(ARGV[1])
 local window_ms = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
+local count = tonumber(ARGV[4] or '1')
 
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
@@ -54,11 +58,21 @@ if cost < 0 then
   current = current - from_current
   previous = math.max(0, previous - (-cost - from_current))
   save()
-  return { 0, limit, 0, -1, 0 }
+  return { 0, limit, 0, -1, 0, 0 }
+end
+
+-- As many of the count as fit, one after another.
+local admitted = 0
+while admitted < count and previous * left + (current + cost) * window_ms <= limit * window_ms do
+  current = current + cost
+  admitted = admitted + 1
+end
+if admitted > 0 and cost > 0 then
+  save()
 end
 
 local weighted = previous * left + current * window_ms
-if weighted + cost * window_ms > limit * window_ms then
+if admitted < count then
   local retry_after
   if current + cost <= limit then
     retry_after = left - math.floor(((limit - current - cost) * window_ms) / previous)
@@ -70,18 +84,14 @@ if weighted + cost * window_ms > limit * window_ms then
     reset_after = left + window_ms
   end
   local remaining = math.max(0, math.floor((limit * window_ms - weighted) / window_ms))
-  return { 1, limit, remaining, retry_after, reset_after }
+  return { 1, limit, remaining, retry_after, reset_after, admitted }
 end
 
-local remaining = math.floor((limit * window_ms - weighted - cost * window_ms) / window_ms)
-if cost > 0 then
-  current = current + cost
-  save()
-end
+local remaining = math.floor((limit * window_ms - weighted) / window_ms)
 local reset_after = 0
 if current > 0 then
   reset_after = left + window_ms
 elseif previous > 0 then
   reset_after = left
 end
-return { 0, limit, remaining, -1, reset_after }
+return { 0, limit, remaining, -1, reset_after, admitted }

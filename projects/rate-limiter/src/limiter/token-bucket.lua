@@ -9,9 +9,13 @@
     ARGV[2] windowMs
     ARGV[3] cost       tokens to take; 0 peeks; negative gives -cost back (refund)
     ARGV[4] capacity   bucket size (burst, default limit)
+    ARGV[5] count      consumes of `cost` decided in a row (a coalesced batch; default 1)
 
-  Output (redis-cell's shape, times in ms):
-    { limited (0|1), limit (capacity), remaining, retry_after (-1 when allowed), reset_after }
+  Output (redis-cell's shape, times in ms, plus how many of the count passed):
+    { limited (0|1), limit (capacity), remaining, retry_after (-1 when allowed), reset_after,
+      admitted }
+  With count > 1 the first `admitted` consumes pass; the rest, if any, are denied with the
+  reply's values (limited = 1), as the same consumes one by one would be.
 
   The key expires when the bucket would be full again: a missing key is a full bucket.
 ]]
@@ -20,6 +24,7 @@ local limit = tonumber(ARGV[1])
 local window_ms = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local capacity = tonumber(ARGV[4])
+local count = tonumber(ARGV[5] or '1')
 -- Float noise guard: 0.3 + 0.7 tokens must count as one whole token (same value in TS).
 local epsilon = 1e-9
 
@@ -57,24 +62,24 @@ if cost < 0 then
     tokens = math.min(capacity, tokens - cost)
     save()
   end
-  return { 0, capacity, 0, -1, 0 }
+  return { 0, capacity, 0, -1, 0, 0 }
 end
 
-if tokens + epsilon < cost then
-  return {
-    1,
-    capacity,
-    math.floor(tokens + epsilon),
-    ms_until(cost),
-    ms_until(capacity),
-  }
+-- As many of the count as fit, one after another (the same float steps as one by one).
+local admitted = 0
+while admitted < count and tokens + epsilon >= cost do
+  tokens = math.max(0, tokens - cost)
+  admitted = admitted + 1
 end
 
 local reset_after
-if cost > 0 then
-  tokens = math.max(0, tokens - cost)
+if admitted > 0 and cost > 0 then
   reset_after = save()
 else
   reset_after = ms_until(capacity)
 end
-return { 0, capacity, math.floor(tokens + epsilon), -1, reset_after }
+if admitted < count then
+  local remaining = math.floor(tokens + epsilon)
+  return { 1, capacity, remaining, ms_until(cost), reset_after, admitted }
+end
+return { 0, capacity, math.floor(tokens + epsilon), -1, reset_after, admitted }

@@ -44,8 +44,23 @@ export interface Limiter {
   reset(key: string): Promise<void>
 }
 
+/**
+ * The answer to `count` consumes of one key and cost decided together: the first `admitted`
+ * pass, the rest are denied, exactly as the same consumes one after another at that instant.
+ * `decision` is the last admitted one's when all pass, else the first denied one's, which every
+ * later one shares (a denial changes nothing). Admitted consume i (0-based) has
+ * `decision.remaining + (admitted - 1 - i) * cost` left and `decision.resetMs` to wait.
+ */
+export type BatchDecision = { admitted: number; decision: Decision }
+
+/** A limiter that can decide many consumes of one key in one store call (createCoalescingLimiter). */
+export interface BatchLimiter extends Limiter {
+  /** `count` (1..MAX_BATCH) consumes of `cost` (>= 1) each, in one atomic step. */
+  consumeBatch(key: string, cost: number, count: number): Promise<BatchDecision>
+}
+
 /** The in-memory limiter adds introspection and its sweep (bounded memory, see README). */
-export interface MemoryLimiter extends Limiter {
+export interface MemoryLimiter extends BatchLimiter {
   /** `consume` without the promise: an in-process decision needs no I/O, so a caller on a hot
    * path (the middleware) can skip a turn of the microtask queue. Throws what `consume` rejects. */
   consumeNow(key: string, cost?: number): Decision
