@@ -98,9 +98,10 @@ describe.each(ALGORITHMS)('createMemoryLimiter (%s)', (algorithm) => {
     expect(batch.decision).toEqual(decisions[100])
   })
 
-  it('when a batch has a bad count or costs 0, throws InvalidRequestError naming it', async () => {
+  it('when a batch has a bad key or count or costs 0, throws InvalidRequestError naming it', async () => {
     const { limiter } = setup(algorithm)
 
+    await expect(limiter.consumeBatch('', 1, 2)).rejects.toMatchObject({ field: 'key' })
     await expect(limiter.consumeBatch('k', 1, 0)).rejects.toMatchObject({ field: 'count' })
     await expect(limiter.consumeBatch('k', 1, 1.5)).rejects.toMatchObject({ field: 'count' })
     await expect(limiter.consumeBatch('k', 0, 2)).rejects.toMatchObject({ field: 'cost' })

@@ -115,8 +115,7 @@ export function createMemoryLimiter(
     },
 
     async consumeBatch(key: string, cost: number, count: number): Promise<BatchDecision> {
-      assertKey(key)
-      assertBatch(cost, count, capacity)
+      assertBatch(cost, count, capacity) // the key is checked by consumeNow
       // One after another until the first denial: a denial changes nothing, so every later
       // consume of the batch would be denied alike.
       let admitted = 0
