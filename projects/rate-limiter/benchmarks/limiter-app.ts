@@ -7,7 +7,8 @@
  *                 wires it: draft-11 RateLimit-Policy + RateLimit, 429 with Retry-After and a
  *                 problem+json body; Redis limiters coalesced (COALESCE, default on) behind
  *                 createResilientLimiter (insurance, 100 ms timeout, block cache), memory limiters
- *                 bare (as src/limits.ts builds them)
+ *                 bare (as src/limits.ts builds them). FORM=handler: the same decision as
+ *                 withRateLimit around the route's handler instead of a middleware in front of it
  *   VARIANT=rlf   rate-limiter-flexible's RateLimiterMemory / RateLimiterRedis wired as a Hono
  *                 middleware the way its README shows, sending the same headers and body
  *   VARIANT=floor no limiter, but a middleware that sets the same two draft fields (fixed values)
@@ -40,7 +41,7 @@ import {
   type Limiter,
   type Policy,
 } from '../src/limiter/index.ts'
-import { rateLimit } from '../src/middleware/rate-limit.ts'
+import { rateLimit, withRateLimit } from '../src/middleware/rate-limit.ts'
 import { setRateLimitFields } from '../src/middleware/send-problem.ts'
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPES } from '../src/problem-details.ts'
 import { POLICY_NAME, type ParsedServerEnv } from './server-env.ts'
@@ -170,9 +171,11 @@ export async function createLimiterApp(env: Env) {
     windowMs: env.WINDOW_MS,
   }
   const clientKey = env.CLIENT_KEY === 'ip' ? clientIp : clientId
+  const ok = (c: Context) => c.text('ok')
+  const kitOptions = () => ({ limiters: [kitLimiter(env, policy, redis)], key: clientKey })
   const limiter =
-    env.VARIANT === 'kit'
-      ? rateLimit({ limiters: [kitLimiter(env, policy, redis)], key: clientKey })
+    env.VARIANT === 'kit' && env.FORM === 'middleware'
+      ? rateLimit(kitOptions())
       : env.VARIANT === 'rlf'
         ? rlfMiddleware(rlfLimiter(env, redis), env, clientKey)
         : env.VARIANT === 'floor'
@@ -180,9 +183,10 @@ export async function createLimiterApp(env: Env) {
           : undefined
 
   const app = new Hono()
-  app.get('/healthz', (c) => c.text('ok'))
-  if (limiter) app.get('/limited', limiter, (c) => c.text('ok'))
-  else app.get('/limited', (c) => c.text('ok'))
+  app.get('/healthz', ok)
+  if (limiter) app.get('/limited', limiter, ok)
+  else if (env.VARIANT === 'kit') app.get('/limited', withRateLimit(kitOptions(), ok))
+  else app.get('/limited', ok)
 
   return {
     app,

@@ -196,33 +196,58 @@ function plans(
     'pass-memory': () => ({
       scenario: passScenario(
         'pass-memory',
-        `GET /limited, every request allowed (quota ${passPolicy.limit.toLocaleString('en-US')} per ${passPolicy.windowMs / 1000} s, one client IP): the kit's middleware on each algorithm's memory limiter vs rate-limiter-flexible's RateLimiterMemory in the same Hono app, the floor any such limiter pays (a middleware that only sets the two draft fields, fixed values, and calls next()), and the bare app.`
+        `GET /limited, every request allowed (quota ${passPolicy.limit.toLocaleString('en-US')} per ${passPolicy.windowMs / 1000} s, one client IP): the kit on each algorithm's memory limiter in both its forms (the rateLimit middleware in front of the handler, and withRateLimit wrapping it, which Hono dispatches without its middleware chain) vs rate-limiter-flexible's RateLimiterMemory as a middleware in the same Hono app, the floor any limiting middleware pays (one that only sets the two draft fields, fixed values, and calls next()), and the bare app.`
       ),
       targets: [
         ...ALGORITHMS.map((ALGORITHM) =>
           kit(ALGORITHM, { ...memory, ALGORITHM, BLOCK_CACHE: 'false', ...pass })
+        ),
+        ...ALGORITHMS.map((ALGORITHM) =>
+          kit(`${ALGORITHM}, handler`, {
+            ...memory,
+            ALGORITHM,
+            FORM: 'handler',
+            BLOCK_CACHE: 'false',
+            ...pass,
+          })
         ),
         rlf('memory', { ...memory, ...pass }),
         limiterTarget('floor/headers-only', 'peer', { VARIANT: 'floor', ...pass }),
         bare(passPolicy),
       ],
       comparisons: [
-        { subject: /^kit\//, other: 'bare-hono', atLeast: 0.9, label: 'kit memory ≥ 0.9× bare Hono' },
         {
-          subject: /^kit\//,
+          subject: /^kit\/[a-z-]+, handler$/,
+          other: 'bare-hono',
+          atLeast: 0.9,
+          label: 'kit memory ≥ 0.9× bare Hono, withRateLimit (a route with no other middleware)',
+        },
+        {
+          subject: /^kit\/[a-z-]+$/,
+          other: 'bare-hono',
+          atLeast: 0.9,
+          label: 'kit memory ≥ 0.9× bare Hono, rateLimit middleware',
+        },
+        {
+          subject: /^kit\/[a-z-]+$/,
           other: 'rlf/memory',
           atLeast: 1.1,
-          label: 'kit memory ≥ 1.1× rate-limiter-flexible memory',
+          label: 'kit memory ≥ 1.1× rate-limiter-flexible memory, both as a middleware',
+        },
+        {
+          subject: /^kit\/[a-z-]+, handler$/,
+          other: 'rlf/memory',
+          label: 'withRateLimit against rate-limiter-flexible as a middleware (its README’s wiring)',
         },
         {
           subject: 'floor/headers-only',
           other: 'bare-hono',
-          label: 'the floor of any limiter that sends the draft fields (a middleware and two fields, no decision)',
+          label: 'the floor of any limiting middleware that sends the draft fields (a middleware and two fields, no decision)',
         },
         {
-          subject: /^(kit|rlf)\//,
+          subject: /^(kit\/[a-z-]+|rlf\/memory)$/,
           other: 'floor/headers-only',
-          label: 'each limiter against that floor',
+          label: 'each limiting middleware against that floor',
         },
       ],
     }),

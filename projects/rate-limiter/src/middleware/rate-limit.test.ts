@@ -1,5 +1,5 @@
-import { Hono } from 'hono'
-import { describe, expect, it } from 'vitest'
+import { Hono, type Handler } from 'hono'
+import { describe, expect, it, vi } from 'vitest'
 import { parseRateLimit, parseRateLimitPolicy } from '../headers/ratelimit-header-parser.ts'
 import {
   InvalidRequestError,
@@ -8,7 +8,12 @@ import {
   type Limiter,
   type Policy,
 } from '../limiter/index.ts'
-import { rateLimit, type RateLimitEvent, type RateLimitOptions } from './rate-limit.ts'
+import {
+  rateLimit,
+  withRateLimit,
+  type RateLimitEvent,
+  type RateLimitOptions,
+} from './rate-limit.ts'
 
 const clock = { now: 1_700_000_000_000 }
 const memory = (policy: Omit<Policy, 'algorithm'> & Partial<Pick<Policy, 'algorithm'>>) =>
@@ -17,29 +22,50 @@ const memory = (policy: Omit<Policy, 'algorithm'> & Partial<Pick<Policy, 'algori
     { clock: () => clock.now, sweepIntervalMs: 0 }
   )
 
-/** An app with one limited route; the handler answers the status in `?status=` (default 200). */
-function appWith(options: Partial<RateLimitOptions> & Pick<RateLimitOptions, 'limiters'>) {
+/**
+ * The two forms of one decision as one guarded handler each, to call as a plain function: the
+ * middleware with next() running the handler, or the handler wrapped.
+ */
+const FORMS = {
+  rateLimit: (options: RateLimitOptions, handler: Handler): Handler => {
+    const middleware = rateLimit(options)
+    return (c, next) =>
+      middleware(c, async () => {
+        c.res = (await handler(c, next)) as Response
+      })
+  },
+  withRateLimit: (options: RateLimitOptions, handler: Handler): Handler =>
+    withRateLimit(options, handler),
+}
+type Form = keyof typeof FORMS
+
+/** One limited route in `form`; the handler answers the status in `?status=` (default 200). */
+function appWithForm(
+  form: Form,
+  options: Partial<RateLimitOptions> & Pick<RateLimitOptions, 'limiters'>
+) {
   const events: RateLimitEvent[] = []
   const app = new Hono()
   app.onError((error, c) =>
     c.json({ error: error.name, field: (error as InvalidRequestError).field }, 400)
   )
-  app.get(
-    '/r',
-    rateLimit({
-      key: (c) => c.req.header('x-client') ?? 'anonymous',
-      onEvent: (event) => events.push(event),
-      clock: () => clock.now,
-      ...options,
-    }),
-    (c) => c.json({ ok: true }, Number(c.req.query('status') ?? 200) as 200)
-  )
+  const limiterOptions: RateLimitOptions = {
+    key: (c) => c.req.header('x-client') ?? 'anonymous',
+    onEvent: (event) => events.push(event),
+    clock: () => clock.now,
+    ...options,
+  }
+  const handler: Handler = (c) => c.json({ ok: true }, Number(c.req.query('status') ?? 200) as 200)
+  if (form === 'rateLimit') app.get('/r', rateLimit(limiterOptions), handler)
+  else app.get('/r', withRateLimit(limiterOptions, handler))
   const get = (headers: Record<string, string> = {}, query = '') =>
     app.request(`/r${query}`, { headers })
   return { app, events, get }
 }
 
-describe('rateLimit', () => {
+describe.each(Object.keys(FORMS) as Form[])('%s', (form) => {
+  const appWith = (options: Parameters<typeof appWithForm>[1]) => appWithForm(form, options)
+
   it('when allowed, answers the handler with RateLimit-Policy and RateLimit for the policy', async () => {
     const { get } = appWith({ limiters: [memory({ name: 'api', limit: 10, windowMs: 60_000 })] })
 
@@ -173,20 +199,21 @@ describe('rateLimit', () => {
   })
 
   it('when a memory limiter meets a key too long, rejects (never throws) with InvalidRequestError naming "key"', async () => {
-    const middleware = rateLimit({
-      limiters: [memory({ name: 'api', limit: 10, windowMs: 60_000 })],
-      key: () => 'k'.repeat(600),
-    })
-    let handlerRan = false
-    const context = {} as Parameters<typeof middleware>[0]
+    const handler = vi.fn<Handler>((c) => c.text('ok'))
+    const guarded = FORMS[form](
+      {
+        limiters: [memory({ name: 'api', limit: 10, windowMs: 60_000 })],
+        key: () => 'k'.repeat(600),
+      },
+      handler
+    )
+    const context = {} as Parameters<typeof guarded>[0]
 
     // Called as a plain function: a synchronous throw would escape `expect(...).rejects`.
-    const outcome = middleware(context, async () => {
-      handlerRan = true
-    })
+    const outcome = guarded(context, async () => {})
 
     await expect(outcome).rejects.toMatchObject({ name: 'InvalidRequestError', field: 'key' })
-    expect(handlerRan).toBe(false)
+    expect(handler).not.toHaveBeenCalled()
   })
 
   it('when limiters depend on the request, applies the chosen tier', async () => {
@@ -304,6 +331,31 @@ describe('rateLimit', () => {
 
     expect(events).toHaveLength(1)
     expect(events[0]).toMatchObject({ type: 'decision', allowed: true, shadowed: false, cost: 1 })
+  })
+})
+
+describe('withRateLimit', () => {
+  it('on a route of its own in front of a synchronous handler, a memory limiter answers without a promise', () => {
+    const { app } = appWithForm('withRateLimit', {
+      limiters: [memory({ name: 'api', limit: 1, windowMs: 60_000 })],
+    })
+
+    const allowed = app.fetch(new Request('http://localhost/r'))
+    const refused = app.fetch(new Request('http://localhost/r'))
+
+    // What the form is for: Hono dispatches a one-handler route without its middleware chain.
+    expect(allowed).toBeInstanceOf(Response)
+    expect(parseRateLimit((allowed as Response).headers.get('ratelimit'))[0]?.remaining).toBe(0)
+    expect(refused).toBeInstanceOf(Response)
+    expect((refused as Response).status).toBe(429)
+  })
+
+  it('the middleware on the same route answers through a promise (Hono composes the chain)', () => {
+    const { app } = appWithForm('rateLimit', {
+      limiters: [memory({ name: 'api', limit: 1, windowMs: 60_000 })],
+    })
+
+    expect(app.fetch(new Request('http://localhost/r'))).toBeInstanceOf(Promise)
   })
 })
 

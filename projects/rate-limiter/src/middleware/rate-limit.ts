@@ -14,11 +14,19 @@
  * - Store outage: the limiters are expected to be resilient (createResilientLimiter); when one
  *   fails closed (StoreUnavailableError) the answer is 503 `temporary-reduced-capacity`.
  *
+ * Two forms, one decision:
+ * - `rateLimit(options)` is a middleware, for `app.use()` or in front of a route's handler.
+ * - `withRateLimit(options, handler)` wraps one handler. Hono then runs the route without its
+ *   middleware chain (a route with one handler is dispatched directly, not through `compose`),
+ *   so a memory limiter in front of a synchronous handler answers without a single promise. Use
+ *   it on a hot route with no other middleware, where that chain is most of what a limiter costs.
+ *
  * @example
  * app.get('/api/search', rateLimit({ limiters: [perSecond, perMinute], key: (c) => c.get('clientKey') }), handler)
+ * app.get('/api/price', withRateLimit({ limiters: [perSecond], key: clientIp }, (c) => c.json(price())))
  */
 import { randomInt as cryptoRandomInt } from 'node:crypto'
-import type { Context, Env, MiddlewareHandler, Next } from 'hono'
+import type { Context, Env, Handler, MiddlewareHandler, Next } from 'hono'
 import {
   legacyRateLimitHeaders,
   rateLimitMember,
@@ -98,7 +106,42 @@ export type RateLimitOptions<E extends Env = Env> = {
 }
 
 /** Creates the middleware; the limiters and their RateLimit-Policy field are prepared once. */
-export function rateLimit<E extends Env = Env>({
+export function rateLimit<E extends Env = Env>(options: RateLimitOptions<E>): MiddlewareHandler<E> {
+  const gate = createGate(options)
+  return function rateLimitMiddleware(c, next) {
+    const outcome = gate(c, next)
+    // An allowed request returns next()'s promise as is; a refusal is a Response to wrap.
+    return outcome instanceof Promise ? outcome : Promise.resolve(outcome)
+  }
+}
+
+/**
+ * `handler` behind the same decision as `rateLimit(options)`, as ONE handler: on a route with no
+ * other middleware Hono calls it directly, without its middleware chain. With `refundWhen`, the
+ * handler's response is `c.res` when `refundWhen` reads it.
+ */
+export function withRateLimit<E extends Env = Env>(
+  options: RateLimitOptions<E>,
+  handler: Handler<E>
+): Handler<E> {
+  const gate = createGate(options)
+  return function rateLimitedHandler(c, next) {
+    return gate(c, () => handler(c, next))
+  }
+}
+
+/**
+ * What both forms run: decides `c`'s request, then either refuses it (the 429 or 503 Response) or
+ * sets its RateLimit fields and returns `proceed()` (next() for the middleware, the handler for
+ * withRateLimit). Never throws: a bad key or cost (InvalidRequestError) becomes a rejection, as
+ * from an async function, for the app's error handler.
+ */
+type Gate<E extends Env> = <T>(c: Context<E>, proceed: () => T) => Outcome<T>
+
+/** `proceed()`'s result, or the refusal; a promise of either once something was awaited. */
+type Outcome<T> = T | Response | Promise<Awaited<T> | Response>
+
+function createGate<E extends Env>({
   limiters,
   key,
   cost = 1,
@@ -110,7 +153,7 @@ export function rateLimit<E extends Env = Env>({
   clock = Date.now,
   retryJitterSeconds = 0,
   randomInt = (max) => cryptoRandomInt(max + 1),
-}: RateLimitOptions<E>): MiddlewareHandler<E> {
+}: RateLimitOptions<E>): Gate<E> {
   if (!Number.isInteger(retryJitterSeconds) || retryJitterSeconds < 0) {
     throw new RangeError(`retryJitterSeconds must be an integer >= 0, got ${retryJitterSeconds}`)
   }
@@ -126,12 +169,10 @@ export function rateLimit<E extends Env = Env>({
   const fixed = typeof limiters === 'function' ? undefined : prepare(limiters)
   const simpleHeaders = !legacyHeaders
 
-  return function rateLimitMiddleware(c, next) {
-    // Never throws: a bad key or cost (InvalidRequestError) becomes a rejection, as from an
-    // async function, for the app's error handler.
+  return function gate<T>(c: Context<E>, proceed: () => T): Outcome<T> {
     try {
       const chosen = fixed ?? prepare((limiters as (c: Context<E>) => readonly Limiter[])(c))
-      if (chosen.policies.length === 0) return next() // no policy applies to this request
+      if (chosen.policies.length === 0) return proceed() // no policy applies to this request
       const keyed = key(c)
       const units = typeof cost === 'function' ? cost(c) : cost
       // In memory with a synchronous key (the usual case) nothing here waits: the request is
@@ -139,22 +180,22 @@ export function rateLimit<E extends Env = Env>({
       if (chosen.now !== undefined && typeof keyed === 'string') {
         const started = onEvent === undefined ? 0 : performance.now()
         const decision = chosen.now.consumeNow(keyed, units)
-        return answer(c, next, chosen, keyed, units, [decision], decision.allowed, started)
+        return answer(c, proceed, chosen, keyed, units, [decision], decision.allowed, started)
       }
-      return decideInStore(c, next, chosen, keyed, units)
+      return decideInStore(c, proceed, chosen, keyed, units)
     } catch (error) {
       return Promise.reject(error)
     }
   }
 
   /** Asks the store (Redis, several limiters), then answers as `answer` does. */
-  async function decideInStore(
+  async function decideInStore<T>(
     c: Context<E>,
-    next: Next,
+    proceed: () => T,
     chosen: PreparedLimiters,
     keyed: string | Promise<string>,
     units: number
-  ): Promise<Response | void> {
+  ): Promise<Awaited<T> | Response> {
     const clientKey = typeof keyed === 'string' ? keyed : await keyed
     // Timed only for the event that reports it.
     const started = onEvent === undefined ? 0 : performance.now()
@@ -180,7 +221,7 @@ export function rateLimit<E extends Env = Env>({
         error,
         durationMs: performance.now() - started,
       })
-      if (shadow) return next()
+      if (shadow) return await proceed()
       return sendProblem(
         c,
         temporaryReducedCapacity({
@@ -190,20 +231,20 @@ export function rateLimit<E extends Env = Env>({
         { 'Retry-After': '1' }
       )
     }
-    return answer(c, next, chosen, clientKey, units, decisions, allowed, started)
+    return await answer(c, proceed, chosen, clientKey, units, decisions, allowed, started)
   }
 
   /** Reports the decision, then lets the request through with its headers or refuses it. */
-  function answer(
+  function answer<T>(
     c: Context<E>,
-    next: Next,
+    proceed: () => T,
     chosen: PreparedLimiters,
     clientKey: string,
     units: number,
     decisions: readonly Decision[],
     allowed: boolean,
     started: number
-  ): Promise<Response | void> {
+  ): Outcome<T> {
     onEvent?.({
       type: 'decision',
       decisions,
@@ -220,7 +261,7 @@ export function rateLimit<E extends Env = Env>({
         chosen.policyField,
         rateLimitFieldOf(chosen, decisions, rateLimitField, 0)
       )
-      return afterHandler(c, next, chosen, clientKey, units)
+      return afterHandler(c, proceed, chosen, clientKey, units)
     }
 
     const refused = !allowed && !shadow
@@ -238,41 +279,42 @@ export function rateLimit<E extends Env = Env>({
         headers['Retry-After'] = String(
           retryAfterSeconds((decisions[0] as Decision).retryAfterMs) + jitter
         )
-        return Promise.resolve(sendProblem(c, refusal.problem, headers, refusal.body))
+        return sendProblem(c, refusal.problem, headers, refusal.body)
       }
       const denied = decisions.filter((decision) => !decision.allowed)
       headers['Retry-After'] = String(
         retryAfterSeconds(Math.max(...denied.map((decision) => decision.retryAfterMs))) + jitter
       )
-      return Promise.resolve(
-        sendProblem(
-          c,
-          quotaExceeded({ violatedPolicies: denied.map((decision) => decision.policy.name) }),
-          headers
-        )
+      return sendProblem(
+        c,
+        quotaExceeded({ violatedPolicies: denied.map((decision) => decision.policy.name) }),
+        headers
       )
     }
 
     setRateLimitHeaders(c, headers)
     // Here only when allowed or shadowed: a shadowed denial consumed nothing, so nothing to refund.
-    return afterHandler(c, next, chosen, clientKey, allowed ? units : 0)
+    return afterHandler(c, proceed, chosen, clientKey, allowed ? units : 0)
   }
 
   /** Runs the handler; with `refundWhen`, gives the `units` it took back when it says so. */
-  function afterHandler(
+  function afterHandler<T>(
     c: Context<E>,
-    next: Next,
+    proceed: () => T,
     chosen: PreparedLimiters,
     clientKey: string,
     units: number
-  ): Promise<void> {
-    if (refundWhen === undefined || units === 0) return next()
-    return next().then(() => {
-      if (!refundWhen(c)) return
+  ): T | Promise<Awaited<T>> {
+    if (refundWhen === undefined || units === 0) return proceed()
+    return Promise.resolve(proceed()).then((result) => {
+      // The middleware's next() leaves the response in c.res; a wrapped handler returns it.
+      if (result instanceof Response) c.res = result
+      if (!refundWhen(c)) return result
       // Not awaited: the response does not wait for bookkeeping. A failed refund errs strict.
       refund(chosen, clientKey, units).catch((error: unknown) =>
         onEvent?.({ type: 'refund-failed', policies: chosen.policies, error })
       )
+      return result
     })
   }
 }

@@ -6,7 +6,7 @@ import { createMemoryConcurrencyLimiter } from '../concurrency/concurrency-limit
 import { parseRateLimit, parseRateLimitPolicy } from '../headers/ratelimit-header-parser.ts'
 import { createMemoryLimiter } from '../limiter/index.ts'
 import { concurrencyLimit } from './concurrency-limit.ts'
-import { rateLimit } from './rate-limit.ts'
+import { rateLimit, withRateLimit } from './rate-limit.ts'
 
 // Over a real socket, the headers take the Node path (ServerResponse.setHeader/appendHeader)
 // instead of Hono's c.header(): these tests pin what a client receives on that path.
@@ -30,6 +30,18 @@ beforeAll(async () => {
       key,
     }),
     (c) => c.json({ ok: true }, 200, { 'X-Handler': 'yes' })
+  )
+  app.get(
+    '/wrapped',
+    withRateLimit(
+      {
+        limiters: [
+          createMemoryLimiter({ name: 'hot', algorithm: 'gcra', limit: 1, windowMs: 60_000 }),
+        ],
+        key,
+      },
+      (c) => c.text('ok', 200, { 'X-Handler': 'yes' })
+    )
   )
   await new Promise<void>((resolve) => {
     server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => {
@@ -71,5 +83,21 @@ describe('rate-limit headers on Node', () => {
     })
     expect(parseRateLimitPolicy(response.headers.get('ratelimit-policy'))).toHaveLength(2)
     expect(await response.json()).toMatchObject({ status: 429, 'violated-policies': ['burst'] })
+  })
+})
+
+describe('withRateLimit on Node', () => {
+  it('sends the fields with the handler’s own headers, then refuses with a problem body', async () => {
+    const allowed = await fetch(`${base}/wrapped`)
+    const refused = await fetch(`${base}/wrapped`)
+
+    expect(allowed.status).toBe(200)
+    expect(await allowed.text()).toBe('ok')
+    expect(allowed.headers.get('x-handler')).toBe('yes')
+    expect(allowed.headers.get('ratelimit-policy')).toBe('"hot";q=1;w=60')
+    expect(parseRateLimit(allowed.headers.get('ratelimit'))[0]?.remaining).toBe(0)
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    expect(await refused.json()).toMatchObject({ status: 429, 'violated-policies': ['hot'] })
   })
 })
