@@ -12,7 +12,8 @@
  *   VARIANT=rlf   rate-limiter-flexible's RateLimiterMemory / RateLimiterRedis wired as a Hono
  *                 middleware the way its README shows, sending the same headers and body
  *   VARIANT=floor no limiter, but a middleware that sets the same two draft fields (fixed values)
- *                 the way the kit does and calls next(): the floor of any limiter that sends them
+ *                 the way the kit does and calls next(): the floor of any limiter that sends them.
+ *                 FORM=handler: the route's one handler sets them, the floor of withRateLimit
  *   VARIANT=bare  no limiter: the limit of the stack
  *
  * Both limiters key by the client IP through the project's resolver (no trusted proxy), or by the
@@ -24,7 +25,7 @@
  */
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { createRedis, waitForRedis } from '@kit/redis'
-import { Hono, type Context, type MiddlewareHandler } from 'hono'
+import { Hono, type Context, type Handler, type MiddlewareHandler } from 'hono'
 import type { Redis } from 'ioredis'
 import {
   RateLimiterMemory,
@@ -128,16 +129,14 @@ function rlfMiddleware(
 }
 
 /**
- * What every limiter that answers with the draft's fields pays before deciding anything: an async
- * middleware in front of the route (Hono's compose) and two fields on the response, set as the
- * kit sets them (src/middleware/send-problem.ts). Values are fixed; nothing is counted.
+ * What every limiter that answers with the draft's fields pays before deciding anything: the two
+ * fields on the response, set as the kit sets them (src/middleware/send-problem.ts), and, as a
+ * middleware, Hono's compose in front of the route. Values are fixed; nothing is counted.
  */
-function floorMiddleware(env: Env): MiddlewareHandler {
-  const policyField = `"${POLICY_NAME}";q=${env.LIMIT};w=${env.WINDOW_MS / 1000}`
-  const rateLimitField = `"${POLICY_NAME}";r=${env.LIMIT - 1};t=${env.WINDOW_MS / 1000}`
-  return function headersOnly(c, next) {
-    setRateLimitFields(c, policyField, rateLimitField)
-    return next()
+function floorFields(env: Env): { policyField: string; rateLimitField: string } {
+  return {
+    policyField: `"${POLICY_NAME}";q=${env.LIMIT};w=${env.WINDOW_MS / 1000}`,
+    rateLimitField: `"${POLICY_NAME}";r=${env.LIMIT - 1};t=${env.WINDOW_MS / 1000}`,
   }
 }
 
@@ -170,28 +169,59 @@ export async function createLimiterApp(env: Env) {
     limit: env.LIMIT,
     windowMs: env.WINDOW_MS,
   }
-  const clientKey = env.CLIENT_KEY === 'ip' ? clientIp : clientId
-  const ok = (c: Context) => c.text('ok')
-  const kitOptions = () => ({ limiters: [kitLimiter(env, policy, redis)], key: clientKey })
-  const limiter =
-    env.VARIANT === 'kit' && env.FORM === 'middleware'
-      ? rateLimit(kitOptions())
-      : env.VARIANT === 'rlf'
-        ? rlfMiddleware(rlfLimiter(env, redis), env, clientKey)
-        : env.VARIANT === 'floor'
-          ? floorMiddleware(env)
-          : undefined
-
   const app = new Hono()
-  app.get('/healthz', ok)
-  if (limiter) app.get('/limited', limiter, ok)
-  else if (env.VARIANT === 'kit') app.get('/limited', withRateLimit(kitOptions(), ok))
-  else app.get('/limited', ok)
+  app.get('/healthz', (c) => c.text('ok'))
+  const { middleware, handler } = limitedRoute(env, policy, redis)
+  if (middleware) app.get('/limited', middleware, handler)
+  else app.get('/limited', handler)
 
   return {
     app,
     async close() {
       await redis?.quit().catch(() => redis.disconnect())
     },
+  }
+}
+
+/**
+ * GET /limited: 200 'ok' behind the variant's limiter, as a middleware in front of the handler or,
+ * with FORM=handler, inside the route's one handler.
+ */
+function limitedRoute(
+  env: Env,
+  policy: Policy,
+  redis: Redis | undefined
+): { middleware?: MiddlewareHandler; handler: Handler } {
+  const clientKey = env.CLIENT_KEY === 'ip' ? clientIp : clientId
+  const ok: Handler = (c) => c.text('ok')
+  switch (env.VARIANT) {
+    case 'bare':
+      return { handler: ok }
+    case 'rlf':
+      return { middleware: rlfMiddleware(rlfLimiter(env, redis), env, clientKey), handler: ok }
+    case 'floor': {
+      const { policyField, rateLimitField } = floorFields(env)
+      if (env.FORM === 'handler') {
+        return {
+          handler: function headersOnly(c) {
+            setRateLimitFields(c, policyField, rateLimitField)
+            return c.text('ok')
+          },
+        }
+      }
+      return {
+        middleware: function headersOnly(c, next) {
+          setRateLimitFields(c, policyField, rateLimitField)
+          return next()
+        },
+        handler: ok,
+      }
+    }
+    case 'kit': {
+      const options = { limiters: [kitLimiter(env, policy, redis)], key: clientKey }
+      return env.FORM === 'handler'
+        ? { handler: withRateLimit(options, ok) }
+        : { middleware: rateLimit(options), handler: ok }
+    }
   }
 }
