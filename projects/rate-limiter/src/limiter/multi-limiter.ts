@@ -1,5 +1,5 @@
 import { InvalidPolicyError, InvalidRequestError } from './errors.ts'
-import type { Decision, Limiter, MultiDecision, MultiLimiter } from './types.ts'
+import type { Decision, Limiter, MultiLimiter } from './types.ts'
 
 /**
  * Several limits on one request (say 10 per second AND 1,000 per hour), all of which must pass.

@@ -26,7 +26,7 @@
  * app.get('/api/price', withRateLimit({ limiters: [perSecond], key: clientIp }, (c) => c.json(price())))
  */
 import { randomInt as cryptoRandomInt } from 'node:crypto'
-import type { Context, Env, Handler, MiddlewareHandler, Next } from 'hono'
+import type { Context, Env, Handler, MiddlewareHandler } from 'hono'
 import {
   legacyRateLimitHeaders,
   rateLimitMember,
