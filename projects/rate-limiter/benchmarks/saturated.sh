@@ -28,18 +28,26 @@ targets=(
 )
 port=$((20000 + RANDOM % 20000))
 results=$(mktemp)
-trap 'rm -f "$results"' EXIT
+pid=
+trap 'rm -f "$results"; [[ -n $pid ]] && kill "$pid" 2> /dev/null' EXIT
 
+# Interleaved and rotated as @kit/bench runs them: round 2 starts one target later, and so on.
 for round in $(seq 1 "$rounds"); do
-  for target in "${targets[@]}"; do
+  for i in "${!targets[@]}"; do
+    target=${targets[$(((i + round - 1) % ${#targets[@]}))]}
     name=${target%%=*}
     # shellcheck disable=SC2086 # the environment is a list of words
     env PORT=$port LIMIT=1000000000 ${target#*=} node "$bundle" > /dev/null &
     pid=$!
-    until curl -sf -o /dev/null "http://127.0.0.1:$port/healthz"; do sleep 0.1; done
+    for _ in $(seq 1 100); do # up to 10 s to listen
+      curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break
+      sleep 0.1
+    done
+    curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" || { echo "$name did not start" >&2; exit 1; }
     wrk -t1 -c50 -d1s "http://127.0.0.1:$port/limited" > /dev/null # warm-up
     rps=$(wrk -t1 -c50 -d"${seconds}s" "http://127.0.0.1:$port/limited" | awk '/Requests\/sec/ { print $2 }')
     kill "$pid" && wait "$pid" || true
+    pid=
     printf '%s\t%s\t%s\n' "$round" "$name" "$rps" | tee -a "$results" >&2
   done
 done

@@ -57,7 +57,8 @@ type Prepared = {
  * Runs `scenario` against every target, interleaved and rotated (round 1: A, B, C; round 2:
  * B, C, A; ...), with autocannon in this process. Before measuring, verifies `checkSamples`
  * responses of each target and REFUSES to report (throws BenchCheckError) on any mismatch; during
- * the run any non-expected status counts as an error. Every target is stopped before it resolves or throws.
+ * the run any non-expected status counts as an error. Every target is stopped before it resolves
+ * or throws.
  * @example
  * ```ts
  * const result = await runBenchmark({
