@@ -4,7 +4,7 @@ import { Hono } from 'hono'
 import { secureHeaders } from 'hono/secure-headers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { limitBody } from './body-limit.ts'
-import { errorHandler, errorResponse, notFoundHandler } from './errors.ts'
+import { errorHandler, notFoundHandler, problemResponse } from './errors.ts'
 import { kitMiddleware, SECURE_HEADERS } from './kit-middleware.ts'
 import { serveApp, type ServedApp } from './serve-app.ts'
 import { captureLogger } from './test-helpers.ts'
@@ -18,7 +18,7 @@ function buildApp({ level = 'info', accessLog = false } = {}) {
     return c.text('ok')
   })
   app.post('/upload', limitBody(10), (c) => c.text('stored'))
-  app.get('/returned', () => errorResponse(503, 'redis_unavailable', 'Try again shortly'))
+  app.get('/returned', () => problemResponse(503, 'redis_unavailable', 'Try again shortly'))
   app.get('/crash', () => {
     throw new Error('boom')
   })
