@@ -24,3 +24,12 @@ export { createMetrics } from './metrics.ts'
 export { nodeRequest, nodeResponse, requestHeader } from './node-request.ts'
 export { serveApp, type ServeAppOptions, type ServedApp } from './serve-app.ts'
 export { toFieldErrors, validator } from './validator.ts'
+export {
+  createOpenApiApp,
+  jsonBody,
+  jsonResponse,
+  problemHook,
+  problemResponses,
+  ProblemSchema,
+  serveApiDocs,
+} from './openapi.ts'
