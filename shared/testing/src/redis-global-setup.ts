@@ -11,8 +11,11 @@ declare module 'vitest' {
 }
 
 /**
- * Vitest globalSetup: starts ONE redis-server for the run and provides its URL to every test
- * (`inject('redisUrl')`). Tests share it, so each file isolates by `uniqueName()` key prefix.
+ * Vitest globalSetup: starts ONE redis-server for the run and gives its URL to every test, both
+ * as `inject('redisUrl')` and as `process.env.REDIS_URL` (set before the test workers start, so
+ * they inherit it). Pattern folders read `process.env.REDIS_URL` only, so their tests run the
+ * same once copied into a project without the kit. Tests share the server, so each file
+ * isolates by `uniqueName()` key prefix.
  * Fault tests that stop or kill Redis start their own server with `startRedisServer()`.
  *
  * @example
@@ -26,7 +29,11 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const server = await startRedisServer()
   project.provide('redisUrl', server.url)
+  const previous = process.env.REDIS_URL
+  process.env.REDIS_URL = server.url
   return async function teardown() {
+    if (previous === undefined) delete process.env.REDIS_URL
+    else process.env.REDIS_URL = previous
     await server.stop()
   }
 }
