@@ -1,5 +1,5 @@
 import http from 'node:http'
-import { createServer, type AddressInfo, type Server } from 'node:net'
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAddressPolicy } from './address-policy.ts'
 import { checkUrl, createGuardedAgents, SsrfBlockedError, type Resolver } from './guarded-agent.ts'
@@ -10,7 +10,7 @@ let canaryV4: Server
 let canaryV6: Server
 let port = 0
 let connections = 0
-const sockets = new Set<import('node:net').Socket>()
+const sockets = new Set<Socket>()
 
 function listen(server: Server, host: string, onPort?: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -20,7 +20,7 @@ function listen(server: Server, host: string, onPort?: number): Promise<number> 
 }
 
 beforeAll(async () => {
-  const count = (socket: import('node:net').Socket) => {
+  const count = (socket: Socket) => {
     connections++
     sockets.add(socket)
     socket.end('HTTP/1.1 204 No Content\r\n\r\n')
@@ -39,11 +39,17 @@ afterAll(async () => {
 
 /** A resolver from a table; a name it does not know does not exist. */
 function tableResolver(table: Record<string, string[] | (() => string[])>): Resolver {
-  return async (hostname) => {
+  return (hostname) => {
     const entry = table[hostname]
     const addresses = typeof entry === 'function' ? entry() : entry
-    if (!addresses) throw Object.assign(new Error(`ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' })
-    return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }))
+    if (!addresses) {
+      return Promise.reject(
+        Object.assign(new Error(`ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' })
+      )
+    }
+    return Promise.resolve(
+      addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }))
+    )
   }
 }
 

@@ -79,7 +79,7 @@ export function guardedLookup(options: GuardOptions = {}): LookupFunction {
         const family = (lookupOptions as LookupOneOptions).family
         const usable = addresses.filter((a) => !family || a.family === family)
         if ((lookupOptions as { all?: boolean }).all) {
-          callback(null, usable as never)
+          callback(null, usable)
           return
         }
         const first = usable[0] ?? addresses[0]!
@@ -114,8 +114,8 @@ export function createGuardedAgents(options: GuardOptions & { keepAlive?: boolea
       opts: Record<string, unknown>,
       cb: ConnectionCallback
     ) => Duplex | undefined
-    agent.createConnection = ((opts: Record<string, unknown>, callback: ConnectionCallback) => {
-      const host = String(opts.host ?? 'localhost')
+    agent.createConnection = (opts: Record<string, unknown>, callback: ConnectionCallback) => {
+      const host = typeof opts.host === 'string' ? opts.host : 'localhost'
       const bare = host.startsWith('[') ? host.slice(1, -1) : host
       if (isIP(bare)) {
         const reason = policy.blockedReason(bare)
@@ -125,7 +125,7 @@ export function createGuardedAgents(options: GuardOptions & { keepAlive?: boolea
         }
       }
       return create({ ...opts, lookup }, callback)
-    }) as typeof agent.createConnection
+    }
     return agent
   }
   const keepAlive = options.keepAlive ?? true

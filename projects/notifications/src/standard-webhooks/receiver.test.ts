@@ -22,8 +22,8 @@ function receiverApp(secrets: string[], onMessage: (m: ReceivedWebhook) => Promi
   return app
 }
 
-function post(app: Hono, body: string, headers: Record<string, string>) {
-  return app.request('/hook', {
+async function post(app: Hono, body: string, headers: Record<string, string>) {
+  return await app.request('/hook', {
     method: 'POST',
     body,
     headers: { ...headers, 'content-type': 'application/json' },

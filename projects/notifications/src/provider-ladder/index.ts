@@ -1,0 +1,11 @@
+export {
+  AllProvidersOpenError,
+  createProviderLadder,
+  LadderExhaustedError,
+  PermanentError,
+  type BreakerState,
+  type LadderResult,
+  type Provider,
+  type ProviderLadder,
+  type ProviderLadderOptions,
+} from './provider-ladder.ts'

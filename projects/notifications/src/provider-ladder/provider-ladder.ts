@@ -1,0 +1,167 @@
+import {
+  BrokenCircuitError,
+  circuitBreaker,
+  CircuitState,
+  ConsecutiveBreaker,
+  handleWhen,
+  IsolatedCircuitError,
+  type CircuitBreakerPolicy,
+  type IBreaker,
+} from 'cockatiel'
+
+/** One way to send a message: an SMTP relay, an SMS gateway, a push service. */
+export type Provider<Message, Receipt> = {
+  /** Unique in the ladder; names the breaker in metrics and logs. */
+  name: string
+  send(message: Message, signal: AbortSignal): Promise<Receipt>
+}
+
+/**
+ * A failure that retrying cannot fix (a rejected address, a 4xx): it does not count against the
+ * provider's breaker and the ladder does not try the next provider with it.
+ */
+export class PermanentError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = this.constructor.name
+  }
+}
+
+/** Every provider's breaker is open; nothing was called. Try again at `retryAt`. */
+export class AllProvidersOpenError extends Error {
+  constructor(readonly retryAt: number) {
+    super(`every provider's circuit is open until ${new Date(retryAt).toISOString()}`)
+    this.name = this.constructor.name
+  }
+}
+
+/** Every provider whose breaker let the call through failed; `errors` by provider. */
+export class LadderExhaustedError extends Error {
+  constructor(readonly errors: { provider: string; error: unknown }[]) {
+    super(
+      `every provider failed: ${errors.map(({ provider, error }) => `${provider}: ${String(error)}`).join('; ')}`
+    )
+    this.name = this.constructor.name
+  }
+}
+
+export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated'
+
+const STATE_NAMES: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'isolated',
+}
+
+export type ProviderLadderOptions<Message, Receipt> = {
+  /** In order of preference: the primary first, then each backup. */
+  providers: Provider<Message, Receipt>[]
+  /** Decides when a breaker opens; default 5 failures in a row. Called once per provider. */
+  breaker?: () => IBreaker
+  /** How long a breaker stays open before one probe call is let through. */
+  halfOpenAfterMs?: number
+  /** Each call is aborted after this (and counts as a failure). */
+  timeoutMs?: number
+  /** When every provider is open or probing: the least wait AllProvidersOpenError asks for. */
+  probeWaitMs?: number
+  /** Breaker state changes, for metrics and readiness. */
+  onStateChange?: (provider: string, state: BreakerState) => void
+  now?: () => number
+}
+
+export type LadderResult<Receipt> = {
+  provider: string
+  receipt: Receipt
+  /** Providers that failed before this one succeeded (skipped open breakers are not listed). */
+  failed: { provider: string; error: unknown }[]
+}
+
+export type ProviderLadder<Message, Receipt> = {
+  /**
+   * Sends through the first provider whose breaker is closed (or half-open, as its one probe)
+   * and that succeeds. Throws PermanentError as is, AllProvidersOpenError when no breaker let a
+   * call through, LadderExhaustedError when every provider tried failed.
+   */
+  send(message: Message): Promise<LadderResult<Receipt>>
+  /** Every provider's breaker state, by name. */
+  states(): Record<string, BreakerState>
+}
+
+/**
+ * A failover ladder: the primary provider, then each backup, each behind its own circuit
+ * breaker (cockatiel). A provider that keeps failing is skipped without a call while its
+ * breaker is open; after `halfOpenAfterMs` exactly one probe is let through, and its outcome
+ * closes or reopens the breaker. Permanent errors never trip a breaker.
+ *
+ * @example
+ * ```ts
+ * const sms = createProviderLadder({
+ *   providers: [{ name: 'twilio', send: viaTwilio }, { name: 'vonage', send: viaVonage }],
+ *   halfOpenAfterMs: 30_000,
+ *   onStateChange: (provider, state) => breakerGauge.set({ provider }, state === 'open' ? 1 : 0),
+ * })
+ * const { provider } = await sms.send({ to: '+33612345678', text: 'Your code is 042' })
+ * ```
+ */
+export function createProviderLadder<Message, Receipt>({
+  providers,
+  breaker = () => new ConsecutiveBreaker(5),
+  halfOpenAfterMs = 30_000,
+  timeoutMs = 10_000,
+  probeWaitMs = 1000,
+  onStateChange,
+  now = Date.now,
+}: ProviderLadderOptions<Message, Receipt>): ProviderLadder<Message, Receipt> {
+  if (providers.length === 0) throw new RangeError('a ladder needs at least one provider')
+  const names = new Set(providers.map((p) => p.name))
+  if (names.size !== providers.length) throw new RangeError('provider names must be unique')
+
+  const rungs = providers.map((provider) => {
+    const policy: CircuitBreakerPolicy = circuitBreaker(
+      handleWhen((error) => !(error instanceof PermanentError)),
+      { halfOpenAfter: halfOpenAfterMs, breaker: breaker() }
+    )
+    const rung = { provider, policy, openedAt: 0 }
+    policy.onBreak(() => {
+      rung.openedAt = now()
+    })
+    policy.onStateChange((state) => onStateChange?.(provider.name, STATE_NAMES[state]))
+    return rung
+  })
+
+  return {
+    async send(message) {
+      const failed: { provider: string; error: unknown }[] = []
+      for (const { provider, policy } of rungs) {
+        // cockatiel makes calls wait while the half-open probe runs; a ladder has somewhere
+        // else to go, so it skips this provider instead (the probe stays the only call).
+        if (policy.state === CircuitState.HalfOpen) continue
+        try {
+          const receipt = await policy.execute(
+            () => provider.send(message, AbortSignal.timeout(timeoutMs)),
+            undefined
+          )
+          return { provider: provider.name, receipt, failed }
+        } catch (error) {
+          if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) continue
+          if (error instanceof PermanentError) throw error
+          failed.push({ provider: provider.name, error })
+        }
+      }
+      if (failed.length > 0) throw new LadderExhaustedError(failed)
+      // A half-open rung's probe is in flight: look again shortly, not at once.
+      const retryAt = Math.min(
+        ...rungs.map((rung) =>
+          rung.policy.state === CircuitState.HalfOpen
+            ? now() + probeWaitMs
+            : rung.openedAt + halfOpenAfterMs
+        )
+      )
+      throw new AllProvidersOpenError(Math.max(retryAt, now() + probeWaitMs))
+    },
+    states() {
+      return Object.fromEntries(rungs.map((r) => [r.provider.name, STATE_NAMES[r.policy.state]]))
+    },
+  }
+}
