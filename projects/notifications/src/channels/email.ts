@@ -1,0 +1,64 @@
+import nodemailer from 'nodemailer'
+import { PermanentError, type Provider } from '../provider-ladder/index.ts'
+import { ProviderError, type Outgoing, type Receipt } from './outgoing.ts'
+
+/**
+ * One email provider per SMTP URL, each a pooled nodemailer transport. The delivery id travels as
+ * `X-Idempotency-Key` and in the Message-ID, so a relay (or the local sink) can drop a resend.
+ * A 5xx SMTP reply (mailbox unknown, message refused) is permanent; 4xx, timeouts and
+ * connection errors are retried.
+ *
+ * @example
+ * ```ts
+ * const providers = createEmailProviders(['smtp://relay-a:587', 'smtp://relay-b:587'], { from: 'App <no-reply@app.io>' })
+ * ```
+ */
+export function createEmailProviders(
+  urls: readonly string[],
+  { from, timeoutMs }: { from: string; timeoutMs: number }
+): (Provider<Outgoing, Receipt> & { close(): void })[] {
+  return urls.map((url, i) => {
+    const transport = nodemailer.createTransport({
+      url,
+      pool: true,
+      maxConnections: 5,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
+      // The local sink speaks plain SMTP; a real relay on 587 upgrades with STARTTLS.
+      ignoreTLS: url.startsWith('smtp://') && new URL(url).hostname === '127.0.0.1',
+    } as Parameters<typeof nodemailer.createTransport>[0])
+    return {
+      name: `smtp-${i === 0 ? 'primary' : `backup-${i}`}`,
+      async send(message, signal) {
+        const sending = transport.sendMail({
+          from,
+          to: message.to,
+          subject: message.content.subject ?? message.eventType,
+          text: message.content.text ?? '',
+          ...(message.content.html ? { html: message.content.html } : {}),
+          messageId: `<${message.key}@notifications.kit>`,
+          headers: { 'X-Idempotency-Key': message.key },
+        })
+        const aborted = new Promise<never>((_, reject) => {
+          signal.addEventListener('abort', () => reject(new ProviderError('smtp timeout')), {
+            once: true,
+          })
+        })
+        try {
+          const info = await Promise.race([sending, aborted])
+          return { id: info.messageId }
+        } catch (error) {
+          const code = (error as { responseCode?: number }).responseCode
+          if (code !== undefined && code >= 500) {
+            throw new PermanentError(`smtp ${code}: ${(error as Error).message}`, { cause: error })
+          }
+          throw error instanceof ProviderError
+            ? error
+            : new ProviderError(`smtp: ${(error as Error).message}`)
+        }
+      },
+      close: () => transport.close(),
+    }
+  })
+}
