@@ -1,11 +1,20 @@
 import { randomUUID } from 'node:crypto'
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq'
-import { afterEach, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { createDeadLetterQueue, type DeadLetterQueue } from './dead-letter-queue.ts'
 
+/** The test Redis (the kit's vitest setup sets REDIS_URL); never a default one. */
+function redisUrl(): string {
+  const url = process.env.REDIS_URL
+  if (!url) throw new Error('REDIS_URL must point at a test redis-server')
+  return url
+}
+
 // Real Redis from the test setup (REDIS_URL); one prefix per test.
-const connection = { url: process.env.REDIS_URL ?? '', maxRetriesPerRequest: null }
+const connection = new Redis(redisUrl(), { maxRetriesPerRequest: null })
 const closers: (() => Promise<unknown>)[] = []
+afterAll(() => connection.quit())
 
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close()

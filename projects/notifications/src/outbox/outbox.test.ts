@@ -8,8 +8,15 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createOutbox, type Outbox } from './outbox.ts'
 import { startOutboxRelay, type OutboxRelay } from './relay.ts'
 
+/** The test Redis (the kit's vitest setup sets REDIS_URL); never a default one. */
+function redisUrl(): string {
+  const url = process.env.REDIS_URL
+  if (!url) throw new Error('REDIS_URL must point at a test redis-server')
+  return url
+}
+
 // A real SQLite file and a real Redis list as the broker (REDIS_URL from the test setup).
-const redis = new Redis(process.env.REDIS_URL ?? '')
+const redis = new Redis(redisUrl())
 afterAll(() => redis.quit())
 
 let dir: string

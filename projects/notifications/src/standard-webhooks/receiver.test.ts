@@ -5,8 +5,15 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { redisSeenIds, webhookReceiver, type ReceivedWebhook } from './receiver.ts'
 import { generateSecret, webhookHeaders } from './signature.ts'
 
+/** The test Redis (the kit's vitest setup sets REDIS_URL); never a default one. */
+function redisUrl(): string {
+  const url = process.env.REDIS_URL
+  if (!url) throw new Error('REDIS_URL must point at a test redis-server')
+  return url
+}
+
 // The kit's vitest global setup starts a redis-server and sets REDIS_URL; so can yours.
-const redis = new Redis(process.env.REDIS_URL ?? '')
+const redis = new Redis(redisUrl())
 afterAll(() => redis.quit())
 
 function receiverApp(secrets: string[], onMessage: (m: ReceivedWebhook) => Promise<void> | void) {

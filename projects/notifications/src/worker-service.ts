@@ -1,0 +1,77 @@
+import { createRedis } from '@kit/redis'
+import type { Logger } from 'pino'
+import { Counter, Registry } from 'prom-client'
+import type { Config } from './config.ts'
+import { openDatabase } from './db/database.ts'
+import { createDeadLetterQueue } from './dead-letter/index.ts'
+import { createDeliveryLog } from './delivery/delivery-log.ts'
+import { createDeliveryWorkers } from './delivery/delivery-worker.ts'
+import { createChannelQueues } from './delivery/queues.ts'
+import { createSenders, type ProviderUrls } from './delivery/senders.ts'
+import { createInboxStore } from './inbox/inbox-store.ts'
+import { createSubscriberStore } from './subscribers/subscriber-store.ts'
+import { createTemplates } from './templates/templates.ts'
+
+/**
+ * A worker process, wired: the shared SQLite file, the providers behind their ladders, and one
+ * BullMQ worker per channel. Its Redis clients wait through an outage (workers resume by
+ * themselves when Redis returns).
+ */
+export function createWorkerService({
+  config,
+  redisUrl,
+  urls,
+  logger,
+  migrationsFolder,
+  registry = new Registry(),
+}: {
+  config: Config
+  redisUrl: string
+  urls: ProviderUrls
+  logger: Logger
+  migrationsFolder: string
+  registry?: Registry
+}) {
+  const database = openDatabase(config.DB_FILE, { migrationsFolder })
+  const prefix = config.QUEUE_PREFIX
+  const connection = createRedis(redisUrl, { role: 'worker', name: 'notifications-worker', logger })
+  const deliveries = new Counter({
+    name: 'notifications_deliveries_total',
+    help: 'Delivery attempts by channel, outcome and provider',
+    labelNames: ['channel', 'outcome', 'provider'],
+    registers: [registry],
+  })
+  const inbox = createInboxStore(database.db)
+  const senders = createSenders({ config, urls, inbox, redis: connection, prefix })
+  const queues = createChannelQueues({ connection, prefix, config })
+  const dlq = createDeadLetterQueue({ connection, prefix })
+  const workers = createDeliveryWorkers({
+    db: database.db,
+    log: createDeliveryLog(database.db),
+    subscribers: createSubscriberStore(database.db),
+    templates: createTemplates(database.db),
+    senders,
+    dlq,
+    queues,
+    config,
+    connection,
+    prefix,
+    logger,
+    onOutcome: (channel, outcome, provider) =>
+      deliveries.inc({ channel, outcome, provider: provider ?? '' }),
+  })
+  return {
+    workers,
+    registry,
+    /** Lets running deliveries finish (BullMQ's graceful close), then closes the rest. */
+    async close() {
+      await workers.close()
+      await Promise.allSettled([queues.close(), dlq.close()])
+      senders.close()
+      await connection.quit().catch(() => connection.disconnect())
+      database.close()
+    },
+  }
+}
+
+export type WorkerService = ReturnType<typeof createWorkerService>
