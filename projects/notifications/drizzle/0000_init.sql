@@ -8,6 +8,7 @@ CREATE TABLE `deliveries` (
 	`reason` text,
 	`attempts` integer DEFAULT 0 NOT NULL,
 	`provider` text,
+	`pinned_provider` text,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL
 );

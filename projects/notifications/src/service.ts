@@ -165,6 +165,7 @@ export function createApiService({
     dlq,
     queues,
     db,
+    sqlite,
     redis,
     async close() {
       clearInterval(pruning)

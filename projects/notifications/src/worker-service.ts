@@ -9,6 +9,7 @@ import { createDeliveryWorkers } from './delivery/delivery-worker.ts'
 import { createChannelQueues } from './delivery/queues.ts'
 import { createSenders, type ProviderUrls } from './delivery/senders.ts'
 import { createInboxStore } from './inbox/inbox-store.ts'
+import type { Resolver } from './ssrf-guard/index.ts'
 import { createSubscriberStore } from './subscribers/subscriber-store.ts'
 import { createTemplates } from './templates/templates.ts'
 
@@ -23,6 +24,7 @@ export function createWorkerService({
   urls,
   logger,
   migrationsFolder,
+  resolver,
   registry = new Registry(),
 }: {
   config: Config
@@ -30,6 +32,8 @@ export function createWorkerService({
   urls: ProviderUrls
   logger: Logger
   migrationsFolder: string
+  /** Resolves webhook hosts at connect time; default the system's. Tests inject one. */
+  resolver?: Resolver
   registry?: Registry
 }) {
   const database = openDatabase(config.DB_FILE, { migrationsFolder })
@@ -42,7 +46,14 @@ export function createWorkerService({
     registers: [registry],
   })
   const inbox = createInboxStore(database.db)
-  const senders = createSenders({ config, urls, inbox, redis: connection, prefix })
+  const senders = createSenders({
+    config,
+    urls,
+    inbox,
+    redis: connection,
+    prefix,
+    ...(resolver && { resolver }),
+  })
   const queues = createChannelQueues({ connection, prefix, config })
   const dlq = createDeadLetterQueue({ connection, prefix })
   const workers = createDeliveryWorkers({

@@ -21,10 +21,12 @@ export function createEmailProviders(
     const transport = nodemailer.createTransport({
       url,
       pool: true,
-      maxConnections: 5,
+      // One connection per concurrent send: a send never waits for a busy connection.
+      maxConnections: 20,
       connectionTimeout: timeoutMs,
       greetingTimeout: timeoutMs,
-      socketTimeout: timeoutMs,
+      // The send's own timeout (below) decides; the socket's only cleans up after it.
+      socketTimeout: timeoutMs * 2,
       // The local sink speaks plain SMTP; a real relay on 587 upgrades with STARTTLS.
       ignoreTLS: url.startsWith('smtp://') && new URL(url).hostname === '127.0.0.1',
     } as Parameters<typeof nodemailer.createTransport>[0])
@@ -41,21 +43,29 @@ export function createEmailProviders(
           headers: { 'X-Idempotency-Key': message.key },
         })
         const aborted = new Promise<never>((_, reject) => {
-          signal.addEventListener('abort', () => reject(new ProviderError('smtp timeout')), {
-            once: true,
-          })
+          signal.addEventListener(
+            'abort',
+            () => reject(new ProviderError('smtp timeout', undefined, true)),
+            {
+              once: true,
+            }
+          )
         })
         try {
           const info = await Promise.race([sending, aborted])
           return { id: info.messageId }
         } catch (error) {
-          const code = (error as { responseCode?: number }).responseCode
-          if (code !== undefined && code >= 500) {
-            throw new PermanentError(`smtp ${code}: ${(error as Error).message}`, { cause: error })
+          if (error instanceof ProviderError) throw error
+          const { responseCode, code } = error as { responseCode?: number; code?: string }
+          if (responseCode !== undefined && responseCode >= 500) {
+            throw new PermanentError(`smtp ${responseCode}: ${(error as Error).message}`, {
+              cause: error,
+            })
           }
-          throw error instanceof ProviderError
-            ? error
-            : new ProviderError(`smtp: ${(error as Error).message}`)
+          // The relay said no (4xx), or it was never reached: nothing was accepted. Anything
+          // else (a timeout, a socket closed after DATA) may have been: ambiguous.
+          const refused = responseCode !== undefined || code === 'ECONNECTION' || code === 'EDNS'
+          throw new ProviderError(`smtp: ${(error as Error).message}`, undefined, !refused)
         }
       },
       close: () => transport.close(),

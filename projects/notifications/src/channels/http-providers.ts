@@ -46,8 +46,13 @@ export function createHttpProviders(
             signal,
           })
         } catch (error) {
+          // A timeout may come after the provider applied the message: ambiguous. A refused
+          // connection cannot.
+          const timedOut = (error as Error).name === 'TimeoutError'
           throw new ProviderError(
-            `${name}: ${(error as Error).name === 'TimeoutError' ? 'timeout' : (error as Error).message}`
+            `${name}: ${timedOut ? 'timeout' : (error as Error).message}`,
+            undefined,
+            timedOut
           )
         }
         const answer = (await res.json().catch(() => ({}))) as { id?: string }

@@ -17,11 +17,16 @@ export type Outgoing = {
 /** A provider's answer: its message id, if it gave one. */
 export type Receipt = { id?: string }
 
-/** A transient provider failure that carries the wait the provider asked for (Retry-After). */
+/**
+ * A transient provider failure, with the wait the provider asked for (Retry-After). `ambiguous`
+ * when the provider may have applied the message anyway (a timeout): the ladder then retries the
+ * same provider rather than hand the message to the next.
+ */
 export class ProviderError extends Error {
   constructor(
     message: string,
-    readonly retryAfterMs?: number
+    readonly retryAfterMs?: number,
+    readonly ambiguous = false
   ) {
     super(message)
     this.name = this.constructor.name

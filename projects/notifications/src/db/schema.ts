@@ -109,6 +109,11 @@ export const deliveries = sqliteTable(
     reason: text('reason'),
     attempts: integer('attempts').notNull().default(0),
     provider: text('provider'),
+    /**
+     * Set when a provider failed ambiguously (a timeout: it may have accepted the message):
+     * every later attempt goes to that provider only, which deduplicates its own keys.
+     */
+    pinnedProvider: text('pinned_provider'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },

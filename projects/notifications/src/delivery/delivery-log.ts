@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { and, asc, eq, sql } from 'drizzle-orm'
+import { and, asc, eq, inArray, ne, not, sql } from 'drizzle-orm'
 import type { Db } from '../db/database.ts'
 import { deliveries, deliveryLog, type DeliveryStatus } from '../db/schema.ts'
 
@@ -41,6 +41,12 @@ export function createDeliveryLog(db: Db, now: () => number = Date.now) {
       .run()
   }
 
+  /**
+   * Moves a delivery to a new state and logs the step, unless it is already settled: a sent
+   * delivery stays sent and a failed one failed (only a replay reopens it, `from: 'failed'`).
+   * A job may run twice at once (its worker stalled and another took it over), so a late
+   * outcome must never undo the first. Answers whether the state changed.
+   */
   function update(
     delivery: Delivery,
     change: {
@@ -49,11 +55,17 @@ export function createDeliveryLog(db: Db, now: () => number = Date.now) {
       provider?: string | null
       attempts?: number
     },
-    detail?: string
-  ) {
+    detail?: string,
+    { from = 'pending' }: { from?: 'pending' | 'failed' } = {}
+  ): boolean {
     const at = now()
-    db.transaction((tx) => {
-      tx.update(deliveries)
+    const settled =
+      from === 'failed'
+        ? ne(deliveries.status, 'failed')
+        : inArray(deliveries.status, ['sent', 'failed'])
+    return db.transaction((tx) => {
+      const changed = tx
+        .update(deliveries)
         .set({
           status: change.status,
           reason: change.reason ?? null,
@@ -61,8 +73,16 @@ export function createDeliveryLog(db: Db, now: () => number = Date.now) {
           ...(change.attempts !== undefined && { attempts: change.attempts }),
           updatedAt: at,
         })
-        .where(eq(deliveries.id, delivery.id))
-        .run()
+        .where(
+          and(
+            eq(deliveries.id, delivery.id),
+            change.status === 'sent' && from === 'pending'
+              ? ne(deliveries.status, 'sent')
+              : not(settled)
+          )
+        )
+        .run().changes
+      if (changed === 0) return false
       tx.insert(deliveryLog)
         .values({
           deliveryId: delivery.id,
@@ -75,6 +95,7 @@ export function createDeliveryLog(db: Db, now: () => number = Date.now) {
           detail: detail ?? null,
         })
         .run()
+      return true
     })
   }
 
@@ -151,9 +172,16 @@ export function createDeliveryLog(db: Db, now: () => number = Date.now) {
     suppressed(delivery: Delivery, reason: string, detail?: string) {
       update(delivery, { status: 'suppressed', reason }, detail)
     },
+    /** Every later attempt of this delivery goes to `provider` only (see `pinnedProvider`). */
+    pin(delivery: Delivery, provider: string) {
+      db.update(deliveries)
+        .set({ pinnedProvider: provider })
+        .where(eq(deliveries.id, delivery.id))
+        .run()
+    },
     /** Back in the queue (a replay from the dead-letter queue). */
     requeued(delivery: Delivery, reason: string) {
-      update(delivery, { status: 'queued', reason }, undefined)
+      update(delivery, { status: 'queued', reason }, undefined, { from: 'failed' })
     },
     note(delivery: Delivery, status: DeliveryStatus, reason: string, detail?: string) {
       step(delivery, { status, reason, provider: null, attempt: null, detail: detail ?? null })

@@ -274,7 +274,9 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
     if (!message) return fail(job, delivery, 'event_missing', attempt, null)
     const channel = delivery.channel as Exclude<Channel, 'webhook'>
     try {
-      const { provider, failed } = await senders.ladders[channel].send(message)
+      const { provider, failed } = await senders.ladders[channel].send(message, {
+        ...(delivery.pinnedProvider && { only: delivery.pinnedProvider }),
+      })
       for (const f of failed)
         log.note(delivery, 'queued', 'provider_failed', `${f.provider}: ${String(f.error)}`)
       log.sent(
@@ -301,6 +303,10 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
       const detail = error instanceof LadderExhaustedError ? error.message : String(error)
       const lastProvider =
         error instanceof LadderExhaustedError ? (error.errors.at(-1)?.provider ?? null) : null
+      // A timeout: that provider may hold the message. Only it may be asked again.
+      if (error instanceof LadderExhaustedError && error.ambiguous && lastProvider) {
+        if (delivery.pinnedProvider === null) log.pin(delivery, lastProvider)
+      }
       if (final) return fail(job, delivery, 'retries_exhausted', attempt, lastProvider, detail)
       log.attemptFailed(delivery, {
         reason: 'provider_failed',

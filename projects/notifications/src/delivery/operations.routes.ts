@@ -30,14 +30,12 @@ const BreakerView = z
   })
   .openapi('ProviderBreaker')
 
-const TemplateInput = z
-  .record(z.string(), z.string().max(20_000))
-  .openapi('TemplateContent', {
-    example: {
-      subject: 'Order {{ event.data.orderId }} shipped',
-      text: 'Hello {{ subscriber.id }}',
-    },
-  })
+const TemplateInput = z.record(z.string(), z.string().max(20_000)).openapi('TemplateContent', {
+  example: {
+    subject: 'Order {{ event.data.orderId }} shipped',
+    text: 'Hello {{ subscriber.id }}',
+  },
+})
 
 function unavailable(): never {
   throw new HttpError(503, 'redis_unavailable', 'Redis is unavailable; try again shortly', {

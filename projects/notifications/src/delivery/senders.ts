@@ -15,7 +15,7 @@ import {
   type Provider,
   type ProviderLadder,
 } from '../provider-ladder/index.ts'
-import { createAddressPolicy, createGuardedAgents } from '../ssrf-guard/index.ts'
+import { createAddressPolicy, createGuardedAgents, type Resolver } from '../ssrf-guard/index.ts'
 
 export type ProviderUrls = { smtp: string[]; sms: string[]; push: string[] }
 
@@ -42,6 +42,7 @@ export function createSenders({
   inbox,
   redis,
   prefix,
+  resolver,
   onBreakerChange,
 }: {
   config: Config
@@ -49,6 +50,8 @@ export function createSenders({
   inbox: InboxStore
   redis: Redis
   prefix: string
+  /** Resolves webhook hosts at connect time; default the system's. Tests inject one. */
+  resolver?: Resolver
   onBreakerChange?: (provider: string, state: BreakerState) => void
 }): Senders {
   const email = createEmailProviders(urls.smtp, {
@@ -100,6 +103,7 @@ export function createSenders({
   }
   const webhookAgents = createGuardedAgents({
     policy: createAddressPolicy({ allow: config.WEBHOOK_ALLOWED_CIDRS }),
+    ...(resolver && { resolver }),
   })
   return {
     ladders,

@@ -50,15 +50,10 @@ const Accepted = z
   .openapi('AcceptedEvent')
 
 const IdempotencyHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .min(1)
-    .max(255)
-    .optional()
-    .openapi({
-      description:
-        'The same key and body answer the first response again, without a second fan-out; kept 24 h at least',
-    }),
+  'idempotency-key': z.string().min(1).max(255).optional().openapi({
+    description:
+      'The same key and body answer the first response again, without a second fan-out; kept 24 h at least',
+  }),
 })
 
 const DeliveryView = z

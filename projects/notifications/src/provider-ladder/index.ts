@@ -1,6 +1,7 @@
 export {
   AllProvidersOpenError,
   createProviderLadder,
+  isTimeout,
   LadderExhaustedError,
   PermanentError,
   type BreakerState,

@@ -137,7 +137,7 @@ describe('createProviderLadder()', () => {
     expect(ladder.states().primary).toBe('closed')
   })
 
-  it('when a provider hangs, the call is aborted at the timeout and the backup delivers', async () => {
+  it('when a provider times out, the ladder stops there and the backup is not called, as the primary may have applied it', async () => {
     const primary = await httpProvider('primary', { status: 200, hold: true })
     const backup = await httpProvider('backup')
     const ladder = createProviderLadder({
@@ -145,9 +145,41 @@ describe('createProviderLadder()', () => {
       timeoutMs: 200,
     })
 
-    const result = await ladder.send('slow')
+    const error = await ladder.send('slow').catch((e: unknown) => e)
+
+    expect(error).toBeInstanceOf(LadderExhaustedError)
+    expect((error as LadderExhaustedError).ambiguous).toBe(true)
+    expect(backup.state.calls).toBe(0)
+  })
+
+  it('when a send is restricted to one provider, the others are never called, even with its breaker open', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const primary = await httpProvider('primary', { status: 503 })
+    const backup = await httpProvider('backup')
+    const ladder = createProviderLadder({ providers: [primary.provider, backup.provider] })
+
+    for (let i = 0; i < 5; i++) {
+      await expect(ladder.send(`o${i}`, { only: 'primary' })).rejects.toThrow(LadderExhaustedError)
+    }
+    const error = await ladder.send('o5', { only: 'primary' }).catch((e: unknown) => e)
+
+    expect(error).toBeInstanceOf(AllProvidersOpenError)
+    expect(backup.state.calls).toBe(0)
+  })
+
+  it('when the primary keeps timing out, its breaker opens and the backup takes over', async () => {
+    const primary = await httpProvider('primary', { status: 200, hold: true })
+    const backup = await httpProvider('backup')
+    const ladder = createProviderLadder({
+      providers: [primary.provider, backup.provider],
+      timeoutMs: 50,
+    })
+
+    for (let i = 0; i < 5; i++)
+      await expect(ladder.send(`t${i}`)).rejects.toThrow(LadderExhaustedError)
+    const result = await ladder.send('after')
 
     expect(result.provider).toBe('backup')
-    expect(result.failed.map((f) => f.provider)).toEqual(['primary'])
+    expect(ladder.states().primary).toBe('open')
   })
 })

@@ -35,14 +35,34 @@ export class AllProvidersOpenError extends Error {
   }
 }
 
-/** Every provider whose breaker let the call through failed; `errors` by provider. */
+/**
+ * The ladder stopped without a success: every provider whose breaker let the call through
+ * failed, or one failed ambiguously (it may have applied the message) and the ladder stopped
+ * there. `errors` by provider, in order.
+ */
 export class LadderExhaustedError extends Error {
-  constructor(readonly errors: { provider: string; error: unknown }[]) {
+  constructor(
+    readonly errors: { provider: string; error: unknown }[],
+    readonly ambiguous = false
+  ) {
     super(
-      `every provider failed: ${errors.map(({ provider, error }) => `${provider}: ${String(error)}`).join('; ')}`
+      `${ambiguous ? 'stopped after an ambiguous failure' : 'every provider failed'}: ${errors.map(({ provider, error }) => `${provider}: ${String(error)}`).join('; ')}`
     )
     this.name = this.constructor.name
   }
+}
+
+/**
+ * A failure after which the provider may still have applied the message: a timeout. The default
+ * test for `isAmbiguous`.
+ */
+export function isTimeout(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  return (
+    error.name === 'TimeoutError' ||
+    error.name === 'AbortError' ||
+    (error as { ambiguous?: unknown }).ambiguous === true
+  )
 }
 
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated'
@@ -63,6 +83,14 @@ export type ProviderLadderOptions<Message, Receipt> = {
   halfOpenAfterMs?: number
   /** Each call is aborted after this (and counts as a failure). */
   timeoutMs?: number
+  /**
+   * A failure after which the message may have been applied (a timeout). The ladder does not
+   * hand such a message to the next provider, which would deliver it a second time (providers
+   * deduplicate their own idempotency keys, not each other's): it stops, and the caller retries
+   * later, on the same provider first. Once that provider's breaker opens, the next one takes
+   * over. Default `isTimeout`.
+   */
+  isAmbiguous?: (error: unknown) => boolean
   /** When every provider is open or probing: the least wait AllProvidersOpenError asks for. */
   probeWaitMs?: number
   /** Breaker state changes, for metrics and readiness. */
@@ -81,9 +109,10 @@ export type ProviderLadder<Message, Receipt> = {
   /**
    * Sends through the first provider whose breaker is closed (or half-open, as its one probe)
    * and that succeeds. Throws PermanentError as is, AllProvidersOpenError when no breaker let a
-   * call through, LadderExhaustedError when every provider tried failed.
+   * call through, LadderExhaustedError when every provider tried failed. `only` restricts the
+   * ladder to one provider: where an earlier ambiguous failure may have delivered the message.
    */
-  send(message: Message): Promise<LadderResult<Receipt>>
+  send(message: Message, options?: { only?: string }): Promise<LadderResult<Receipt>>
   /** Every provider's breaker state, by name. */
   states(): Record<string, BreakerState>
 }
@@ -110,6 +139,7 @@ export function createProviderLadder<Message, Receipt>({
   halfOpenAfterMs = 30_000,
   timeoutMs = 10_000,
   probeWaitMs = 1000,
+  isAmbiguous = isTimeout,
   onStateChange,
   now = Date.now,
 }: ProviderLadderOptions<Message, Receipt>): ProviderLadder<Message, Receipt> {
@@ -131,9 +161,11 @@ export function createProviderLadder<Message, Receipt>({
   })
 
   return {
-    async send(message) {
+    async send(message, { only } = {}) {
       const failed: { provider: string; error: unknown }[] = []
-      for (const { provider, policy } of rungs) {
+      const used = only === undefined ? rungs : rungs.filter((rung) => rung.provider.name === only)
+      if (used.length === 0) throw new RangeError(`no provider named ${only}`)
+      for (const { provider, policy } of used) {
         // cockatiel makes calls wait while the half-open probe runs; a ladder has somewhere
         // else to go, so it skips this provider instead (the probe stays the only call).
         if (policy.state === CircuitState.HalfOpen) continue
@@ -147,12 +179,13 @@ export function createProviderLadder<Message, Receipt>({
           if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) continue
           if (error instanceof PermanentError) throw error
           failed.push({ provider: provider.name, error })
+          if (isAmbiguous(error)) throw new LadderExhaustedError(failed, true)
         }
       }
       if (failed.length > 0) throw new LadderExhaustedError(failed)
       // A half-open rung's probe is in flight: look again shortly, not at once.
       const retryAt = Math.min(
-        ...rungs.map((rung) =>
+        ...used.map((rung) =>
           rung.policy.state === CircuitState.HalfOpen
             ? now() + probeWaitMs
             : rung.openedAt + halfOpenAfterMs
