@@ -52,12 +52,16 @@ export const FAST: Record<string, string> = {
 /** The reference Standard Webhooks receiver on a loopback socket, applying each webhook-id once. */
 export async function startWebhookReceiver(redis: Redis) {
   const applied = new Map<string, ReceivedWebhook>()
+  /** The headers of every attempt, by webhook-id. */
+  const attempts = new Map<string, Record<string, string>[]>()
   const secrets = new Map<string, string[]>()
   let calls = 0
   let answer: ((path: string) => Response | undefined) | undefined
   const app = new Hono()
   app.post('/hooks/:endpoint', async (c, next) => {
     calls++
+    const id = c.req.header('webhook-id') ?? ''
+    attempts.set(id, [...(attempts.get(id) ?? []), c.req.header()])
     const scripted = answer?.(c.req.param('endpoint'))
     if (scripted) return scripted
     return next()
@@ -78,6 +82,7 @@ export async function startWebhookReceiver(redis: Redis) {
   return {
     base,
     applied,
+    attempts,
     get calls() {
       return calls
     },
