@@ -318,12 +318,15 @@ export async function trigger(
   }
 }
 
-/** Waits until no delivery of the stack is queued or temporarily suppressed. */
+/**
+ * Waits until the outbox is empty and no delivery is queued or waiting for a breaker (those held
+ * by quiet hours wait for hours on purpose and count as settled).
+ */
 export async function settled(stack: Stack, { timeoutMs = 60_000 } = {}) {
   const pendingRows = () =>
     stack.api.sqlite
       .prepare(
-        "SELECT id, channel, status, reason, attempts, pinned_provider AS pinned FROM deliveries WHERE status = 'queued' OR (status = 'suppressed' AND reason IN ('quiet_hours', 'breaker_open'))"
+        "SELECT id, channel, status, reason, attempts, pinned_provider AS pinned FROM deliveries WHERE status = 'queued' OR (status = 'suppressed' AND reason = 'breaker_open')"
       )
       .all() as { id: string }[]
   try {

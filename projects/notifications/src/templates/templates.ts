@@ -25,16 +25,16 @@ const DEFAULTS: Record<TemplatedChannel, Record<string, string>> = {
 /** A digest lists its events; `items` holds them, oldest first. */
 const DIGEST: Record<TemplatedChannel, Record<string, string>> = {
   email: {
-    subject: '{{ items.size }} × {{ eventType }}',
+    subject: '{{ items.size }} new {{ eventType }}',
     text: '{% for item in items %}- {{ item.type }}: {{ item.data | json }}\n{% endfor %}',
   },
-  sms: { text: '{{ items.size }} × {{ eventType }}' },
+  sms: { text: '{{ items.size }} new {{ eventType }}' },
   push: {
-    title: '{{ items.size }} × {{ eventType }}',
+    title: '{{ items.size }} new {{ eventType }}',
     body: '{% for item in items %}{{ item.data | json }} {% endfor %}',
   },
   in_app: {
-    title: '{{ items.size }} × {{ eventType }}',
+    title: '{{ items.size }} new {{ eventType }}',
     body: '{% for item in items %}{{ item.data | json }}\n{% endfor %}',
   },
 }
