@@ -179,6 +179,13 @@ export function createDeliveryLog(db: Db, now: () => number = Date.now) {
         .where(eq(deliveries.id, delivery.id))
         .run()
     },
+    /** A provider refused the message for sure: the pin to it, if any, is lifted. */
+    unpin(delivery: Delivery, provider: string) {
+      db.update(deliveries)
+        .set({ pinnedProvider: null })
+        .where(and(eq(deliveries.id, delivery.id), eq(deliveries.pinnedProvider, provider)))
+        .run()
+    },
     /** Back in the queue (a replay from the dead-letter queue). */
     requeued(delivery: Delivery, reason: string) {
       update(delivery, { status: 'queued', reason }, undefined, { from: 'failed' })

@@ -276,6 +276,10 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
     try {
       const { provider, failed } = await senders.ladders[channel].send(message, {
         ...(delivery.pinnedProvider && { only: delivery.pinnedProvider }),
+        // Write-ahead: the provider is pinned before it is called, so an attempt that dies
+        // with this process (SIGKILL mid-call) is retried there only; a sure refusal unpins.
+        beforeCall: (provider) => log.pin(delivery, provider),
+        refused: (provider) => log.unpin(delivery, provider),
       })
       for (const f of failed)
         log.note(delivery, 'queued', 'provider_failed', `${f.provider}: ${String(f.error)}`)
@@ -303,10 +307,6 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
       const detail = error instanceof LadderExhaustedError ? error.message : String(error)
       const lastProvider =
         error instanceof LadderExhaustedError ? (error.errors.at(-1)?.provider ?? null) : null
-      // A timeout: that provider may hold the message. Only it may be asked again.
-      if (error instanceof LadderExhaustedError && error.ambiguous && lastProvider) {
-        if (delivery.pinnedProvider === null) log.pin(delivery, lastProvider)
-      }
       if (final) return fail(job, delivery, 'retries_exhausted', attempt, lastProvider, detail)
       log.attemptFailed(delivery, {
         reason: 'provider_failed',

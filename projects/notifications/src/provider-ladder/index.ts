@@ -9,4 +9,5 @@ export {
   type Provider,
   type ProviderLadder,
   type ProviderLadderOptions,
+  type SendOptions,
 } from './provider-ladder.ts'

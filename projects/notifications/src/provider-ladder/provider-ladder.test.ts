@@ -92,7 +92,15 @@ describe('createProviderLadder()', () => {
 
     primary.state.script = { status: 200, hold: true }
     vi.setSystemTime(Date.now() + 30_001)
-    const sends = Array.from({ length: 10 }, (_, i) => ladder.send(`p${i}`))
+    const intents: string[] = []
+    const sends = Array.from({ length: 10 }, (_, i) =>
+      ladder.send(`p${i}`, {
+        beforeCall: async (name) => {
+          await Promise.resolve()
+          intents.push(name)
+        },
+      })
+    )
     while (primary.state.held.length === 0) await new Promise((resolve) => setImmediate(resolve))
     expect(ladder.states().primary).toBe('half-open')
     const skipped = await Promise.all(sends.slice(1))
@@ -150,6 +158,25 @@ describe('createProviderLadder()', () => {
     expect(error).toBeInstanceOf(LadderExhaustedError)
     expect((error as LadderExhaustedError).ambiguous).toBe(true)
     expect(backup.state.calls).toBe(0)
+  })
+
+  it('when intents are recorded, each call is announced first and a sure refusal withdraws it; a timeout leaves it', async () => {
+    const primary = await httpProvider('primary', { status: 503 })
+    const backup = await httpProvider('backup', { status: 200, hold: true })
+    const ladder = createProviderLadder({
+      providers: [primary.provider, backup.provider],
+      timeoutMs: 100,
+    })
+    const events: string[] = []
+
+    await ladder
+      .send('m', {
+        beforeCall: (name) => void events.push(`call ${name}`),
+        refused: (name) => void events.push(`refused ${name}`),
+      })
+      .catch(() => undefined)
+
+    expect(events).toEqual(['call primary', 'refused primary', 'call backup'])
   })
 
   it('when a send is restricted to one provider, the others are never called, even with its breaker open', async () => {

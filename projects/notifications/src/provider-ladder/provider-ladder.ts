@@ -98,6 +98,18 @@ export type ProviderLadderOptions<Message, Receipt> = {
   now?: () => number
 }
 
+export type SendOptions = {
+  /** Only this provider: where an earlier attempt may already have delivered the message. */
+  only?: string
+  /**
+   * Called before each provider call, awaited. Record it durably (a write-ahead intent): if this
+   * process dies during the call, the next attempt knows the message may be at that provider.
+   */
+  beforeCall?: (provider: string) => void | Promise<void>
+  /** Called when a provider failed for sure (it did not take the message): the intent is void. */
+  refused?: (provider: string) => void | Promise<void>
+}
+
 export type LadderResult<Receipt> = {
   provider: string
   receipt: Receipt
@@ -112,7 +124,7 @@ export type ProviderLadder<Message, Receipt> = {
    * call through, LadderExhaustedError when every provider tried failed. `only` restricts the
    * ladder to one provider: where an earlier ambiguous failure may have delivered the message.
    */
-  send(message: Message, options?: { only?: string }): Promise<LadderResult<Receipt>>
+  send(message: Message, options?: SendOptions): Promise<LadderResult<Receipt>>
   /** Every provider's breaker state, by name. */
   states(): Record<string, BreakerState>
 }
@@ -160,8 +172,14 @@ export function createProviderLadder<Message, Receipt>({
     return rung
   })
 
+  /** An open breaker whose open period is over: its next call is the probe. */
+  function halfOpenDue(policy: CircuitBreakerPolicy): boolean {
+    const rung = rungs.find((r) => r.policy === policy)!
+    return policy.state === CircuitState.Open && now() - rung.openedAt >= halfOpenAfterMs
+  }
+
   return {
-    async send(message, { only } = {}) {
+    async send(message, { only, beforeCall, refused } = {}) {
       const failed: { provider: string; error: unknown }[] = []
       const used = only === undefined ? rungs : rungs.filter((rung) => rung.provider.name === only)
       if (used.length === 0) throw new RangeError(`no provider named ${only}`)
@@ -169,6 +187,19 @@ export function createProviderLadder<Message, Receipt>({
         // cockatiel makes calls wait while the half-open probe runs; a ladder has somewhere
         // else to go, so it skips this provider instead (the probe stays the only call).
         if (policy.state === CircuitState.HalfOpen) continue
+        if (policy.state === CircuitState.Open || policy.state === CircuitState.Isolated) {
+          // Let the breaker decide (it may be time for the probe), but without an intent when
+          // it is not: nothing is called then.
+          if (!halfOpenDue(policy)) continue
+        }
+        if (beforeCall) {
+          await beforeCall(provider.name)
+          // Another send may have started the probe meanwhile.
+          if (policy.state === CircuitState.HalfOpen) {
+            await refused?.(provider.name)
+            continue
+          }
+        }
         try {
           const receipt = await policy.execute(
             () => provider.send(message, AbortSignal.timeout(timeoutMs)),
@@ -176,10 +207,14 @@ export function createProviderLadder<Message, Receipt>({
           )
           return { provider: provider.name, receipt, failed }
         } catch (error) {
-          if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) continue
+          if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
+            await refused?.(provider.name)
+            continue
+          }
           if (error instanceof PermanentError) throw error
           failed.push({ provider: provider.name, error })
           if (isAmbiguous(error)) throw new LadderExhaustedError(failed, true)
+          await refused?.(provider.name)
         }
       }
       if (failed.length > 0) throw new LadderExhaustedError(failed)
