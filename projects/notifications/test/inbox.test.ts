@@ -81,7 +81,7 @@ describe('GET /v1/subscribers/:id/inbox', () => {
     const seen: number[] = []
     const ids: number[] = []
     let cursor: number | null = null
-    let unread = 0
+    let unread: number | undefined
     do {
       const page = (await (
         await stack.request(

@@ -19,7 +19,7 @@ export async function openSse(url: string, { lastEventId }: { lastEventId?: stri
   const queue: SseEvent[] = []
   let wake: (() => void) | undefined
   let ended = false
-  ;(async () => {
+  void (async () => {
     const decoder = new TextDecoder()
     let buffer = ''
     try {

@@ -31,12 +31,12 @@ describe('GET /events/:id', () => {
 
     await page.goto(`${stack.url}/events/${body.id}`)
     await page.waitForSelector('body[data-settled="true"]', { timeout: 20_000 })
-    const rows = await page.$$eval('tbody tr', (trs) =>
-      trs.map((tr) => ({
-        channel: tr.getAttribute('data-channel'),
-        status: tr.getAttribute('data-status'),
-        steps: [...tr.querySelectorAll('.step')].map((s) => s.textContent ?? ''),
-        provider: tr.children[5]?.textContent,
+    const rows = await Promise.all(
+      (await page.locator('tbody tr').all()).map(async (tr) => ({
+        channel: await tr.getAttribute('data-channel'),
+        status: await tr.getAttribute('data-status'),
+        steps: await tr.locator('.step').allTextContents(),
+        provider: await tr.locator('td').nth(5).textContent(),
       }))
     )
     const title = await page.textContent('#event-id')

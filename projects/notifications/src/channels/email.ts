@@ -52,8 +52,8 @@ export function createEmailProviders(
           )
         })
         try {
-          const info = await Promise.race([sending, aborted])
-          return { id: info.messageId }
+          const info = (await Promise.race([sending, aborted])) as { messageId?: string }
+          return info.messageId === undefined ? {} : { id: info.messageId }
         } catch (error) {
           if (error instanceof ProviderError) throw error
           const { responseCode, code } = error as { responseCode?: number; code?: string }

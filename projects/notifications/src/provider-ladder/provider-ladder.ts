@@ -172,6 +172,11 @@ export function createProviderLadder<Message, Receipt>({
     return rung
   })
 
+  /** A probe is in flight (read through a call: the state changes across an await). */
+  function probing(policy: CircuitBreakerPolicy): boolean {
+    return policy.state === CircuitState.HalfOpen
+  }
+
   /** An open breaker whose open period is over: its next call is the probe. */
   function halfOpenDue(policy: CircuitBreakerPolicy): boolean {
     const rung = rungs.find((r) => r.policy === policy)!
@@ -195,7 +200,7 @@ export function createProviderLadder<Message, Receipt>({
         if (beforeCall) {
           await beforeCall(provider.name)
           // Another send may have started the probe meanwhile.
-          if (policy.state === CircuitState.HalfOpen) {
+          if (probing(policy)) {
             await refused?.(provider.name)
             continue
           }
