@@ -1,10 +1,10 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
 import {
   errorHandler,
-  errorResponse,
   kitMiddleware,
   limitBody,
   notFoundHandler,
+  problemResponse,
   validator,
   type createHealth,
   type createMetrics,
@@ -110,8 +110,8 @@ export function createApp({
     // A limiter refusing its input (key over 512 bytes, a bad cost): the caller's mistake.
     if (error instanceof InvalidRequestError) {
       const path = error.field ?? 'request'
-      return errorResponse(400, 'invalid_rate_limit_request', error.message, {
-        issues: [{ path, message: error.message }],
+      return problemResponse(400, 'invalid_rate_limit_request', error.message, {
+        errors: [{ path, message: error.message }],
       })
     }
     return kitErrors(error, c)
@@ -297,7 +297,7 @@ export function createApp({
         )
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error
-        return errorResponse(503, 'store_unavailable', 'The rate limit store is unavailable', {
+        return problemResponse(503, 'store_unavailable', 'The rate limit store is unavailable', {
           headers: { 'Retry-After': '1' },
         })
       }

@@ -134,7 +134,7 @@ describe('the demo service (memory backend)', () => {
 
       expect(response.status).toBe(400)
       expect(await response.json()).toMatchObject({
-        error: { code: 'validation_failed', issues: [{ path: 'q' }] },
+        code: 'validation_failed', errors: [{ path: 'q' }],
       })
     })
   })
@@ -160,7 +160,7 @@ describe('the demo service (memory backend)', () => {
       const response = await get('/api/algorithms/leaky-faucet')
 
       expect(response.status).toBe(400)
-      expect(await response.json()).toMatchObject({ error: { issues: [{ path: 'algorithm' }] } })
+      expect(await response.json()).toMatchObject({ errors: [{ path: 'algorithm' }] })
     })
   })
 
@@ -186,7 +186,7 @@ describe('the demo service (memory backend)', () => {
       const response = await postJson('/api/decisions', body)
 
       expect(response.status).toBe(400)
-      expect(await response.json()).toMatchObject({ error: { issues: [{ path: field }] } })
+      expect(await response.json()).toMatchObject({ errors: [{ path: field }] })
     })
 
     it('when the cost exceeds what the policy can ever hold, answers 400 naming "cost"', async () => {
@@ -194,7 +194,7 @@ describe('the demo service (memory backend)', () => {
 
       expect(response.status).toBe(400)
       expect(await response.json()).toMatchObject({
-        error: { code: 'invalid_rate_limit_request', issues: [{ path: 'cost' }] },
+        code: 'invalid_rate_limit_request', errors: [{ path: 'cost' }],
       })
     })
 
@@ -206,7 +206,7 @@ describe('the demo service (memory backend)', () => {
       })
 
       expect(response.status).toBe(400)
-      expect(await response.json()).toMatchObject({ error: { code: 'malformed_json' } })
+      expect(await response.json()).toMatchObject({ code: 'malformed_json' })
     })
   })
 

@@ -118,6 +118,6 @@ describe('GET /api/priority (load shedder: capacity 5, 20 % reserved)', () => {
     const response = await fetch(`${service.url}/api/priority?work=99999`)
 
     expect(response.status).toBe(400)
-    expect(await response.json()).toMatchObject({ error: { issues: [{ path: 'work' }] } })
+    expect(await response.json()).toMatchObject({ errors: [{ path: 'work' }] })
   })
 })

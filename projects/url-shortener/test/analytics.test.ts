@@ -7,7 +7,9 @@ const HOUR = 3_600_000
 const T0 = Date.parse('2026-03-01T00:00:00Z')
 
 type ErrorBody = {
-  error: { code: string; message: string; issues?: { path: string; message: string }[] }
+  code: string
+  detail: string
+  errors?: { path: string; message: string }[]
 }
 type Counts = { total: number; humans: number; bots: number }
 
@@ -57,7 +59,7 @@ async function linkWithClicks(): Promise<string> {
 
 async function getJson<T>(path: string): Promise<{ status: number; body: T }> {
   const res = await request(app, 'GET', path)
-  expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+  expect(res.headers.get('content-type')).toMatch(res.ok ? /^application\/json/ : /^application\/problem\+json/)
   return { status: res.status, body: (await res.json()) as T }
 }
 
@@ -97,7 +99,7 @@ describe('GET /api/links/:code/stats', () => {
     const { status, body } = await getJson<ErrorBody>('/api/links/no-such-code/stats/timeseries')
 
     expect(status).toBe(404)
-    expect(body.error.code).toBe('not_found')
+    expect(body.code).toBe('not_found')
   })
 
   it('when buffered clicks cannot be written, answers 503 with Retry-After, then the full count once they can', async () => {
@@ -114,7 +116,7 @@ describe('GET /api/links/:code/stats', () => {
 
     expect(failing.status).toBe(503)
     expect(failing.headers.get('retry-after')).toBe('1')
-    expect(((await failing.json()) as ErrorBody).error.code).toBe('analytics_unavailable')
+    expect(((await failing.json()) as ErrorBody).code).toBe('analytics_unavailable')
     expect(recovered.body.total).toBe(1)
   })
 
@@ -200,8 +202,8 @@ describe('GET /api/links/:code/stats/timeseries', () => {
     )
 
     expect(status).toBe(400)
-    expect(body.error.code).toBe('validation_failed')
-    expect(body.error.issues).toEqual([{ path: field, message: expect.stringMatching(reason) }])
+    expect(body.code).toBe('validation_failed')
+    expect(body.errors).toEqual([{ path: field, message: expect.stringMatching(reason) }])
   })
 })
 
@@ -281,7 +283,7 @@ describe('GET /api/links/:code/stats/breakdown/:dimension', () => {
     const { status, body } = await getJson<ErrorBody>(`/api/links/${code}/stats${path}`)
 
     expect(status).toBe(400)
-    expect(body.error.issues?.map((issue) => issue.path)).toEqual([field])
+    expect(body.errors?.map((issue) => issue.path)).toEqual([field])
   })
 })
 

@@ -5,7 +5,9 @@ import { HOSTILE_TARGETS, VALID_TARGETS } from '../src/links/target-url.fixtures
 import { buildTestApp, countRows, createLink, request } from './helpers.ts'
 
 type ErrorJson = {
-  error: { code: string; message: string; issues?: { path: string; message: string }[] }
+  code: string
+  detail: string
+  errors?: { path: string; message: string }[]
 }
 
 describe('POST /api/links', () => {
@@ -45,8 +47,8 @@ describe('POST /api/links', () => {
     const wrong = responses.filter(
       ({ status, body }) =>
         status !== 400 ||
-        body.error.code !== 'validation_failed' ||
-        !body.error.issues?.some((issue) => issue.path === 'url')
+        body.code !== 'validation_failed' ||
+        !body.errors?.some((issue) => issue.path === 'url')
     )
     expect(wrong).toEqual([])
     expect(countRows(database)).toBe(before)
@@ -57,7 +59,7 @@ describe('POST /api/links', () => {
       const res = await request(app, 'POST', '/api/links', { body, key: false })
 
       expect(res.status).toBe(400)
-      expect(((await res.json()) as ErrorJson).error.issues?.[0]?.path).toBe('url')
+      expect(((await res.json()) as ErrorJson).errors?.[0]?.path).toBe('url')
     }
   })
 
@@ -105,7 +107,7 @@ describe('POST /api/links', () => {
         return {
           alias,
           status: res.status,
-          path: ((await res.json()) as ErrorJson).error.issues?.[0]?.path,
+          path: ((await res.json()) as ErrorJson).errors?.[0]?.path,
         }
       })
     )
@@ -120,7 +122,7 @@ describe('POST /api/links', () => {
       })
 
       expect(res.status).toBe(400)
-      expect(((await res.json()) as ErrorJson).error.issues?.[0]?.path).toBe('alias')
+      expect(((await res.json()) as ErrorJson).errors?.[0]?.path).toBe('alias')
     }
   })
 
@@ -135,7 +137,7 @@ describe('POST /api/links', () => {
     expect(statuses.filter((status) => status === 201)).toHaveLength(1)
     expect(statuses.filter((status) => status === 409)).toHaveLength(49)
     const conflict = (await responses.find((res) => res.status === 409)?.json()) as ErrorJson
-    expect(conflict.error).toMatchObject({ code: 'alias_taken', issues: [{ path: 'alias' }] })
+    expect(conflict).toMatchObject({ code: 'alias_taken', errors: [{ path: 'alias' }] })
   })
 
   it('when an alias differs only in case, it is another code', async () => {
@@ -169,7 +171,7 @@ describe('POST /api/links', () => {
     })
 
     expect(res.status).toBe(400)
-    expect(((await res.json()) as ErrorJson).error.issues?.[0]?.path).toBe('reuse')
+    expect(((await res.json()) as ErrorJson).errors?.[0]?.path).toBe('reuse')
   })
 
   it('when the expiry is in the past, both or malformed, responds 400 naming the field', async () => {
@@ -190,7 +192,7 @@ describe('POST /api/links', () => {
       })
 
       expect(res.status, JSON.stringify(extra)).toBe(400)
-      const issues = ((await res.json()) as ErrorJson).error.issues ?? []
+      const issues = ((await res.json()) as ErrorJson).errors ?? []
       expect(
         issues.map((issue) => issue.path),
         JSON.stringify(extra)
@@ -202,7 +204,7 @@ describe('POST /api/links', () => {
     const res = await request(app, 'POST', '/api/links', { body: '{"url": ', key: false })
 
     expect(res.status).toBe(400)
-    expect(((await res.json()) as ErrorJson).error.code).toBe('malformed_json')
+    expect(((await res.json()) as ErrorJson).code).toBe('malformed_json')
   })
 })
 
@@ -240,7 +242,7 @@ describe('GET /api/links', () => {
       const res = await request(app, 'GET', `/api/links?${query}`)
 
       expect(res.status).toBe(400)
-      expect(((await res.json()) as ErrorJson).error.issues?.[0]?.path).toBe(path)
+      expect(((await res.json()) as ErrorJson).errors?.[0]?.path).toBe(path)
     }
   })
 })
@@ -298,7 +300,7 @@ describe('GET, PATCH, DELETE /api/links/:code', () => {
 
     expect(empty.status).toBe(400)
     expect(hostile.status).toBe(400)
-    expect(((await hostile.json()) as ErrorJson).error.issues?.[0]?.path).toBe('url')
+    expect(((await hostile.json()) as ErrorJson).errors?.[0]?.path).toBe('url')
     expect(after.target).toBe('https://example.com/stay')
   })
 
@@ -343,7 +345,7 @@ describe('POST /api/links/bulk', () => {
         {
           index: 1,
           status: 'invalid',
-          error: { code: 'validation_failed', issues: [{ path: 'url' }] },
+          error: { code: 'validation_failed', errors: [{ path: 'url' }] },
         },
         { index: 2, status: 'created' },
         { index: 3, status: 'conflict', error: { code: 'alias_taken' } },
@@ -375,7 +377,7 @@ describe('POST /api/links/bulk', () => {
       const res = await request(app, 'POST', '/api/links/bulk', { body: { links } })
 
       expect(res.status).toBe(400)
-      expect(((await res.json()) as ErrorJson).error.issues?.[0]?.path).toBe('links')
+      expect(((await res.json()) as ErrorJson).errors?.[0]?.path).toBe('links')
     }
   })
 })
@@ -428,7 +430,7 @@ describe('GET /api/links/export.csv, POST /api/links/import', () => {
       created: 1,
       results: [
         { index: 0, status: 'created' },
-        { index: 1, status: 'invalid', error: { issues: [{ path: 'url' }] } },
+        { index: 1, status: 'invalid', error: { errors: [{ path: 'url' }] } },
         { index: 2, status: 'conflict' },
       ],
     })
@@ -445,7 +447,7 @@ describe('GET /api/links/export.csv, POST /api/links/import', () => {
 
     expect(wrongType.status).toBe(415)
     expect(malformed.status).toBe(400)
-    expect(((await malformed.json()) as ErrorJson).error.code).toBe('malformed_csv')
+    expect(((await malformed.json()) as ErrorJson).code).toBe('malformed_csv')
   })
 })
 

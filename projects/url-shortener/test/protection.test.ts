@@ -2,7 +2,7 @@ import { SECURE_HEADERS } from '@kit/http'
 import { afterAll, describe, expect, it } from 'vitest'
 import { API_KEY, buildTestApp, countRows, createLink, request, twoInstances } from './helpers.ts'
 
-type ErrorJson = { error: { code: string; message: string } }
+type ErrorJson = { code: string; detail: string }
 
 /** A request body stream with no Content-Length (chunked on the wire). */
 function chunkedBody(bytes: number): ReadableStream<Uint8Array> {
@@ -28,7 +28,7 @@ describe('body limit', () => {
     const res = await request(app, 'POST', '/api/links', { body: oversized, key: false })
 
     expect(res.status).toBe(413)
-    expect(((await res.json()) as ErrorJson).error.code).toBe('payload_too_large')
+    expect(((await res.json()) as ErrorJson).code).toBe('payload_too_large')
     expect(countRows(database)).toBe(before)
   })
 
@@ -41,7 +41,7 @@ describe('body limit', () => {
     } as RequestInit)
 
     expect(res.status).toBe(413)
-    expect(((await res.json()) as ErrorJson).error.code).toBe('payload_too_large')
+    expect(((await res.json()) as ErrorJson).code).toBe('payload_too_large')
   })
 
   it('when the body is just under 16 KiB, it is not refused for its size', async () => {
@@ -82,7 +82,7 @@ describe('creation rate limit', () => {
     const retryAfter = Number(refused.headers.get('retry-after'))
     expect(retryAfter).toBeGreaterThanOrEqual(1)
     expect(retryAfter).toBeLessThanOrEqual(60)
-    expect(((await refused.json()) as ErrorJson).error.code).toBe('rate_limited')
+    expect(((await refused.json()) as ErrorJson).code).toBe('rate_limited')
   })
 
   it('when the client presents the API key, the anonymous limit does not apply', async () => {

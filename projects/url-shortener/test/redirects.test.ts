@@ -71,8 +71,10 @@ describe('GET /:code', () => {
     expect(beforeExpiry.status).toBe(302)
     expect(responses.map((res) => res.status)).toEqual([404, 404, 404, 404, 404])
     expect(new Set(bodies).size).toBe(1)
-    expect(JSON.parse(bodies[0] as string)).toEqual({
-      error: { code: 'not_found', message: 'No link with this code' },
+    expect(JSON.parse(bodies[0] as string)).toMatchObject({
+      status: 404,
+      code: 'not_found',
+      detail: 'No link with this code',
     })
     expect(responses[0]?.headers.get('cache-control')).toBe('no-store')
   })
@@ -161,8 +163,10 @@ describe('GET /:code+', () => {
     const res = await app.request('/unknown-code+')
 
     expect(res.status).toBe(404)
-    expect(await res.json()).toEqual({
-      error: { code: 'not_found', message: 'No link with this code' },
+    expect(await res.json()).toMatchObject({
+      status: 404,
+      code: 'not_found',
+      detail: 'No link with this code',
     })
   })
 })

@@ -73,7 +73,7 @@ describe('over a real socket', () => {
     const res = await postChunked(`${server.url}/api/links`, chunks)
 
     expect(res.status).toBe(413)
-    expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'payload_too_large' } })
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'payload_too_large' })
   })
 
   it('when a declared Content-Length is over 16 KiB, responds 413 without reading the body', async () => {
@@ -84,7 +84,7 @@ describe('over a real socket', () => {
     })
 
     expect(res.status).toBe(413)
-    expect(await res.json()).toMatchObject({ error: { code: 'payload_too_large' } })
+    expect(await res.json()).toMatchObject({ code: 'payload_too_large' })
   })
 
   it('when a body within the limit arrives chunked, it is read and validated', async () => {

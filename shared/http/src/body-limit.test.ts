@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { limitBody } from './body-limit.ts'
-import { errorHandler, notFoundHandler, type ErrorBody } from './errors.ts'
+import { errorHandler, notFoundHandler, type Problem } from './errors.ts'
 import { kitMiddleware } from './kit-middleware.ts'
 import { serveApp, type ServedApp } from './serve-app.ts'
 import { captureLogger, postChunked } from './test-helpers.ts'
@@ -23,8 +23,12 @@ function buildApp() {
 }
 
 const tooBig = 'x'.repeat(LIMIT + 1)
-const expected413: ErrorBody = {
-  error: { code: 'payload_too_large', message: `Body exceeds ${LIMIT} bytes` },
+const expected413: Problem = {
+  type: 'about:blank',
+  title: 'Payload Too Large',
+  status: 413,
+  code: 'payload_too_large',
+  detail: `Body exceeds ${LIMIT} bytes`,
 }
 
 beforeEach(() => {

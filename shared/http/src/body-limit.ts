@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { errorJson } from './errors.ts'
+import { problem } from './errors.ts'
 import { requestHeader } from './node-request.ts'
 
 /**
@@ -20,7 +20,7 @@ import { requestHeader } from './node-request.ts'
  */
 export function limitBody(maxBytes: number): MiddlewareHandler {
   const tooLarge = (c: Context) =>
-    errorJson(c, 413, 'payload_too_large', `Body exceeds ${maxBytes} bytes`)
+    problem(c, 413, 'payload_too_large', `Body exceeds ${maxBytes} bytes`)
   const countStreamedBytes = bodyLimit({ maxSize: maxBytes, onError: tooLarge })
 
   return async function limitBody(c, next) {

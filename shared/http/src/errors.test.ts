@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { describe, expect, it } from 'vitest'
-import { errorHandler, errorJson, errorResponse, HttpError, notFoundHandler } from './errors.ts'
+import { errorHandler, HttpError, notFoundHandler, problem, problemResponse } from './errors.ts'
 import { kitMiddleware } from './kit-middleware.ts'
 import { captureLogger } from './test-helpers.ts'
 
@@ -16,7 +16,7 @@ function buildApp() {
   })
   app.get('/invalid', () => {
     throw new HttpError(400, 'validation_failed', 'Invalid request body', {
-      issues: [{ path: 'url', message: 'Invalid URL' }],
+      errors: [{ path: 'url', message: 'Invalid URL' }],
     })
   })
   app.get('/hono-401', () => {
@@ -31,10 +31,10 @@ function buildApp() {
   app.get('/crash', () => {
     throw new Error('SQLITE_CORRUPT at /var/lib/app/links.db')
   })
-  app.get('/returned', () => errorResponse(503, 'redis_unavailable', 'Try again shortly'))
+  app.get('/returned', () => problemResponse(503, 'redis_unavailable', 'Try again shortly'))
   app.get('/limited', (c) => {
     c.header('ratelimit-remaining', '0')
-    return errorJson(c, 429, 'rate_limited', 'Too many requests', {
+    return problem(c, 429, 'rate_limited', 'Too many requests', {
       headers: { 'retry-after': '5' },
     })
   })
@@ -50,25 +50,30 @@ describe('errorHandler()', () => {
     const res = await app.request('/conflict')
 
     expect(res.status).toBe(409)
-    expect(res.headers.get('content-type')).toBe('application/json')
+    expect(res.headers.get('content-type')).toBe('application/problem+json')
     expect(res.headers.get('retry-after')).toBe('3')
     expect(await res.json()).toEqual({
-      error: { code: 'alias_taken', message: 'Alias abc is already in use' },
+      type: 'about:blank',
+      title: 'Conflict',
+      status: 409,
+      code: 'alias_taken',
+      detail: 'Alias abc is already in use',
     })
   })
 
-  it('when HttpError carries issues, the body lists them', async () => {
+  it('when HttpError carries field errors, the body lists them as `errors`', async () => {
     const { app } = buildApp()
 
     const res = await app.request('/invalid')
 
     expect(res.status).toBe(400)
     expect(await res.json()).toEqual({
-      error: {
-        code: 'validation_failed',
-        message: 'Invalid request body',
-        issues: [{ path: 'url', message: 'Invalid URL' }],
-      },
+      type: 'about:blank',
+      title: 'Bad Request',
+      status: 400,
+      code: 'validation_failed',
+      detail: 'Invalid request body',
+      errors: [{ path: 'url', message: 'Invalid URL' }],
     })
   })
 
@@ -79,7 +84,7 @@ describe('errorHandler()', () => {
 
     expect(res.status).toBe(401)
     expect(res.headers.get('www-authenticate')).toBe('Bearer')
-    expect(await res.json()).toEqual({ error: { code: 'unauthorized', message: 'Token expired' } })
+    expect(await res.json()).toMatchObject({ code: 'unauthorized', detail: 'Token expired' })
   })
 
   it('when an HTTPException is a 5xx, its message is replaced by the standard phrase', async () => {
@@ -88,9 +93,7 @@ describe('errorHandler()', () => {
     const res = await app.request('/hono-504')
 
     expect(res.status).toBe(504)
-    expect(await res.json()).toEqual({
-      error: { code: 'gateway_timeout', message: 'Gateway Timeout' },
-    })
+    expect(await res.json()).toMatchObject({ code: 'gateway_timeout', detail: 'Gateway Timeout' })
   })
 
   it('when a handler throws anything else, answers a generic 500 and logs it with the request id', async () => {
@@ -100,9 +103,7 @@ describe('errorHandler()', () => {
 
     const text = await res.text()
     expect(res.status).toBe(500)
-    expect(JSON.parse(text)).toEqual({
-      error: { code: 'internal_error', message: 'Internal server error' },
-    })
+    expect(JSON.parse(text)).toMatchObject({ code: 'internal_error', detail: 'Internal server error' })
     expect(text).not.toContain('SQLITE')
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatchObject({
@@ -114,20 +115,18 @@ describe('errorHandler()', () => {
   })
 })
 
-describe('errorResponse()', () => {
+describe('problemResponse()', () => {
   it('when returned by a handler, gives the same body shape', async () => {
     const { app } = buildApp()
 
     const res = await app.request('/returned')
 
     expect(res.status).toBe(503)
-    expect(await res.json()).toEqual({
-      error: { code: 'redis_unavailable', message: 'Try again shortly' },
-    })
+    expect(await res.json()).toMatchObject({ code: 'redis_unavailable', detail: 'Try again shortly' })
   })
 })
 
-describe('errorJson()', () => {
+describe('problem()', () => {
   it('when headers were set earlier with c.header(), keeps them next to its own', async () => {
     const { app } = buildApp()
 
@@ -137,22 +136,18 @@ describe('errorJson()', () => {
     expect(res.headers.get('ratelimit-remaining')).toBe('0')
     expect(res.headers.get('retry-after')).toBe('5')
     expect(res.headers.get('x-request-id')).toBeTruthy()
-    expect(await res.json()).toEqual({
-      error: { code: 'rate_limited', message: 'Too many requests' },
-    })
+    expect(await res.json()).toMatchObject({ code: 'rate_limited', detail: 'Too many requests' })
   })
 })
 
 describe('notFoundHandler', () => {
-  it('when no route matches, answers a JSON 404 naming the method and path', async () => {
+  it('when no route matches, answers a problem-details 404 naming the method and path', async () => {
     const { app } = buildApp()
 
     const res = await app.request('/nope', { method: 'DELETE' })
 
     expect(res.status).toBe(404)
-    expect(res.headers.get('content-type')).toBe('application/json')
-    expect(await res.json()).toEqual({
-      error: { code: 'not_found', message: 'No route for DELETE /nope' },
-    })
+    expect(res.headers.get('content-type')).toBe('application/problem+json')
+    expect(await res.json()).toMatchObject({ code: 'not_found', detail: 'No route for DELETE /nope' })
   })
 })

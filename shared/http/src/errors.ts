@@ -4,87 +4,140 @@ import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { Logger } from 'pino'
 
-/** One field problem: `path` is dotted (`links.3.url`), '' for the whole input. */
-export type ErrorIssue = { path: string; message: string }
+/** The media type of every error body the kit answers (RFC 9457 § 3). */
+export const PROBLEM_JSON = 'application/problem+json'
 
-/** The body of every 4xx/5xx the kit answers. */
-export type ErrorBody = { error: { code: string; message: string; issues?: ErrorIssue[] } }
+/** One field at fault: `path` is dotted (`links.3.url`), '' for the whole input. */
+export type FieldError = { path: string; message: string }
+
+/**
+ * The body of every 4xx/5xx the kit answers: RFC 9457 problem details. `code` is a stable,
+ * snake_case extension member for programs to branch on; `errors` lists the fields at fault.
+ * `type` is 'about:blank' (the status says it all) unless a registered problem type fits.
+ */
+export type Problem = {
+  type: string
+  title: string
+  status: number
+  code: string
+  detail: string
+  errors?: FieldError[]
+  instance?: string
+  [extension: string]: unknown
+}
+
+/** What a problem may carry besides its status, code and detail. */
+export type ProblemOptions = {
+  errors?: FieldError[]
+  headers?: Record<string, string>
+  /** A problem type URI; default 'about:blank'. */
+  type?: string
+  /** Further extension members (RFC 9457 § 3.2), e.g. `{ 'violated-policies': ['api'] }`. */
+  extensions?: Record<string, unknown>
+}
 
 /**
  * An expected failure. Throw it from a handler; `errorHandler` answers it with its status,
- * headers and an ErrorBody.
+ * headers and a Problem body.
  *
  * @example
  * ```ts
- * throw new HttpError(409, 'alias_taken', `Alias ${alias} is already in use`)
+ * throw new HttpError(409, 'alias_taken', `Alias ${alias} is already in use`, {
+ *   errors: [{ path: 'alias', message: 'is already taken' }],
+ * })
  * throw new HttpError(503, 'redis_unavailable', 'Try again shortly', { headers: { 'Retry-After': '1' } })
  * ```
  */
 export class HttpError extends Error {
   readonly status: ContentfulStatusCode
   readonly code: string
-  readonly issues?: ErrorIssue[]
-  readonly headers?: Record<string, string>
+  readonly options: ProblemOptions
 
   constructor(
     status: ContentfulStatusCode,
     code: string,
-    message: string,
-    options: { issues?: ErrorIssue[]; headers?: Record<string, string>; cause?: unknown } = {}
+    detail: string,
+    options: ProblemOptions & { cause?: unknown } = {}
   ) {
-    super(message, { cause: options.cause })
+    super(detail, { cause: options.cause })
     this.name = this.constructor.name
     this.status = status
     this.code = code
-    this.issues = options.issues
-    this.headers = options.headers
+    const { cause: _cause, ...rest } = options
+    this.options = rest
+  }
+
+  get errors(): FieldError[] | undefined {
+    return this.options.errors
   }
 }
 
-function errorBody(code: string, message: string, issues?: ErrorIssue[]): ErrorBody {
-  return { error: issues?.length ? { code, message, issues } : { code, message } }
-}
-
 /**
- * Builds the kit's JSON error response, for handlers that return rather than throw. It is a
- * plain Response: headers set earlier with `c.header()` are not carried over, so when there
- * are some (rate-limit headers, Retry-After) use `errorJson(c, …)` or throw an HttpError.
+ * The Problem object itself, for bodies that embed one (a bulk operation's per-row outcome).
  *
  * @example
  * ```ts
- * if (!isRedisReady(redis)) return errorResponse(503, 'redis_unavailable', 'Try again shortly')
+ * problemBody(400, 'validation_failed', 'Invalid link', { errors: [{ path: 'url', message: 'Invalid URL' }] })
  * ```
  */
-export function errorResponse(
+export function problemBody(
+  status: number,
+  code: string,
+  detail: string,
+  { errors, type = 'about:blank', extensions }: Omit<ProblemOptions, 'headers'> = {}
+): Problem {
+  return {
+    type,
+    title: STATUS_CODES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error'),
+    status,
+    code,
+    detail,
+    ...(errors?.length ? { errors } : {}),
+    ...extensions,
+  }
+}
+
+/**
+ * The kit's error response through the Context, so headers already set with `c.header()`
+ * (request id, RateLimit fields) stay on it.
+ *
+ * @example
+ * ```ts
+ * return problem(c, 429, 'rate_limited', 'Too many requests', { headers: { 'Retry-After': '5' } })
+ * ```
+ */
+export function problem(
+  c: Context,
   status: ContentfulStatusCode,
   code: string,
-  message: string,
-  { issues, headers }: { issues?: ErrorIssue[]; headers?: Record<string, string> } = {}
+  detail: string,
+  { headers, ...options }: ProblemOptions = {}
 ): Response {
-  return new Response(JSON.stringify(errorBody(code, message, issues)), {
-    status,
-    headers: { ...headers, 'content-type': 'application/json' },
+  return c.body(JSON.stringify(problemBody(status, code, detail, options)), status, {
+    ...headers,
+    'content-type': PROBLEM_JSON,
   })
 }
 
 /**
- * The same error response built through the Context, so headers already set with
- * `c.header()` (request id, RateLimit-*) stay on it.
+ * The same error response as a plain `Response`, for code that has no Context (a fallback
+ * handler, a pattern's callback).
  *
  * @example
  * ```ts
- * c.header('RateLimit-Remaining', '0')
- * return errorJson(c, 429, 'rate_limited', 'Too many requests', { headers: { 'Retry-After': '5' } })
+ * if (!isRedisReady(redis)) return problemResponse(503, 'redis_unavailable', 'Try again shortly')
  * ```
  */
-export function errorJson(
-  c: Context,
+export function problemResponse(
   status: ContentfulStatusCode,
   code: string,
-  message: string,
-  { issues, headers }: { issues?: ErrorIssue[]; headers?: Record<string, string> } = {}
+  detail: string,
+  { headers, ...options }: ProblemOptions = {}
 ): Response {
-  return c.json(errorBody(code, message, issues), status, headers)
+  return new Response(JSON.stringify(problemBody(status, code, detail, options)), {
+    status,
+    headers: { ...headers, 'content-type': PROBLEM_JSON },
+  })
 }
 
 /** 'Payload Too Large' → 'payload_too_large', from Node's table of reason phrases. */
@@ -99,7 +152,7 @@ function codeForStatus(status: number): string {
 
 /**
  * The single `app.onError` of every app:
- * - HttpError → its status, code, issues and headers;
+ * - HttpError → its status, code, field errors and headers;
  * - Hono's HTTPException (body limit, validator, timeout, auth…) → its status, a code derived
  *   from the status, and its headers (e.g. WWW-Authenticate);
  * - anything else → 500 'internal_error', logged with the request id, message never echoed
@@ -113,10 +166,8 @@ function codeForStatus(status: number): string {
 export function errorHandler({ logger }: { logger: Logger }): ErrorHandler {
   return function kitErrorHandler(err, c) {
     if (err instanceof HttpError) {
-      return errorJson(c, err.status, err.code, err.message, {
-        issues: err.issues,
-        headers: err.headers,
-      })
+      if (err.status >= 500) logger.error({ err, reqId: c.get('requestId') }, 'request failed')
+      return problem(c, err.status, err.code, err.message, err.options)
     }
     if (err instanceof HTTPException) {
       const { status } = err
@@ -127,7 +178,7 @@ export function errorHandler({ logger }: { logger: Logger }): ErrorHandler {
       err.res?.headers.forEach((value, name) => {
         if (name !== 'content-type' && name !== 'content-length') headers[name] = value
       })
-      return errorJson(
+      return problem(
         c,
         status,
         malformedJson ? 'malformed_json' : codeForStatus(status),
@@ -139,11 +190,11 @@ export function errorHandler({ logger }: { logger: Logger }): ErrorHandler {
       { err, reqId: c.get('requestId'), method: c.req.method, path: c.req.path },
       'unhandled error'
     )
-    return errorJson(c, 500, 'internal_error', 'Internal server error')
+    return problem(c, 500, 'internal_error', 'Internal server error')
   }
 }
 
-/** JSON 404 for every app: `app.notFound(notFoundHandler)`. */
+/** Problem-details 404 for every app: `app.notFound(notFoundHandler)`. */
 export const notFoundHandler: NotFoundHandler = function kitNotFound(c) {
-  return errorJson(c, 404, 'not_found', `No route for ${c.req.method} ${c.req.path}`)
+  return problem(c, 404, 'not_found', `No route for ${c.req.method} ${c.req.path}`)
 }

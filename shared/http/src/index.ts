@@ -1,12 +1,15 @@
 export { limitBody } from './body-limit.ts'
 export {
   errorHandler,
-  errorJson,
-  errorResponse,
   HttpError,
   notFoundHandler,
-  type ErrorBody,
-  type ErrorIssue,
+  problem,
+  problemBody,
+  problemResponse,
+  PROBLEM_JSON,
+  type FieldError,
+  type Problem,
+  type ProblemOptions,
 } from './errors.ts'
 export {
   createHealth,
@@ -20,4 +23,13 @@ export { createLogger } from './logger.ts'
 export { createMetrics } from './metrics.ts'
 export { nodeRequest, nodeResponse, requestHeader } from './node-request.ts'
 export { serveApp, type ServeAppOptions, type ServedApp } from './serve-app.ts'
-export { toIssues, validator } from './validator.ts'
+export { toFieldErrors, validator } from './validator.ts'
+export {
+  createOpenApiApp,
+  jsonBody,
+  jsonResponse,
+  problemHook,
+  problemResponses,
+  ProblemSchema,
+  serveApiDocs,
+} from './openapi.ts'

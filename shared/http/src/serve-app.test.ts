@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises'
+import { ConfigError } from '@kit/config'
 import { Hono } from 'hono'
 import { afterEach, describe, expect, it } from 'vitest'
 import { errorHandler, notFoundHandler } from './errors.ts'
@@ -52,8 +53,10 @@ describe('serveApp()', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')
     expect(res.headers.get('x-powered-by')).toBeNull()
     expect(missing.status).toBe(404)
-    expect(await missing.json()).toEqual({
-      error: { code: 'not_found', message: 'No route for GET /nope' },
+    expect(await missing.json()).toMatchObject({
+      status: 404,
+      code: 'not_found',
+      detail: 'No route for GET /nope',
     })
     expect(s.server.headersTimeout).toBe(10_000)
     expect(s.server.requestTimeout).toBe(30_000)
@@ -151,7 +154,7 @@ describe('serveApp()', () => {
     expect(process.listeners('SIGINT')).toEqual(before.SIGINT)
   })
 
-  it('when the port is already taken, rejects with EADDRINUSE', async () => {
+  it('when the port is already taken, rejects with a ConfigError naming the port and PORT', async () => {
     const { app, logger } = buildApp()
     const first = await serveApp(app, {
       port: 0,
@@ -168,6 +171,12 @@ describe('serveApp()', () => {
       handleSignals: false,
     })
 
-    await expect(second).rejects.toMatchObject({ code: 'EADDRINUSE' })
+    const error = await second.then(
+      () => undefined,
+      (rejected: unknown) => rejected
+    )
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).keys).toEqual(['PORT'])
+    expect((error as ConfigError).message).toContain(`${first.port} is already in use`)
   })
 })

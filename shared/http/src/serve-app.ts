@@ -2,6 +2,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import { serve, type WebSocketServerLike } from '@hono/node-server'
+import { ConfigError } from '@kit/config'
 import type { Logger } from 'pino'
 import type { Health } from './health.ts'
 
@@ -44,11 +45,29 @@ export type ServedApp = {
 }
 
 /**
+ * A port another process holds, or one this user may not bind, is the operator's setting to
+ * change: a ConfigError naming PORT, which main.ts prints as one line.
+ */
+function listenError(error: NodeJS.ErrnoException, port: number, hostname: string): Error {
+  if (error.code === 'EADDRINUSE') {
+    return new ConfigError([
+      { key: 'PORT', message: `${port} is already in use on ${hostname}; set PORT to a free port` },
+    ])
+  }
+  if (error.code === 'EACCES') {
+    return new ConfigError([
+      { key: 'PORT', message: `${port} needs privileges to bind; set PORT above 1023` },
+    ])
+  }
+  return error
+}
+
+/**
  * Serves a Hono app with @hono/node-server and shuts down gracefully. On SIGTERM/SIGINT or
  * `shutdown()`: /readyz turns 503 'draining', the server keeps serving for `drainDelayMs`,
  * stops accepting connections and waits for in-flight requests (bounded by
  * `shutdownTimeoutMs`), then runs `onShutdown`, removes its signal handlers and resolves.
- * Resolves once listening.
+ * Resolves once listening; a port in use rejects with a ConfigError naming PORT.
  *
  * @example
  * ```ts
@@ -86,7 +105,7 @@ export async function serveApp(
         resolve(created as Server)
       }
     )
-    created.once('error', reject)
+    created.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, port, hostname)))
     // Read per connection, so setting them before the first one is accepted is enough.
     const http = created as Server
     http.headersTimeout = headersTimeoutMs

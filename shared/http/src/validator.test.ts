@@ -1,9 +1,9 @@
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { errorHandler, type ErrorBody } from './errors.ts'
+import { errorHandler, type Problem } from './errors.ts'
 import { captureLogger } from './test-helpers.ts'
-import { toIssues, validator } from './validator.ts'
+import { toFieldErrors, validator } from './validator.ts'
 
 const linkSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
@@ -51,10 +51,10 @@ describe('validator()', () => {
     const res = await postJson(app, JSON.stringify({ url: 'https://example.com', a: { b: ['x'] } }))
 
     expect(res.status).toBe(400)
-    const body = (await res.json()) as ErrorBody
-    expect(body.error.code).toBe('validation_failed')
-    expect(body.error.message).toBe('Invalid request body')
-    expect(body.error.issues).toEqual([
+    const body = (await res.json()) as Problem
+    expect(body.code).toBe('validation_failed')
+    expect(body.detail).toBe('Invalid request body')
+    expect(body.errors).toEqual([
       { path: 'a.b.0', message: expect.stringContaining('expected number') },
     ])
     expect(written).toHaveLength(0)
@@ -66,8 +66,8 @@ describe('validator()', () => {
     const res = await postJson(app, JSON.stringify({ url: 'javascript:alert(1)' }))
 
     expect(res.status).toBe(400)
-    const body = (await res.json()) as ErrorBody
-    expect(body.error.issues?.map((i) => i.path)).toEqual(['url'])
+    const body = (await res.json()) as Problem
+    expect(body.errors?.map((i) => i.path)).toEqual(['url'])
   })
 
   it('when the body has an unknown field, answers 400 naming that field', async () => {
@@ -76,7 +76,7 @@ describe('validator()', () => {
     const res = await postJson(app, JSON.stringify({ url: 'https://example.com', admin: true }))
 
     expect(res.status).toBe(400)
-    expect(((await res.json()) as ErrorBody).error.issues).toEqual([
+    expect(((await res.json()) as Problem).errors).toEqual([
       { path: 'admin', message: 'Unknown field' },
     ])
   })
@@ -87,10 +87,11 @@ describe('validator()', () => {
     const res = await postJson(app, '{"url": "https://exa')
 
     expect(res.status).toBe(400)
-    expect(res.headers.get('content-type')).toBe('application/json')
-    expect(((await res.json()) as ErrorBody).error).toEqual({
+    expect(res.headers.get('content-type')).toBe('application/problem+json')
+    expect((await res.json()) as Problem).toMatchObject({
+      status: 400,
       code: 'malformed_json',
-      message: 'Malformed JSON in request body',
+      detail: 'Malformed JSON in request body',
     })
     expect(written).toHaveLength(0)
   })
@@ -101,7 +102,7 @@ describe('validator()', () => {
     const res = await app.request('/links', { method: 'POST', body: 'url=x' })
 
     expect(res.status).toBe(400)
-    expect(((await res.json()) as ErrorBody).error.issues?.[0]?.path).toBe('url')
+    expect(((await res.json()) as Problem).errors?.[0]?.path).toBe('url')
   })
 
   it('when a query parameter is invalid, says "Invalid request query" and names it', async () => {
@@ -110,13 +111,13 @@ describe('validator()', () => {
     const res = await app.request('/search?limit=1000')
 
     expect(res.status).toBe(400)
-    const { error } = (await res.json()) as ErrorBody
-    expect(error.message).toBe('Invalid request query')
-    expect(error.issues?.[0]?.path).toBe('limit')
+    const error = (await res.json()) as Problem
+    expect(error.detail).toBe('Invalid request query')
+    expect(error.errors?.[0]?.path).toBe('limit')
   })
 })
 
-describe('toIssues()', () => {
+describe('toFieldErrors()', () => {
   it('when paths hold numbers and symbols, joins them with dots; the root is ""', () => {
     const key = Symbol('meta')
     const result = z
@@ -124,11 +125,11 @@ describe('toIssues()', () => {
       .safeParse({ [key]: 1, links: [{}, { url: 2 }] })
     const root = z.string().safeParse(1)
 
-    expect(toIssues(result.error!).map((i) => i.path)).toEqual([
+    expect(toFieldErrors(result.error!).map((i) => i.path)).toEqual([
       'links.0.url',
       'links.1.url',
       'meta',
     ])
-    expect(toIssues(root.error!)).toEqual([{ path: '', message: expect.any(String) }])
+    expect(toFieldErrors(root.error!)).toEqual([{ path: '', message: expect.any(String) }])
   })
 })

@@ -1,6 +1,6 @@
 import { zValidator } from '@hono/zod-validator'
 import type { $ZodError, $ZodType } from 'zod/v4/core'
-import { errorJson, type ErrorIssue } from './errors.ts'
+import { problem, type FieldError } from './errors.ts'
 
 type Target = 'json' | 'query' | 'param' | 'header' | 'form'
 
@@ -13,11 +13,11 @@ const targetNames: Record<Target, string> = {
 }
 
 /**
- * zod issues as the kit's ErrorIssue[]: the path joined with '.' ('' for the root). An
+ * zod issues as the kit's FieldError[]: the path joined with '.' ('' for the root). An
  * unrecognized-keys issue (strict objects) becomes one issue per unknown key, so the body
  * names each field the client should not have sent.
  */
-export function toIssues(error: $ZodError): ErrorIssue[] {
+export function toFieldErrors(error: $ZodError): FieldError[] {
   return error.issues.flatMap((issue) => {
     const path = issue.path.map((key) =>
       typeof key === 'symbol' ? (key.description ?? '') : String(key)
@@ -48,8 +48,8 @@ export function toIssues(error: $ZodError): ErrorIssue[] {
 export function validator<T extends $ZodType, Tgt extends Target>(target: Tgt, schema: T) {
   return zValidator(target, schema, function kitValidationHook(result, c) {
     if (!result.success) {
-      return errorJson(c, 400, 'validation_failed', `Invalid request ${targetNames[target]}`, {
-        issues: toIssues(result.error),
+      return problem(c, 400, 'validation_failed', `Invalid request ${targetNames[target]}`, {
+        errors: toFieldErrors(result.error),
       })
     }
   })

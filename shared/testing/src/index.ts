@@ -16,3 +16,4 @@ export {
 export { tempSqliteFile } from './sqlite.ts'
 export { uniqueName } from './unique-name.ts'
 export { onceEvent, waitFor, WaitTimeoutError } from './wait.ts'
+export { launchChromium } from './browser.ts'

@@ -11,11 +11,12 @@ declare module 'vitest' {
 }
 
 /**
- * Vitest globalSetup: starts ONE redis-server for the run and gives its URL to every test, as
- * `inject('redisUrl')` and as the environment variable `REDIS_URL` (what a pattern folder's
- * tests read, since they import no `@kit/*` package). Tests share it, so each file isolates by
- * `uniqueName()` key prefix. Fault tests that stop or kill Redis start their own server with
- * `startRedisServer()`.
+ * Vitest globalSetup: starts ONE redis-server for the run and gives its URL to every test, both
+ * as `inject('redisUrl')` and as `process.env.REDIS_URL` (set before the test workers start, so
+ * they inherit it). Pattern folders read `process.env.REDIS_URL` only, so their tests run the
+ * same once copied into a project without the kit. Tests share the server, so each file
+ * isolates by `uniqueName()` key prefix.
+ * Fault tests that stop or kill Redis start their own server with `startRedisServer()`.
  *
  * @example
  * ```ts
@@ -23,14 +24,11 @@ declare module 'vitest' {
  * export default defineConfig({ test: { globalSetup: ['@kit/testing/redis-global-setup'] } })
  * // a test
  * const redis = new Redis(inject('redisUrl'))
- * // a pattern folder's test
- * const redis = new Redis(process.env.REDIS_URL!)
  * ```
  */
 export default async function setup(project: TestProject) {
   const server = await startRedisServer()
   project.provide('redisUrl', server.url)
-  // Test workers start after global setup and inherit this process's environment.
   const previous = process.env.REDIS_URL
   process.env.REDIS_URL = server.url
   return async function teardown() {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
-import { errorResponse, HttpError, toIssues, validator } from '@kit/http'
-import type { ErrorBody } from '@kit/http'
+import { HttpError, problemBody, problemResponse, toFieldErrors, validator } from '@kit/http'
+import type { Problem } from '@kit/http'
 import { Hono } from 'hono'
 import type { MiddlewareHandler } from 'hono'
 import QRCode from 'qrcode'
@@ -32,20 +32,21 @@ export type RowResult = {
   index: number
   status: 'created' | 'invalid' | 'conflict'
   link?: LinkView
-  error?: ErrorBody['error']
+  error?: Problem
 }
 
-function aliasTakenError(alias: string): ErrorBody['error'] {
-  return {
-    code: 'alias_taken',
-    message: `The alias "${alias}" is already taken`,
-    issues: [{ path: 'alias', message: 'is already taken' }],
-  }
+const aliasTakenErrors = [{ path: 'alias', message: 'is already taken' }]
+
+function aliasTakenError(alias: string): Problem {
+  return problemBody(409, 'alias_taken', `The alias "${alias}" is already taken`, {
+    errors: aliasTakenErrors,
+  })
 }
 
 function aliasTaken(alias: string): HttpError {
-  const { code, message, issues } = aliasTakenError(alias)
-  return new HttpError(409, code, message, { issues })
+  return new HttpError(409, 'alias_taken', `The alias "${alias}" is already taken`, {
+    errors: aliasTakenErrors,
+  })
 }
 
 /**
@@ -75,11 +76,9 @@ export function createLinkRoutes({
       bodies.map((body, index): RowResult => {
         const parsed = schemas.createLink.safeParse(body)
         if (!parsed.success) {
-          const error = {
-            code: 'validation_failed',
-            message: 'Invalid link',
-            issues: toIssues(parsed.error),
-          }
+          const error = problemBody(400, 'validation_failed', 'Invalid link', {
+            errors: toFieldErrors(parsed.error),
+          })
           return { index, status: 'invalid', error }
         }
         const { link: input, reuse } = parsed.data
@@ -173,7 +172,7 @@ export function createLinkRoutes({
   app.post('/import', requireApiKey, async (c) => {
     const type = c.req.header('content-type') ?? ''
     if (!/^text\/csv\b/i.test(type)) {
-      return errorResponse(
+      return problemResponse(
         415,
         'unsupported_media_type',
         'Send the CSV with Content-Type: text/csv'

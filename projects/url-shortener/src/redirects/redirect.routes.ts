@@ -1,4 +1,4 @@
-import { errorResponse, requestHeader, SECURE_HEADERS } from '@kit/http'
+import { problemResponse, requestHeader, SECURE_HEADERS } from '@kit/http'
 import { Hono } from 'hono'
 import type { Click } from '../analytics/click-recorder.ts'
 import { isReserved } from '../links/alias.ts'
@@ -41,7 +41,7 @@ export function isRedirectPath(path: string): boolean {
  * §4.2.2), and a code that does not exist yet may exist in a minute.
  */
 function linkNotFound(): Response {
-  return errorResponse(404, 'not_found', 'No link with this code', {
+  return problemResponse(404, 'not_found', 'No link with this code', {
     headers: { ...SECURE_HEADERS, 'cache-control': 'no-store' },
   })
 }
