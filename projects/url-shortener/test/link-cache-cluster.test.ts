@@ -147,7 +147,7 @@ describe('createCachedLinkStore on a Redis Cluster', () => {
       (...args: unknown[]) => Promise<number>
     >
     const realFill = scripted.linkCacheFill!.bind(readerClient)
-    let release: () => Promise<number> = async () => -1
+    let release: () => Promise<number> = () => Promise.resolve(-1)
     scripted.linkCacheFill = (...args) =>
       new Promise((resolve) => {
         release = () => {

@@ -164,7 +164,7 @@ export async function runBenchmark({
       running.push(started)
       const ready = await scenario.prepare(started)
       const mix = 'requests' in ready ? ready.requests : undefined
-      const next = mix ? () => mix.next() : (ready as { next(): RequestSpec }).next
+      const next = mix ? () => mix.next() : () => (ready as { next(): RequestSpec }).next()
       prepared.push({
         target,
         started,
@@ -364,7 +364,12 @@ async function loadWithAutocannon(
           },
         ],
       },
-      (error, result) => (error ? reject(error) : resolve(result))
+      (error: unknown, result) =>
+        error
+          ? reject(
+              error instanceof Error ? error : new Error('autocannon failed', { cause: error })
+            )
+          : resolve(result)
     )
     instance.on('response', (_client, _status, _bytes, responseTime) =>
       latencies.record(responseTime)

@@ -60,7 +60,7 @@ export function baselineRatio(
 ): BaselineRatio {
   const cpu = rounds.map(cpuMicrosPerRequest)
   const baselineCpu = baselineRounds.map(cpuMicrosPerRequest)
-  const known = (values: (number | null)[]) => values.every((v) => v !== null)
+  const known = (values: (number | null)[]): values is number[] => values.every((v) => v !== null)
   return {
     requestsPerSecond: pairedRatio(
       rounds.map((r) => r.requestsPerSecond),
@@ -70,10 +70,7 @@ export function baselineRatio(
       rounds.map((r) => r.latencyMs.p99),
       baselineRounds.map((r) => r.latencyMs.p99)
     ),
-    cpuMicrosPerRequest:
-      known(cpu) && known(baselineCpu)
-        ? pairedRatio(cpu as number[], baselineCpu as number[])
-        : null,
+    cpuMicrosPerRequest: known(cpu) && known(baselineCpu) ? pairedRatio(cpu, baselineCpu) : null,
   }
 }
 

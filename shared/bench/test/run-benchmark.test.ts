@@ -28,17 +28,17 @@ function declaredRedirect(mixes: RequestMix[]): Scenario {
   return {
     ...redirectScenario,
     name: 'redirect-declared',
-    async prepare() {
+    prepare() {
       const requests = requestMix({
         path: '/{pick}',
         headers: { 'user-agent': 'Mozilla/5.0 (bench)' },
         pick: { values: codes, distribution: { zipf: 1.1 } },
       })
       mixes.push(requests)
-      return {
+      return Promise.resolve({
         requests,
         check: { status: 302, header: { location: /^https:\/\/example\.com\/code\d+$/ } },
-      }
+      })
     },
   }
 }

@@ -43,7 +43,7 @@ describe('runWrk() against a bare node:http server', () => {
     }
 
     const { result, cpuSeconds } = await runWrk({
-      bin: bin!,
+      bin,
       url,
       template,
       connections: 4,
@@ -83,7 +83,7 @@ describe('runWrk() against a bare node:http server', () => {
 
     for (let run = 0; run < 2; run++) {
       const { result } = await runWrk({
-        bin: bin!,
+        bin,
         url,
         template: mix.template,
         connections: 4,

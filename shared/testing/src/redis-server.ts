@@ -156,7 +156,8 @@ export async function startRedisServer({
     while (busPort === main) busPort = await freePort()
     return { port: main, busPort }
   }
-  let [bound, running] = await launchWithRetry(pickPorts)
+  const [bound, first] = await launchWithRetry(pickPorts)
+  let running = first
   let paused = false
 
   const terminate = async (signal: 'SIGTERM' | 'SIGKILL') => {
@@ -180,7 +181,7 @@ export async function startRedisServer({
     kill: () => terminate('SIGKILL'),
     async restart() {
       await terminate('SIGTERM')
-      ;[, running] = await launchWithRetry(async () => bound)
+      ;[, running] = await launchWithRetry(() => Promise.resolve(bound))
     },
     pause() {
       if (running.hasExited() || paused) return
