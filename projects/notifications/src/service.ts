@@ -1,6 +1,6 @@
 import { createHealth, createMetrics, type Health } from '@kit/http'
 import { createRedis, pingRedis } from '@kit/redis'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { Gauge, Histogram } from 'prom-client'
 import { createApp } from './app.ts'
@@ -26,6 +26,11 @@ export type ApiServiceOptions = {
   migrationsFolder: string
   /** Resolves webhook hosts at registration; default the system's. Tests inject one. */
   resolver?: Resolver
+  /**
+   * Where the channel queues and the dead-letter queue live, when not on `redisUrl`: e.g. an
+   * ioredis Cluster (each queue is one hash tag, so the queues spread over the masters).
+   */
+  queueConnection?: Redis | Cluster
 }
 
 /**
@@ -40,6 +45,7 @@ export function createApiService({
   logger,
   migrationsFolder,
   resolver,
+  queueConnection,
 }: ApiServiceOptions) {
   const database = openDatabase(config.DB_FILE, { migrationsFolder })
   const { db, sqlite } = database
@@ -70,8 +76,8 @@ export function createApiService({
     outbox,
     idempotencyTtlMs: config.IDEMPOTENCY_TTL_HOURS * 3_600_000,
   })
-  const queues = createChannelQueues({ connection: producer, prefix, config })
-  const dlq = createDeadLetterQueue({ connection: producer, prefix })
+  const queues = createChannelQueues({ connection: queueConnection ?? producer, prefix, config })
+  const dlq = createDeadLetterQueue({ connection: queueConnection ?? producer, prefix })
   const live = createLiveInbox({ subscriber, prefix })
 
   const metrics = createMetrics({ collectDefaultMetrics: true })

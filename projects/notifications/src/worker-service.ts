@@ -1,4 +1,5 @@
 import { createRedis } from '@kit/redis'
+import type { Cluster, Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { Counter, Registry } from 'prom-client'
 import type { Config } from './config.ts'
@@ -25,6 +26,7 @@ export function createWorkerService({
   logger,
   migrationsFolder,
   resolver,
+  connection: injected,
   registry = new Registry(),
 }: {
   config: Config
@@ -34,11 +36,16 @@ export function createWorkerService({
   migrationsFolder: string
   /** Resolves webhook hosts at connect time; default the system's. Tests inject one. */
   resolver?: Resolver
+  /** The queues' Redis when not `redisUrl` (an ioredis Cluster); the caller closes it. */
+  connection?: Redis | Cluster
   registry?: Registry
 }) {
   const database = openDatabase(config.DB_FILE, { migrationsFolder })
   const prefix = config.QUEUE_PREFIX
-  const connection = createRedis(redisUrl, { role: 'worker', name: 'notifications-worker', logger })
+  const owned = injected
+    ? undefined
+    : createRedis(redisUrl, { role: 'worker', name: 'notifications-worker', logger })
+  const connection = injected ?? owned!
   const deliveries = new Counter({
     name: 'notifications_deliveries_total',
     help: 'Delivery attempts by channel, outcome and provider',
@@ -79,7 +86,7 @@ export function createWorkerService({
       await workers.close()
       await Promise.allSettled([queues.close(), dlq.close()])
       senders.close()
-      await connection.quit().catch(() => connection.disconnect())
+      await owned?.quit().catch(() => owned.disconnect())
       database.close()
     },
   }

@@ -11,7 +11,7 @@ import {
   type RedisServer,
 } from '@kit/testing'
 import { Hono } from 'hono'
-import { Redis } from 'ioredis'
+import { Redis, type Cluster } from 'ioredis'
 import type { AddressInfo } from 'node:net'
 import { inject } from 'vitest'
 import { loadConfig, type Config } from '../src/config.ts'
@@ -153,7 +153,14 @@ export async function startStack({
   ownRedis = false,
   env: extra = {},
   resolver,
-}: { ownRedis?: boolean; env?: Record<string, string>; resolver?: Resolver } = {}): Promise<Stack> {
+  queueConnection,
+}: {
+  ownRedis?: boolean
+  env?: Record<string, string>
+  resolver?: Resolver
+  /** The channel queues' Redis (a Cluster); the rest stays on the run's server. */
+  queueConnection?: Redis | Cluster
+} = {}): Promise<Stack> {
   const redisServer = ownRedis ? await startRedisServer({ appendonly: true }) : undefined
   const redisUrl = redisServer?.url ?? inject('redisUrl')
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: false })
@@ -178,6 +185,7 @@ export async function startStack({
     logger,
     migrationsFolder: MIGRATIONS,
     ...(resolver && { resolver }),
+    ...(queueConnection && { queueConnection }),
   })
   const served = await serveApp(api.app, {
     port: 0,
@@ -214,6 +222,7 @@ export async function startStack({
         urls,
         logger,
         migrationsFolder: MIGRATIONS,
+        ...(queueConnection && { connection: queueConnection }),
         ...options,
       })
       await service.workers.waitUntilReady()

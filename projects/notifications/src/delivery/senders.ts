@@ -1,6 +1,6 @@
 import type http from 'node:http'
 import type https from 'node:https'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { ConsecutiveBreaker } from 'cockatiel'
 import type { Channel } from '../channels/channel.ts'
 import { createEmailProviders } from '../channels/email.ts'
@@ -48,7 +48,7 @@ export function createSenders({
   config: Config
   urls: ProviderUrls
   inbox: InboxStore
-  redis: Redis
+  redis: Redis | Cluster
   prefix: string
   /** Resolves webhook hosts at connect time; default the system's. Tests inject one. */
   resolver?: Resolver
