@@ -61,59 +61,64 @@ export function createTrigger({
   function accept(input: TriggerInput, idempotencyKey: string | undefined): TriggerOutcome {
     const at = now()
     const requestHash = createHash('sha256').update(canonical(input)).digest('base64url')
-    return db.transaction((tx) => {
-      if (idempotencyKey !== undefined) {
-        const seen = tx
-          .select()
-          .from(idempotencyKeys)
-          .where(eq(idempotencyKeys.key, idempotencyKey))
-          .get()
-        if (seen && seen.expiresAt > at) {
-          if (seen.requestHash !== requestHash) return { kind: 'conflict' } as const
-          return {
-            kind: 'replayed',
-            status: seen.status,
-            body: JSON.parse(seen.body) as unknown,
-          } as const
+    // IMMEDIATE: the key is read, then written; taking the write lock first makes two processes
+    // with the same key queue up (busy_timeout) instead of failing with SQLITE_BUSY_SNAPSHOT.
+    return db.transaction(
+      (tx) => {
+        if (idempotencyKey !== undefined) {
+          const seen = tx
+            .select()
+            .from(idempotencyKeys)
+            .where(eq(idempotencyKeys.key, idempotencyKey))
+            .get()
+          if (seen && seen.expiresAt > at) {
+            if (seen.requestHash !== requestHash) return { kind: 'conflict' } as const
+            return {
+              kind: 'replayed',
+              status: seen.status,
+              body: JSON.parse(seen.body) as unknown,
+            } as const
+          }
+          if (seen) tx.delete(idempotencyKeys).where(eq(idempotencyKeys.key, idempotencyKey)).run()
         }
-        if (seen) tx.delete(idempotencyKeys).where(eq(idempotencyKeys.key, idempotencyKey)).run()
-      }
-      const id = `evt_${randomBytes(16).toString('base64url')}`
-      tx.insert(events)
-        .values({
-          id,
-          type: input.type,
-          data: input.data,
-          recipients: input.recipients,
-          channels: input.channels,
-          critical: input.critical,
-          acceptedAt: at,
-        })
-        .run()
-      outbox.append('event.accepted', { eventId: id }, at)
-      const body: Accepted = {
-        id,
-        type: input.type,
-        recipients: input.recipients.length,
-        channels: input.channels,
-        critical: input.critical,
-        status: 'accepted',
-        acceptedAt: new Date(at).toISOString(),
-      }
-      if (idempotencyKey !== undefined) {
-        tx.insert(idempotencyKeys)
+        const id = `evt_${randomBytes(16).toString('base64url')}`
+        tx.insert(events)
           .values({
-            key: idempotencyKey,
-            requestHash,
-            status: 202,
-            body: JSON.stringify(body),
-            createdAt: at,
-            expiresAt: at + idempotencyTtlMs,
+            id,
+            type: input.type,
+            data: input.data,
+            recipients: input.recipients,
+            channels: input.channels,
+            critical: input.critical,
+            acceptedAt: at,
           })
           .run()
-      }
-      return { kind: 'accepted', status: 202, body } as const
-    })
+        outbox.append('event.accepted', { eventId: id }, at)
+        const body: Accepted = {
+          id,
+          type: input.type,
+          recipients: input.recipients.length,
+          channels: input.channels,
+          critical: input.critical,
+          status: 'accepted',
+          acceptedAt: new Date(at).toISOString(),
+        }
+        if (idempotencyKey !== undefined) {
+          tx.insert(idempotencyKeys)
+            .values({
+              key: idempotencyKey,
+              requestHash,
+              status: 202,
+              body: JSON.stringify(body),
+              createdAt: at,
+              expiresAt: at + idempotencyTtlMs,
+            })
+            .run()
+        }
+        return { kind: 'accepted', status: 202, body } as const
+      },
+      { behavior: 'immediate' }
+    )
   }
 
   return {

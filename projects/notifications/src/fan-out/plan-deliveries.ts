@@ -212,10 +212,15 @@ export function createFanOut({
 
   return async function fanOut(messages: OutboxMessage[]): Promise<void> {
     const jobs: Job[] = []
-    db.transaction((tx) => {
-      for (const message of messages)
-        planEvent(tx, (message.payload as { eventId: string }).eventId, jobs)
-    })
+    // IMMEDIATE: it reads before it writes, and a worker process may commit in between; a
+    // deferred transaction would then fail with SQLITE_BUSY_SNAPSHOT instead of waiting.
+    db.transaction(
+      (tx) => {
+        for (const message of messages)
+          planEvent(tx, (message.payload as { eventId: string }).eventId, jobs)
+      },
+      { behavior: 'immediate' }
+    )
     const byChannel = new Map<Channel, Job[]>()
     for (const job of jobs) byChannel.set(job.channel, [...(byChannel.get(job.channel) ?? []), job])
     await Promise.all(
