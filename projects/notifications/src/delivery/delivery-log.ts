@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { and, asc, eq, inArray, ne, not, sql } from 'drizzle-orm'
+import { and, asc, eq, inArray, isNull, like, ne, not, sql } from 'drizzle-orm'
 import type { Db } from '../db/database.ts'
 import { deliveries, deliveryLog, type DeliveryStatus } from '../db/schema.ts'
 
@@ -172,18 +172,39 @@ export function createDeliveryLog(db: Db, now: () => number = Date.now) {
     suppressed(delivery: Delivery, reason: string, detail?: string) {
       update(delivery, { status: 'suppressed', reason }, detail)
     },
-    /** Every later attempt of this delivery goes to `provider` only (see `pinnedProvider`). */
-    pin(delivery: Delivery, provider: string) {
-      db.update(deliveries)
-        .set({ pinnedProvider: provider })
-        .where(eq(deliveries.id, delivery.id))
-        .run()
+    /**
+     * Pins the delivery to `provider` for the attempt `token` (compare-and-set), before the call:
+     * 'fresh' when nothing was pinned; 'same' when it was pinned to this provider already (by
+     * an earlier attempt, perhaps still running: asking the same provider again is safe, it
+     * deduplicates); false when another provider holds it: do not call this one.
+     */
+    pin(delivery: Delivery, provider: string, token: string): 'fresh' | 'same' | false {
+      const value = `${provider}#${token}`
+      const fresh = db
+        .update(deliveries)
+        .set({ pinnedProvider: value })
+        .where(and(eq(deliveries.id, delivery.id), isNull(deliveries.pinnedProvider)))
+        .run().changes
+      if (fresh === 1) return 'fresh'
+      const same = db
+        .update(deliveries)
+        .set({ pinnedProvider: value })
+        .where(
+          and(eq(deliveries.id, delivery.id), like(deliveries.pinnedProvider, `${provider}#%`))
+        )
+        .run().changes
+      return same === 1 ? 'same' : false
     },
-    /** A provider refused the message for sure: the pin to it, if any, is lifted. */
-    unpin(delivery: Delivery, provider: string) {
+    /**
+     * Lifts a pin this attempt took fresh, after the provider refused for sure. A pin taken over
+     * from another attempt stays: that attempt may still be in flight at the provider.
+     */
+    unpin(delivery: Delivery, provider: string, token: string) {
       db.update(deliveries)
         .set({ pinnedProvider: null })
-        .where(and(eq(deliveries.id, delivery.id), eq(deliveries.pinnedProvider, provider)))
+        .where(
+          and(eq(deliveries.id, delivery.id), eq(deliveries.pinnedProvider, `${provider}#${token}`))
+        )
         .run()
     },
     /** Back in the queue (a replay from the dead-letter queue). */

@@ -273,13 +273,22 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
     const message = render(delivery)
     if (!message) return fail(job, delivery, 'event_missing', attempt, null)
     const channel = delivery.channel as Exclude<Channel, 'webhook'>
+    // This attempt's pins (see DeliveryLog.pin): only those it took fresh may be lifted.
+    const attemptToken = randomBytes(6).toString('base64url')
+    const freshPins = new Set<string>()
     try {
       const { provider, failed } = await senders.ladders[channel].send(message, {
-        ...(delivery.pinnedProvider && { only: delivery.pinnedProvider }),
+        ...(delivery.pinnedProvider && { only: delivery.pinnedProvider.split('#')[0]! }),
         // Write-ahead: the provider is pinned before it is called, so an attempt that dies
         // with this process (SIGKILL mid-call) is retried there only; a sure refusal unpins.
-        beforeCall: (provider) => log.pin(delivery, provider),
-        refused: (provider) => log.unpin(delivery, provider),
+        beforeCall: (provider) => {
+          const pinned = log.pin(delivery, provider, attemptToken)
+          if (pinned === 'fresh') freshPins.add(provider)
+          return pinned !== false
+        },
+        refused: (provider) => {
+          if (freshPins.has(provider)) log.unpin(delivery, provider, attemptToken)
+        },
       })
       for (const f of failed)
         log.note(delivery, 'queued', 'provider_failed', `${f.provider}: ${String(f.error)}`)

@@ -179,6 +179,18 @@ describe('createProviderLadder()', () => {
     expect(events).toEqual(['call primary', 'refused primary', 'call backup'])
   })
 
+  it('when the intent for a provider is refused, that provider is not called and the send fails as ambiguous', async () => {
+    const primary = await httpProvider('primary')
+    const backup = await httpProvider('backup')
+    const ladder = createProviderLadder({ providers: [primary.provider, backup.provider] })
+
+    const error = await ladder.send('m', { beforeCall: () => false }).catch((e: unknown) => e)
+
+    expect(error).toBeInstanceOf(LadderExhaustedError)
+    expect((error as LadderExhaustedError).ambiguous).toBe(true)
+    expect(primary.state.calls + backup.state.calls).toBe(0)
+  })
+
   it('when a send is restricted to one provider, the others are never called, even with its breaker open', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const primary = await httpProvider('primary', { status: 503 })

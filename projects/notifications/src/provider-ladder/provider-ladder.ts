@@ -104,8 +104,10 @@ export type SendOptions = {
   /**
    * Called before each provider call, awaited. Record it durably (a write-ahead intent): if this
    * process dies during the call, the next attempt knows the message may be at that provider.
+   * Answer `false` when the intent cannot be taken (another attempt holds the message at
+   * another provider): that provider is not called.
    */
-  beforeCall?: (provider: string) => void | Promise<void>
+  beforeCall?: (provider: string) => boolean | void | Promise<boolean | void>
   /** Called when a provider failed for sure (it did not take the message): the intent is void. */
   refused?: (provider: string) => void | Promise<void>
 }
@@ -186,6 +188,7 @@ export function createProviderLadder<Message, Receipt>({
   return {
     async send(message, { only, beforeCall, refused } = {}) {
       const failed: { provider: string; error: unknown }[] = []
+      const held: { provider: string; error: unknown }[] = []
       const used = only === undefined ? rungs : rungs.filter((rung) => rung.provider.name === only)
       if (used.length === 0) throw new RangeError(`no provider named ${only}`)
       for (const { provider, policy } of used) {
@@ -198,7 +201,13 @@ export function createProviderLadder<Message, Receipt>({
           if (!halfOpenDue(policy)) continue
         }
         if (beforeCall) {
-          await beforeCall(provider.name)
+          if ((await beforeCall(provider.name)) === false) {
+            held.push({
+              provider: provider.name,
+              error: new Error('the message is held elsewhere'),
+            })
+            continue
+          }
           // Another send may have started the probe meanwhile.
           if (probing(policy)) {
             await refused?.(provider.name)
@@ -223,6 +232,8 @@ export function createProviderLadder<Message, Receipt>({
         }
       }
       if (failed.length > 0) throw new LadderExhaustedError(failed)
+      // Another attempt of this message holds it at some provider: try again later, there.
+      if (held.length > 0) throw new LadderExhaustedError(held, true)
       // A half-open rung's probe is in flight: look again shortly, not at once.
       const retryAt = Math.min(
         ...used.map((rung) =>
