@@ -1,4 +1,5 @@
-import { z } from 'zod'
+// zod as @hono/zod-openapi extends it, so the HTTP routes can describe these same schemas.
+import { z } from '@hono/zod-openapi'
 
 /** A room id: `g-…` for groups, `dm:<a>:<b>` for direct conversations. */
 export const RoomId = z

@@ -1,0 +1,102 @@
+import { once } from 'node:events'
+import { WebSocket } from 'ws'
+import { ORIGIN } from './helpers.ts'
+
+export type Frame = { type: string; room?: string; seq?: number; [key: string]: unknown }
+
+/**
+ * A WebSocket client for tests: records every frame, and `until(predicate)` resolves with the
+ * first frame (received before or after the call) that matches.
+ */
+export class TestClient {
+  readonly frames: Frame[] = []
+  readonly closed: Promise<{ code: number; reason: string }>
+  private waiters: { predicate: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = []
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const frame = JSON.parse(String(data)) as Frame
+      this.frames.push(frame)
+      this.waiters = this.waiters.filter((w) => !(w.predicate(frame) && (w.resolve(frame), true)))
+    })
+    ws.on('error', () => {})
+    this.closed = new Promise((resolve) =>
+      ws.once('close', (code, reason) => resolve({ code, reason: String(reason) }))
+    )
+  }
+
+  /** Connects with `Authorization: Bearer` and the test Origin; resolves on `hello`. */
+  static async connect(
+    wsUrl: string,
+    token: string | undefined,
+    { origin = ORIGIN, protocols = ['chat.v1'] }: { origin?: string | null; protocols?: string[] } = {}
+  ): Promise<TestClient> {
+    const ws = new WebSocket(wsUrl, protocols, {
+      headers: {
+        ...(token !== undefined && { authorization: `Bearer ${token}` }),
+        ...(origin !== null && { origin }),
+      },
+    })
+    const client = new TestClient(ws)
+    const [outcome] = await Promise.race([
+      once(ws, 'open').then(() => ['open'] as const),
+      once(ws, 'unexpected-response').then(([, res]) => [(res as { statusCode: number }).statusCode] as const),
+    ])
+    if (outcome !== 'open') throw new HandshakeRefused(outcome)
+    await client.until((f) => f.type === 'hello')
+    return client
+  }
+
+  send(frame: object | string): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame))
+  }
+
+  until(predicate: (frame: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
+    const seen = this.frames.find(predicate)
+    if (seen) return Promise.resolve(seen)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching frame in ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`)), timeoutMs)
+      this.waiters.push({
+        predicate,
+        resolve: (frame) => {
+          clearTimeout(timer)
+          resolve(frame)
+        },
+      })
+    })
+  }
+
+  /** Joins and waits for `joined` (after the back-fill). */
+  async join(room: string, since?: number): Promise<Frame> {
+    const count = this.frames.filter((f) => f.type === 'joined' && f.room === room).length
+    this.send({ type: 'join', room, ...(since !== undefined && { since }) })
+    await this.until(() => this.frames.filter((f) => f.type === 'joined' && f.room === room).length > count)
+    return this.frames.filter((f) => f.type === 'joined' && f.room === room).at(-1)!
+  }
+
+  /** Sends a message and waits for its ack. */
+  async say(room: string, body: string, clientId = `c-${Math.random().toString(36).slice(2)}`): Promise<Frame> {
+    this.send({ type: 'send', room, clientId, body })
+    return this.until((f) => (f.type === 'ack' || f.type === 'error') && f.clientId === clientId)
+  }
+
+  /** The message frames received for `room`, in arrival order. */
+  messages(room: string): Frame[] {
+    return this.frames.filter((f) => f.type === 'message' && f.room === room)
+  }
+
+  seqs(room: string): number[] {
+    return this.messages(room).map((f) => f.seq!)
+  }
+
+  close(): void {
+    this.ws.terminate()
+  }
+}
+
+export class HandshakeRefused extends Error {
+  constructor(readonly status: number) {
+    super(`handshake refused with ${status}`)
+    this.name = this.constructor.name
+  }
+}
