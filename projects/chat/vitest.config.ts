@@ -9,6 +9,8 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'benchmarks/**/*.test.ts'],
     exclude: [...configDefaults.exclude, 'dist/**'],
     sequence: { shuffle: true },
+    // Memory tests compare RSS after a full collection (global gc()).
+    execArgv: ['--expose-gc'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

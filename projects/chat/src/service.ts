@@ -249,6 +249,8 @@ export async function createChatService(
     wss,
     gateway,
     hub,
+    log,
+    directory,
     health,
     tokens,
     mode,

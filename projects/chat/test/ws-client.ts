@@ -76,8 +76,11 @@ export class TestClient {
 
   /** Sends a message and waits for its ack. */
   async say(room: string, body: string, clientId = `c-${Math.random().toString(36).slice(2)}`): Promise<Frame> {
+    const answered = (f: Frame) => (f.type === 'ack' || f.type === 'error') && f.clientId === clientId
+    const earlier = this.frames.filter(answered).length
     this.send({ type: 'send', room, clientId, body })
-    return this.until((f) => (f.type === 'ack' || f.type === 'error') && f.clientId === clientId)
+    await this.until(() => this.frames.filter(answered).length > earlier)
+    return this.frames.filter(answered).at(-1)!
   }
 
   /** The message frames received for `room`, in arrival order. */
