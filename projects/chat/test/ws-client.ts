@@ -13,9 +13,14 @@ export class TestClient {
   readonly closed: Promise<{ code: number; reason: string }>
   private waiters: { predicate: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = []
 
-  private constructor(readonly ws: WebSocket) {
+  private constructor(
+    readonly ws: WebSocket,
+    keepBodies: boolean
+  ) {
     ws.on('message', (data) => {
       const frame = JSON.parse(String(data)) as Frame
+      // Memory tests run many clients in this process: what they keep must not be measured.
+      if (!keepBodies) delete frame.body
       this.frames.push(frame)
       this.waiters = this.waiters.filter((w) => !(w.predicate(frame) && (w.resolve(frame), true)))
     })
@@ -29,7 +34,11 @@ export class TestClient {
   static async connect(
     wsUrl: string,
     token: string | undefined,
-    { origin = ORIGIN, protocols = ['chat.v1'] }: { origin?: string | null; protocols?: string[] } = {}
+    {
+      origin = ORIGIN,
+      protocols = ['chat.v1'],
+      keepBodies = true,
+    }: { origin?: string | null; protocols?: string[]; keepBodies?: boolean } = {}
   ): Promise<TestClient> {
     const ws = new WebSocket(wsUrl, protocols, {
       headers: {
@@ -37,7 +46,7 @@ export class TestClient {
         ...(origin !== null && { origin }),
       },
     })
-    const client = new TestClient(ws)
+    const client = new TestClient(ws, keepBodies)
     const [outcome] = await Promise.race([
       once(ws, 'open').then(() => ['open'] as const),
       once(ws, 'unexpected-response').then(([, res]) => [(res as { statusCode: number }).statusCode] as const),
@@ -54,6 +63,11 @@ export class TestClient {
   until(predicate: (frame: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
     const seen = this.frames.find(predicate)
     if (seen) return Promise.resolve(seen)
+    return this.next(predicate, timeoutMs)
+  }
+
+  /** The first matching frame received from now on. */
+  next(predicate: (frame: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no matching frame in ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`)), timeoutMs)
       this.waiters.push({
@@ -68,19 +82,16 @@ export class TestClient {
 
   /** Joins and waits for `joined` (after the back-fill). */
   async join(room: string, since?: number): Promise<Frame> {
-    const count = this.frames.filter((f) => f.type === 'joined' && f.room === room).length
+    const joined = this.next((f) => f.type === 'joined' && f.room === room)
     this.send({ type: 'join', room, ...(since !== undefined && { since }) })
-    await this.until(() => this.frames.filter((f) => f.type === 'joined' && f.room === room).length > count)
-    return this.frames.filter((f) => f.type === 'joined' && f.room === room).at(-1)!
+    return joined
   }
 
   /** Sends a message and waits for its ack. */
   async say(room: string, body: string, clientId = `c-${Math.random().toString(36).slice(2)}`): Promise<Frame> {
-    const answered = (f: Frame) => (f.type === 'ack' || f.type === 'error') && f.clientId === clientId
-    const earlier = this.frames.filter(answered).length
+    const answer = this.next((f) => (f.type === 'ack' || f.type === 'error') && f.clientId === clientId)
     this.send({ type: 'send', room, clientId, body })
-    await this.until(() => this.frames.filter(answered).length > earlier)
-    return this.frames.filter(answered).at(-1)!
+    return answer
   }
 
   /** The message frames received for `room`, in arrival order. */
