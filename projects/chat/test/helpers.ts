@@ -46,7 +46,7 @@ export async function startChat(
   const chat = await createChatService(config, { logger })
   await chat.ready()
   const served = await serveApp(chat.app, {
-    port: 0,
+    port: config.PORT === 3003 && env.PORT === undefined ? 0 : config.PORT,
     hostname: '127.0.0.1',
     logger,
     health: chat.health,

@@ -20,6 +20,7 @@ export function chatPage({ title = 'Chat' }: { title?: string } = {}): string {
   aside h1 { font-size: 17px; margin: 0; }
   aside input, aside button, footer input, footer button, #login input, #login button {
     font: inherit; border-radius: 6px; border: 1px solid #c5cbd8; padding: 6px 8px; }
+  aside input { width: 100%; }
   aside button, footer button, #login button { background: #3d6df2; color: #fff; border-color: #3d6df2; cursor: pointer; }
   #rooms { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 4px; }
   #rooms li { padding: 6px 8px; border-radius: 6px; cursor: pointer; display: flex; justify-content: space-between; }
@@ -134,6 +135,7 @@ function send(frame) { if (state.ws?.readyState === WebSocket.OPEN) state.ws.sen
 function join(id) { send({ type: 'join', room: id, ...(state.lastSeen[id] !== undefined && { since: state.lastSeen[id] }) }) }
 function select(id) {
   state.current = id
+  store.set('current', id)
   const room = roomView(id); room.unread = 0
   if (!state.joined.has(id)) join(id)
   markRead(room); render()
@@ -167,7 +169,10 @@ function receive(frame) {
       if (room.oldest === null || frame.seq < room.oldest) room.oldest = frame.seq
       state.lastSeen[frame.room] = Math.max(frame.seq, state.lastSeen[frame.room] ?? 0); store.set('lastSeen', state.lastSeen)
       if (frame.sender === state.user) state.pending.delete(frame.clientId)
-      if (frame.room !== state.current) room.unread++
+      // GET /api/rooms already counted what was missed up to its head: count only newer ones.
+      const fresh = frame.seq > (room.head ?? 0)
+      if (fresh) room.head = frame.seq
+      if (frame.room !== state.current) { if (fresh) room.unread++ }
       else if (document.visibilityState === 'visible') markRead(room)
       render(); break
     }
@@ -237,9 +242,10 @@ $('text').oninput = () => { if (state.current && Date.now() - lastTyping > 2000)
 async function start() {
   $('login').style.display = 'none'
   const { rooms } = await api('GET', '/rooms')
-  for (const r of rooms) { const room = roomView(r.id); room.name = r.name; room.unread = r.unread }
+  for (const r of rooms) { const room = roomView(r.id); room.name = r.name; room.unread = r.unread; room.head = r.head }
   render(); connect()
-  if (!state.current && rooms.length) select(rooms[0].id)
+  const last = store.get('current', null)
+  if (!state.current && rooms.length) select(rooms.some((r) => r.id === last) ? last : rooms[0].id)
 }
 window.chat = state
 if (state.token) start().catch(signOut)
