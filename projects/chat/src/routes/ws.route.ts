@@ -4,6 +4,7 @@ import { problem, problemResponses, type Health } from '@kit/http'
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { WebSocket } from 'ws'
 import type { ChatGateway } from '../gateway/chat-gateway.ts'
+import { adoptSocket } from './adopt-socket.ts'
 import type { createConnectionCap } from '../ws-guards/connection-cap.ts'
 import type { OriginPolicy } from '../ws-guards/origin-allowlist.ts'
 import { requireUser, type AuthEnv } from './auth.ts'
@@ -72,12 +73,17 @@ export function registerWsRoute(
       c.set('release', release)
       await next()
     },
-    upgradeWebSocket((c) => ({
-      onOpen(_event, socket) {
-        // The raw ws socket: the gateway needs bufferedAmount, ping/pong and the prepared-frame
-        // writes, and registers its own 'message' listener (no per-frame MessageEvent).
-        gateway.accept(socket.raw as WebSocket, c.get('user'), c.get('release'))
-      },
-    }))
+    upgradeWebSocket((c) => {
+      // Read now: nothing below may hold the Context once the socket is open (adopt-socket.ts).
+      const user = c.get('user')
+      const release = c.get('release')
+      return {
+        onOpen(_event, socket) {
+          // The raw ws socket: the gateway needs bufferedAmount, ping/pong and the prepared-frame
+          // writes, and registers its own 'message' listener (no per-frame MessageEvent).
+          adoptSocket(socket.raw as WebSocket, (ws) => gateway.accept(ws, user, release))
+        },
+      }
+    })
   )
 }

@@ -1,0 +1,57 @@
+/**
+ * The chat's benchmark: every scenario of loadtests/scenarios/chat.js (or those named in
+ * SCENARIOS), each against the chat (dist/main.js), the raw `ws` naive broadcast (the stack's
+ * floor, the baseline) and Socket.IO (the peer), interleaved round by round, through
+ * @kit/bench's WebSocket driver; results and REPORT.md land in benchmarks/.
+ *
+ *   pnpm --filter @kit/chat bench                     # every scenario, 5 rounds each
+ *   pnpm --filter @kit/chat bench --smoke             # wiring check: 1 round, 1/10 of the clients, 1 s
+ *   SCENARIOS=latency-50k,fanout-saturation pnpm --filter @kit/chat bench
+ */
+import { fileURLToPath } from 'node:url'
+import { runWsBenchmark, saveResult, type WsScenario } from '@kit/bench'
+import { scenarios } from '@kit/loadtests/scenarios/chat'
+import { wsTarget } from './targets.ts'
+
+const smoke = process.argv.includes('--smoke')
+const only = process.env.SCENARIOS?.split(',').filter(Boolean)
+const rounds = Number(process.env.ROUNDS ?? (smoke ? 1 : 5))
+const workers = Number(process.env.BENCH_WS_WORKERS ?? 2)
+const benchmarksDir = fileURLToPath(new URL('.', import.meta.url))
+
+for (const [name, data] of Object.entries(scenarios)) {
+  if (only && !only.includes(name)) continue
+  const scenario: WsScenario = {
+    name,
+    description: data.description,
+    kind: data.kind,
+    clients: data.clients,
+    senders: data.senders,
+    ...(data.load && { load: data.load }),
+    durationSeconds: data.durationSeconds,
+    warmupSeconds: data.warmupSeconds,
+  }
+  const common = { instances: data.instances, users: data.users }
+  const suffix = data.instances > 1 ? ` ×${data.instances} + Redis` : ''
+  const result = await runWsBenchmark({
+    project: 'chat',
+    scenario,
+    targets: [
+      wsTarget({ name: `chat${suffix}`, kind: 'subject', flavour: 'chat', ...common }),
+      wsTarget({ name: `raw ws naive${suffix}`, kind: 'baseline', flavour: 'raw-ws', ...common }),
+      wsTarget({ name: `Socket.IO${suffix}`, kind: 'peer', flavour: 'socket-io', ...common }),
+    ],
+    rounds,
+    smoke,
+    workers,
+    versions: ['ws', 'socket.io', '@socket.io/redis-adapter'],
+    command: `${only ? `SCENARIOS=${only.join(',')} ` : ''}pnpm --filter @kit/chat bench${smoke ? ' --smoke' : ''}`,
+    notes:
+      data.kind === 'connections'
+        ? ['Each round connects the clients, holds them, then closes them; RSS is of every process of the target.']
+        : [
+            'Deliveries are message copies received by the clients; latency is from the sender\'s clock to the receiver\'s (one monotonic clock, the same process).',
+          ],
+  })
+  await saveResult(benchmarksDir, result)
+}
