@@ -31,7 +31,7 @@ for (const [name, data] of Object.entries(scenarios)) {
     durationSeconds: data.durationSeconds,
     warmupSeconds: data.warmupSeconds,
   }
-  const common = { instances: data.instances, users: data.users }
+  const common = { instances: data.instances, users: data.users, inspect: data.kind === 'connections' }
   const suffix = data.instances > 1 ? ` ×${data.instances} + Redis` : ''
   const result = await runWsBenchmark({
     project: 'chat',
@@ -48,7 +48,9 @@ for (const [name, data] of Object.entries(scenarios)) {
     command: `${only ? `SCENARIOS=${only.join(',')} ` : ''}pnpm --filter @kit/chat bench${smoke ? ' --smoke' : ''}`,
     notes:
       data.kind === 'connections'
-        ? ['Each round connects the clients, holds them, then closes them; RSS is of every process of the target.']
+        ? [
+            'Each round starts every target afresh, connects half the clients, then the other half, holds them, then closes them. RSS (of every process of the target) is read after a full garbage collection (HeapProfiler.collectGarbage through the inspector, which these runs turn on): the memory connections hold, not the garbage their handshakes left.',
+          ]
         : [
             'Deliveries are message copies received by the clients; latency is from the sender\'s clock to the receiver\'s (one monotonic clock, the same process).',
           ],

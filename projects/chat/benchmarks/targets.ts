@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { freePort, spawnTarget, type WsStartedTarget, type WsTarget } from '@kit/bench'
+import { WebSocket } from 'ws'
 
 const here = (path: string) => new URL(path, import.meta.url)
 
@@ -62,6 +63,21 @@ const flavours: Record<Flavour, { entry: string; adapter: string; env: (instance
 }
 
 /**
+ * A full GC in a Node process started with --inspect, through the DevTools protocol
+ * (HeapProfiler.collectGarbage): no hook in the measured code.
+ */
+async function collectGarbage(inspectPort: number): Promise<void> {
+  const [target] = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as {
+    webSocketDebuggerUrl: string
+  }[]
+  const ws = new WebSocket(target!.webSocketDebuggerUrl)
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+  ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }))
+  await new Promise((resolve) => ws.once('message', resolve))
+  ws.close()
+}
+
+/**
  * One measured server: `instances` processes of a flavour (the chat's built dist/main.js, the
  * raw ws broadcast or the Socket.IO server), sharing a redis-server of their own when more than
  * one. Its CPU and memory are those of every process, Redis included.
@@ -72,12 +88,15 @@ export function wsTarget({
   flavour,
   instances = 1,
   users = 100,
+  inspect = false,
 }: {
   name: string
   kind: WsTarget['kind']
   flavour: Flavour
   instances?: 1 | 2
   users?: number
+  /** Start with the inspector on, so a memory reading can follow a full GC. */
+  inspect?: boolean
 }): WsTarget {
   const { entry, adapter, env } = flavours[flavour]
   return {
@@ -87,19 +106,31 @@ export function wsTarget({
     async start(): Promise<WsStartedTarget> {
       const redis = instances > 1 ? await startRedis() : undefined
       const started: Awaited<ReturnType<ReturnType<typeof spawnTarget>['start']>>[] = []
+      const inspectPorts: number[] = []
       for (let i = 0; i < instances; i++) {
+        const inspectPort = inspect ? await freePort() : undefined
+        if (inspectPort) inspectPorts.push(inspectPort)
         started.push(
           await spawnTarget({
             name: `${name}#${i + 1}`,
             kind,
             entry,
-            env: { ...env(i), ...(redis && { REDIS_URL: redis.url }) },
+            env: {
+              ...env(i),
+              ...(redis && { REDIS_URL: redis.url }),
+              ...(inspectPort && { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectPort}` }),
+            },
           }).start()
         )
       }
       return {
         urls: started.map((s) => s.url.replace(/^http/, 'ws')),
         pids: [...started.map((s) => s.pid), ...(redis ? [redis.pid] : [])],
+        ...(inspect && {
+          async collectGarbage() {
+            await Promise.all(inspectPorts.map(collectGarbage))
+          },
+        }),
         async stop() {
           await Promise.all(started.map((s) => s.stop()))
           await redis?.stop()

@@ -93,12 +93,19 @@ function connectOne(index) {
 
 let closing = false
 
-async function connectAll() {
+/**
+ * Connects part `part` of `parts` of this thread's clients (all of them by default).
+ * @param {number} part
+ * @param {number} parts
+ */
+async function connectAll(part = 0, parts = 1) {
   const connectTimes = []
+  const share = Math.ceil(config.clients.length / parts)
+  const mine = config.clients.slice(part * share, (part + 1) * share)
   let next = 0
-  const lanes = Array.from({ length: Math.min(config.connectConcurrency, config.clients.length) }, async () => {
-    while (next < config.clients.length) {
-      const index = config.clients[next++]
+  const lanes = Array.from({ length: Math.min(config.connectConcurrency, mine.length) }, async () => {
+    while (next < mine.length) {
+      const index = mine[next++]
       const ms = await connectOne(index)
       if (ms !== undefined) connectTimes.push(ms)
     }
@@ -111,7 +118,7 @@ parentPort.on('message', async (command) => {
   switch (command.cmd) {
     case 'connect': {
       const started = now()
-      const times = await connectAll()
+      const times = await connectAll(command.part, command.parts)
       const buffer = Float64Array.from(times).buffer
       parentPort.postMessage(
         { event: 'connected', connected: times.length, errors, seconds: (now() - started) / 1e9, times: buffer },

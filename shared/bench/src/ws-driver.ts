@@ -31,6 +31,13 @@ export type WsStartedTarget = {
   urls: string[]
   /** Every process whose CPU and memory the target costs. */
   pids: number[]
+  /**
+   * Runs a full garbage collection in every Node process of the target (e.g. through the
+   * inspector's HeapProfiler.collectGarbage). A connection scenario calls it before each RSS
+   * reading, so the memory compared is what connections hold, not the garbage their handshakes
+   * left since the last collection. Without it RSS is read as it is.
+   */
+  collectGarbage?(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -194,12 +201,20 @@ export async function runWsBenchmark({
       entries.push(entry)
       entry.shared = await target.prepare?.(started, clients)
     }
-    // One unmeasured pass over every target first, as runBenchmark does: the first connections
-    // and messages a process sees pay for its JIT and its heap's first growth, which would
-    // otherwise land on whichever target round 1 measures first (and on its RSS per connection).
-    for (const entry of entries) await measureRound(entry, 0)
+    // A connection scenario measures the memory connections add to a process, so each round
+    // starts the target afresh: in a process that already held (and freed) connections, the
+    // heap it kept is reused and the growth reads as noise around zero. A fan-out keeps its
+    // targets, after one unmeasured pass over each, as runBenchmark does: the first messages a
+    // process sees pay for its JIT, which would land on whichever target round 1 measures first.
+    const fresh = scenario.kind === 'connections'
+    if (!fresh) for (const entry of entries) await measureRound(entry, 0)
     for (let round = 1; round <= rounds; round++) {
       for (const entry of roundOrder(entries, round)) {
+        if (fresh && round > 1) {
+          await entry.started.stop()
+          entry.started = await entry.target.start()
+          entry.shared = await entry.target.prepare?.(entry.started, clients)
+        }
         const measured = await measureRound(entry, round)
         entry.rounds.push(measured)
         log(
@@ -226,23 +241,31 @@ export async function runWsBenchmark({
     }))
     try {
       await threads.ready()
-      const rssBefore = await rssOf(pids)
-      const cpuBeforeConnect = await cpuOf(pids)
-      const generatorBeforeConnect = process.cpuUsage()
-      const connected = await threads.ask({ cmd: 'connect' })
-      const connectSeconds = Math.max(...connected.map((r) => r.seconds as number))
-      const connectErrors = sum(connected.map((r) => r.errors as number))
-
       if (scenario.kind === 'connections') {
+        // In two halves: the second half's growth is what a connection costs once the process
+        // has warmed up (its JIT, its caches and their first growth land in the first half).
+        const settledRss = async () => {
+          await entry.started.collectGarbage?.()
+          return rssOf(pids)
+        }
+        const rssStart = await settledRss()
+        const cpuBeforeConnect = await cpuOf(pids)
+        const generatorBeforeConnect = process.cpuUsage()
+        const first = await threads.ask({ cmd: 'connect', part: 0, parts: 2 })
+        await sleep(1)
+        const rssHalf = await settledRss()
+        const second = await threads.ask({ cmd: 'connect', part: 1, parts: 2 })
         const cpuTarget = (await cpuOf(pids)) - cpuBeforeConnect
         const generator = generatorCpuSeconds(generatorBeforeConnect)
+        const connectSeconds = sum([first, second].map((replies) => Math.max(...replies.map((r) => r.seconds as number))))
         const handshakes = new LatencyRecorder()
-        for (const reply of connected) for (const ms of new Float64Array(reply.times as ArrayBuffer)) handshakes.record(ms)
+        for (const reply of [...first, ...second]) for (const ms of new Float64Array(reply.times as ArrayBuffer)) handshakes.record(ms)
         await threads.ask({ cmd: 'measure' })
         await sleep(durationSeconds)
         const held = await threads.ask({ cmd: 'report' })
-        const rssBytes = await rssOf(pids)
-        const count = sum(connected.map((r) => r.connected as number))
+        const rssBytes = await settledRss()
+        const count = sum([...first, ...second].map((r) => r.connected as number))
+        const secondHalf = sum(second.map((r) => r.connected as number))
         const p = handshakes.percentiles([50, 97.5, 99])
         return {
           round,
@@ -250,20 +273,25 @@ export async function runWsBenchmark({
           requests: count,
           requestsPerSecond: connectSeconds > 0 ? count / connectSeconds : 0,
           latencyMs: { p50: p[50], p97_5: p[97.5], p99: p[99] },
-          errors: connectErrors + sum(held.map((r) => r.dropped as number)),
+          errors: sum(second.map((r) => r.errors as number)) + sum(held.map((r) => r.dropped as number)),
           statuses: {},
           unexpectedStatuses: {},
           cpuSeconds: { target: cpuTarget, generator },
           generatorSaturated: generator / connectSeconds >= GENERATOR_SATURATION * workers,
           rssBytes,
           extra: {
-            rssBeforeBytes: rssBefore,
-            rssPerThousandBytes: count > 0 ? ((rssBytes - rssBefore) * 1000) / count : 0,
+            rssStartBytes: rssStart,
+            rssPerThousandBytes: secondHalf > 0 ? ((rssBytes - rssHalf) * 1000) / secondHalf : 0,
+            rssPerThousandFromStartBytes: count > 0 ? ((rssBytes - rssStart) * 1000) / count : 0,
             heldSeconds: durationSeconds,
             stillConnected: sum(held.map((r) => r.connected as number)),
           },
         }
       }
+
+      const connected = await threads.ask({ cmd: 'connect' })
+      const connectErrors = sum(connected.map((r) => r.errors as number))
+      const connectSeconds = Math.max(...connected.map((r) => r.seconds as number))
 
       const load = scenario.load ?? { mode: 'closed', window: 4 }
       await threads.ask({
