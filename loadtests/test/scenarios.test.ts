@@ -30,7 +30,9 @@ function thresholdExpressions(list: CommonScenario['thresholds'][string] | undef
 
 describe('scenarios/*.js', () => {
   it('when listed, includes every project with a load test', () => {
-    expect(files).toEqual(expect.arrayContaining(['url-shortener.js', 'rate-limiter.js', 'chat.js']))
+    expect(files).toEqual(
+      expect.arrayContaining(['url-shortener.js', 'rate-limiter.js', 'chat.js'])
+    )
     expect(wsFiles).toEqual(['chat.js'])
   })
 
@@ -116,9 +118,10 @@ describe('scenarios/url-shortener.js', () => {
 
 describe.each(wsFiles)('scenarios/%s (WebSocket)', (file) => {
   it('every scenario has the shape both drivers read, and thresholds that abort a broken run', async () => {
-    const mod = (await import(
-      /* @vite-ignore */ pathToFileURL(join(scenariosDir, file)).href
-    )) as { project: string; scenarios: Record<string, WsScenarioData> }
+    const mod = (await import(/* @vite-ignore */ pathToFileURL(join(scenariosDir, file)).href)) as {
+      project: string
+      scenarios: Record<string, WsScenarioData>
+    }
 
     expect(mod.project).toBe(file.replace(/\.js$/, ''))
     for (const [name, scenario] of Object.entries(mod.scenarios)) {
@@ -134,11 +137,26 @@ describe.each(wsFiles)('scenarios/%s (WebSocket)', (file) => {
         expect(scenario.senders, name).toBeGreaterThan(0)
         expect(scenario.senders, name).toBeLessThanOrEqual(scenario.clients)
         expect(scenario.load, name).not.toBeNull()
-        expect(thresholdExpressions(scenario.thresholds.chat_delivery_ms).some((t) => t.startsWith('p(99)<')), name).toBe(true)
-        expect(scenario.thresholds.chat_connect_failed?.some((t) => typeof t === 'object' && t.abortOnFail), name).toBe(true)
+        expect(
+          thresholdExpressions(scenario.thresholds.chat_delivery_ms).some((t) =>
+            t.startsWith('p(99)<')
+          ),
+          name
+        ).toBe(true)
+        expect(
+          scenario.thresholds.chat_connect_failed?.some(
+            (t) => typeof t === 'object' && t.abortOnFail
+          ),
+          name
+        ).toBe(true)
       } else {
         expect(scenario.load, name).toBeNull()
-        expect(thresholdExpressions(scenario.thresholds.ws_connecting).some((t) => t.startsWith('p(99)<')), name).toBe(true)
+        expect(
+          thresholdExpressions(scenario.thresholds.ws_connecting).some((t) =>
+            t.startsWith('p(99)<')
+          ),
+          name
+        ).toBe(true)
       }
     }
   })

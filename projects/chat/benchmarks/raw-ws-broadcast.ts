@@ -32,7 +32,11 @@ wss.on('connection', (ws) => {
   room.add(ws)
   ws.on('close', () => room.delete(ws))
   ws.on('message', (data) => {
-    const sent = JSON.parse(String(data)) as { room: string; clientId: string; body: string }
+    const sent = JSON.parse((data as Buffer).toString()) as {
+      room: string
+      clientId: string
+      body: string
+    }
     const text = JSON.stringify({
       type: 'message',
       room: sent.room,

@@ -31,7 +31,11 @@ for (const [name, data] of Object.entries(scenarios)) {
     durationSeconds: data.durationSeconds,
     warmupSeconds: data.warmupSeconds,
   }
-  const common = { instances: data.instances, users: data.users, inspect: data.kind === 'connections' }
+  const common = {
+    instances: data.instances,
+    users: data.users,
+    inspect: data.kind === 'connections',
+  }
   const suffix = data.instances > 1 ? ` ×${data.instances} + Redis` : ''
   const result = await runWsBenchmark({
     project: 'chat',
@@ -52,7 +56,7 @@ for (const [name, data] of Object.entries(scenarios)) {
             'Each round starts every target afresh, connects half the clients, then the other half, holds them, then closes them. RSS (of every process of the target) is read after a full garbage collection (HeapProfiler.collectGarbage through the inspector, which these runs turn on): the memory connections hold, not the garbage their handshakes left.',
           ]
         : [
-            'Deliveries are message copies received by the clients; latency is from the sender\'s clock to the receiver\'s (one monotonic clock, the same process).',
+            "Deliveries are message copies received by the clients; latency is from the sender's clock to the receiver's (one monotonic clock, the same process).",
           ],
   })
   await saveResult(benchmarksDir, result)

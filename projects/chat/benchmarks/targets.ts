@@ -45,7 +45,10 @@ async function startRedis(): Promise<{ url: string; pid: number; stop(): Promise
 
 type Flavour = 'chat' | 'raw-ws' | 'socket-io'
 
-const flavours: Record<Flavour, { entry: string; adapter: string; env: (instance: number) => Record<string, string> }> = {
+const flavours: Record<
+  Flavour,
+  { entry: string; adapter: string; env: (instance: number) => Record<string, string> }
+> = {
   chat: {
     entry: 'dist/main.js',
     adapter: here('./protocols/chat.mjs').href,
@@ -58,8 +61,16 @@ const flavours: Record<Flavour, { entry: string; adapter: string; env: (instance
       RATE_LIMIT_MESSAGES: '1000000000',
     }),
   },
-  'raw-ws': { entry: here('./raw-ws-broadcast.ts').pathname, adapter: here('./protocols/raw-ws.mjs').href, env: () => ({}) },
-  'socket-io': { entry: here('./socket-io-server.ts').pathname, adapter: here('./protocols/socket-io.mjs').href, env: () => ({}) },
+  'raw-ws': {
+    entry: here('./raw-ws-broadcast.ts').pathname,
+    adapter: here('./protocols/raw-ws.mjs').href,
+    env: () => ({}),
+  },
+  'socket-io': {
+    entry: here('./socket-io-server.ts').pathname,
+    adapter: here('./protocols/socket-io.mjs').href,
+    env: () => ({}),
+  },
 }
 
 /**

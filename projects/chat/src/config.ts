@@ -17,9 +17,13 @@ const schema = z.object({
   /** The messages and rooms (embedded mode); with Redis, the archive of history past the streams. */
   DB_FILE: z.string().min(1).default('./data/chat.db'),
   /** Set: rooms, history, presence and fan-out shared through this Redis. Unset: one process. */
-  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
+    .optional(),
   /** Comma-separated nodes of a Redis Cluster (seeds); fan-out uses sharded pub/sub. */
-  REDIS_CLUSTER_NODES: csv.pipe(z.array(z.url({ protocol: /^rediss?$/, error: 'must be redis:// URLs' })).min(1)).optional(),
+  REDIS_CLUSTER_NODES: csv
+    .pipe(z.array(z.url({ protocol: /^rediss?$/, error: 'must be redis:// URLs' })).min(1))
+    .optional(),
   KEY_PREFIX: z.string().min(1).max(64).default('chat:'),
   /** Signs the tokens; every instance needs the same one. Unset (one process): a random one per start. */
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -66,7 +70,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const config = parseEnv(schema, env, {
     check(present, issues) {
       if (present.REDIS_URL !== undefined && present.REDIS_CLUSTER_NODES !== undefined) {
-        issues.push({ key: 'REDIS_CLUSTER_NODES', message: 'set REDIS_URL or REDIS_CLUSTER_NODES, not both' })
+        issues.push({
+          key: 'REDIS_CLUSTER_NODES',
+          message: 'set REDIS_URL or REDIS_CLUSTER_NODES, not both',
+        })
       }
       const shared = present.REDIS_URL !== undefined || present.REDIS_CLUSTER_NODES !== undefined
       if (shared && present.TOKEN_SECRET === undefined) {
@@ -80,6 +87,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const port = config.PORT
   return {
     ...config,
-    ALLOWED_ORIGINS: config.ALLOWED_ORIGINS ?? [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
+    ALLOWED_ORIGINS: config.ALLOWED_ORIGINS ?? [
+      `http://localhost:${port}`,
+      `http://127.0.0.1:${port}`,
+    ],
   }
 }

@@ -15,7 +15,10 @@ try {
   const chat = await createChatService(config, { logger })
   await chat.ready().catch((err: unknown) => {
     // Subscribers wait and commands fail fast: the instance serves 503s until Redis is back.
-    logger.warn({ err }, 'Redis not ready at start: handshakes and frames get 503/unavailable until it is')
+    logger.warn(
+      { err },
+      'Redis not ready at start: handshakes and frames get 503/unavailable until it is'
+    )
   })
 
   const served = await serveApp(chat.app, {
@@ -25,7 +28,11 @@ try {
     health: chat.health,
     handleSignals: false,
     websocket: { server: chat.wss },
-    listeningFields: { mode: chat.mode, instance: chat.instanceId, origins: config.ALLOWED_ORIGINS },
+    listeningFields: {
+      mode: chat.mode,
+      instance: chat.instanceId,
+      origins: config.ALLOWED_ORIGINS,
+    },
     onShutdown: () => chat.close(),
   })
 

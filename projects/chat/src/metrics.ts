@@ -39,12 +39,42 @@ export function registerChatMetrics(
       this.set(hub().rooms)
     },
   })
-  readCounter(registry, 'chat_messages_stored_total', 'Messages stored (retries excluded)', () => gateway().messages)
-  readCounter(registry, 'chat_messages_deduplicated_total', 'Retries answered with the stored copy', () => gateway().duplicates)
-  readCounter(registry, 'chat_deliveries_total', 'Message copies written to sockets', () => hub().deliveries)
-  readCounter(registry, 'chat_gap_filled_total', 'Messages the bus lost, read back from the log', () => hub().gapFilled)
-  readCounter(registry, 'chat_slow_consumers_total', 'Sockets that went over the high watermark', () => hub().slowConsumers)
-  readCounter(registry, 'chat_heartbeat_terminated_total', 'Sockets terminated for missing a pong', () => gateway().heartbeatTerminated)
+  readCounter(
+    registry,
+    'chat_messages_stored_total',
+    'Messages stored (retries excluded)',
+    () => gateway().messages
+  )
+  readCounter(
+    registry,
+    'chat_messages_deduplicated_total',
+    'Retries answered with the stored copy',
+    () => gateway().duplicates
+  )
+  readCounter(
+    registry,
+    'chat_deliveries_total',
+    'Message copies written to sockets',
+    () => hub().deliveries
+  )
+  readCounter(
+    registry,
+    'chat_gap_filled_total',
+    'Messages the bus lost, read back from the log',
+    () => hub().gapFilled
+  )
+  readCounter(
+    registry,
+    'chat_slow_consumers_total',
+    'Sockets that went over the high watermark',
+    () => hub().slowConsumers
+  )
+  readCounter(
+    registry,
+    'chat_heartbeat_terminated_total',
+    'Sockets terminated for missing a pong',
+    () => gateway().heartbeatTerminated
+  )
   new Counter({
     name: 'chat_frames_rejected_total',
     help: 'Client frames answered with an error frame, by code',
@@ -52,7 +82,8 @@ export function registerChatMetrics(
     registers: [registry],
     collect() {
       this.reset()
-      for (const [code, count] of Object.entries(gateway().rejectedFrames)) this.inc({ code }, count)
+      for (const [code, count] of Object.entries(gateway().rejectedFrames))
+        this.inc({ code }, count)
     },
   })
 }

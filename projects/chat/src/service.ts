@@ -53,15 +53,24 @@ function redisClients(config: Config, logger: Logger): Clients | undefined {
     const commands = new Cluster(nodes, {
       ...clusterOptions,
       enableOfflineQueue: false,
-      redisOptions: { ...clusterOptions.redisOptions, commandTimeout: 500, maxRetriesPerRequest: 1 },
+      redisOptions: {
+        ...clusterOptions.redisOptions,
+        commandTimeout: 500,
+        maxRetriesPerRequest: 1,
+      },
     })
     // One subscriber connection per master: SSUBSCRIBE goes to the shard that owns the channel.
     const subscriber = new Cluster(nodes, { ...clusterOptions, shardedSubscribers: true })
-    for (const [name, client] of [['commands', commands], ['subscriber', subscriber]] as const) {
+    for (const [name, client] of [
+      ['commands', commands],
+      ['subscriber', subscriber],
+    ] as const) {
       client.on('error', (err: Error) => logger.debug({ err, redis: name }, 'redis cluster error'))
     }
     const readyOf = (client: Cluster) =>
-      client.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => client.once('ready', () => resolve()))
+      client.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => client.once('ready', () => resolve()))
     return {
       commands,
       subscriber,
@@ -75,7 +84,11 @@ function redisClients(config: Config, logger: Logger): Clients | undefined {
   }
   if (!config.REDIS_URL) return undefined
   const commands = createRedis(config.REDIS_URL, { role: 'request', name: 'chat', logger })
-  const subscriber = createRedis(config.REDIS_URL, { role: 'subscriber', name: 'chat-fan-out', logger })
+  const subscriber = createRedis(config.REDIS_URL, {
+    role: 'subscriber',
+    name: 'chat-fan-out',
+    logger,
+  })
   return {
     commands,
     subscriber,
@@ -101,7 +114,10 @@ function redisClients(config: Config, logger: Logger): Clients | undefined {
  */
 export async function createChatService(
   config: Config,
-  { logger, instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}` }: {
+  {
+    logger,
+    instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+  }: {
     logger: Logger
     instanceId?: string
   }
@@ -158,7 +174,8 @@ export async function createChatService(
           })
         : createLocalBus({ onMessage: receive }),
   })
-  const publishEvent = (room: string, event: object) => hub.publishEvent(room, JSON.stringify(event))
+  const publishEvent = (room: string, event: object) =>
+    hub.publishEvent(room, JSON.stringify(event))
 
   const gateway = createChatGateway({
     log,
@@ -187,17 +204,21 @@ export async function createChatService(
     ? async (user: string) => {
         await clients.commands.publish(controlChannel, JSON.stringify({ type: 'logout', user }))
       }
-    : async (user: string) => {
+    : (user: string) => {
         gateway.closeUser(user)
+        return Promise.resolve()
       }
 
   const timers = [
-    setInterval(() => {
-      gateway.presenceTick().catch((err: unknown) => logger.warn({ err }, 'presence refresh failed'))
-    }, Math.floor(config.PRESENCE_TTL_MS / 3)),
-    ...(clients
-      ? [setInterval(() => void hub.resync(), config.RESYNC_INTERVAL_MS)]
-      : []),
+    setInterval(
+      () => {
+        gateway
+          .presenceTick()
+          .catch((err: unknown) => logger.warn({ err }, 'presence refresh failed'))
+      },
+      Math.floor(config.PRESENCE_TTL_MS / 3)
+    ),
+    ...(clients ? [setInterval(() => void hub.resync(), config.RESYNC_INTERVAL_MS)] : []),
   ]
   for (const timer of timers) timer.unref()
 
@@ -208,8 +229,7 @@ export async function createChatService(
           {
             name: 'redis',
             critical: true,
-            check: () =>
-              redis instanceof Cluster ? redis.status === 'ready' : pingRedis(redis),
+            check: () => (redis instanceof Cluster ? redis.status === 'ready' : pingRedis(redis)),
           },
         ]
       : []),

@@ -32,7 +32,10 @@ describe('POST /api/tokens', () => {
   })
 
   it('when the user id is invalid or a field is unknown, answers 400 naming each field', async () => {
-    const res = await request('/api/tokens', { method: 'POST', json: { user: 'Ada Lovelace', admin: true } })
+    const res = await request('/api/tokens', {
+      method: 'POST',
+      json: { user: 'Ada Lovelace', admin: true },
+    })
 
     expect(res.status).toBe(400)
     expect(res.headers.get('content-type')).toBe('application/problem+json')
@@ -55,11 +58,17 @@ describe('/api/rooms', () => {
     const ada = await tokenFor(server.url, 'ada')
     const bob = await tokenFor(server.url, 'bob')
 
-    const created = await request('/api/rooms', { method: 'POST', token: ada, json: { name: ' general ' } })
+    const created = await request('/api/rooms', {
+      method: 'POST',
+      token: ada,
+      json: { name: ' general ' },
+    })
     const room = (await created.json()) as { id: string; name: string; kind: string }
     const joined = await request(`/api/rooms/${room.id}/members`, { method: 'POST', token: bob })
     const again = await request(`/api/rooms/${room.id}/members`, { method: 'POST', token: bob })
-    const members = (await (await request(`/api/rooms/${room.id}/members`, { token: ada })).json()) as {
+    const members = (await (
+      await request(`/api/rooms/${room.id}/members`, { token: ada })
+    ).json()) as {
       members: { user: string }[]
     }
     const left = await request(`/api/rooms/${room.id}/members/me`, { method: 'DELETE', token: bob })
@@ -74,18 +83,37 @@ describe('/api/rooms', () => {
 
   it('when a room does not exist, a direct room is left or a body is too large, answers the problem for it', async () => {
     const ada = await tokenFor(server.url, 'ada')
-    const direct = (await (await request('/api/rooms/direct', { method: 'POST', token: ada, json: { with: 'bob' } })).json()) as {
+    const direct = (await (
+      await request('/api/rooms/direct', { method: 'POST', token: ada, json: { with: 'bob' } })
+    ).json()) as {
       id: string
     }
 
     const missing = await request('/api/rooms/g-nothing', { token: ada })
-    const leaveDirect = await request(`/api/rooms/${direct.id}/members/me`, { method: 'DELETE', token: ada })
-    const self = await request('/api/rooms/direct', { method: 'POST', token: ada, json: { with: 'ada' } })
-    const large = await request('/api/rooms', { method: 'POST', token: ada, json: { name: 'x'.repeat(20_000) } })
+    const leaveDirect = await request(`/api/rooms/${direct.id}/members/me`, {
+      method: 'DELETE',
+      token: ada,
+    })
+    const self = await request('/api/rooms/direct', {
+      method: 'POST',
+      token: ada,
+      json: { with: 'ada' },
+    })
+    const large = await request('/api/rooms', {
+      method: 'POST',
+      token: ada,
+      json: { name: 'x'.repeat(20_000) },
+    })
 
-    expect([missing.status, ((await missing.json()) as { code: string }).code]).toEqual([404, 'room_not_found'])
+    expect([missing.status, ((await missing.json()) as { code: string }).code]).toEqual([
+      404,
+      'room_not_found',
+    ])
     expect(leaveDirect.status).toBe(409)
-    expect([self.status, ((await self.json()) as { errors: { path: string }[] }).errors[0]!.path]).toEqual([400, 'with'])
+    expect([
+      self.status,
+      ((await self.json()) as { errors: { path: string }[] }).errors[0]!.path,
+    ]).toEqual([400, 'with'])
     expect(large.status).toBe(413)
   })
 })
@@ -104,7 +132,12 @@ describe('GET /metrics', () => {
   it('when scraped, exposes the chat gauges and counters', async () => {
     const text = await (await request('/metrics')).text()
 
-    for (const name of ['chat_connections', 'chat_deliveries_total', 'chat_messages_stored_total', 'chat_slow_consumers_total']) {
+    for (const name of [
+      'chat_connections',
+      'chat_deliveries_total',
+      'chat_messages_stored_total',
+      'chat_slow_consumers_total',
+    ]) {
       expect(text).toContain(name)
     }
   })
@@ -132,6 +165,12 @@ describe('GET /openapi.json', () => {
       const takesInput = path.includes('{room}') || (method !== 'get' && path !== '/api/logout')
       if (takesInput) expect(statuses, `${method} ${path}`).toContain('400')
     }
-    expect(Object.keys(doc.paths['/ws']!.get!.responses).sort()).toEqual(['101', '401', '403', '429', '503'])
+    expect(Object.keys(doc.paths['/ws']!.get!.responses).sort()).toEqual([
+      '101',
+      '401',
+      '403',
+      '429',
+      '503',
+    ])
   })
 })

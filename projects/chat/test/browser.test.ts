@@ -23,11 +23,15 @@ async function signIn(user: string): Promise<Page> {
   await page.goto(server.url)
   await page.fill('#user', user)
   await page.press('#user', 'Enter')
-  await page.waitForFunction((name) => document.querySelector('#status')?.textContent === `online as ${name}`, user)
+  await page.waitForFunction(
+    (name) => document.querySelector('#status')?.textContent === `online as ${name}`,
+    user
+  )
   return page
 }
 
-const bodies = (page: Page) => page.$$eval('#messages .msg .body', (nodes) => nodes.map((n) => n.textContent))
+const bodies = (page: Page) =>
+  page.$$eval('#messages .msg .body', (nodes) => nodes.map((n) => n.textContent))
 
 describe('the browser client (GET /)', () => {
   it('when two people chat, each page shows both messages, who is online, and the history on demand', async () => {
@@ -35,8 +39,12 @@ describe('the browser client (GET /)', () => {
     const bob = await signIn('bob')
     await ada.fill('#new-room', 'general')
     await ada.press('#new-room', 'Enter')
-    await ada.waitForFunction(() => (window as unknown as { chat: { joined: Set<string> } }).chat.joined.size === 1)
-    const room = await ada.evaluate(() => (window as unknown as { chat: { current: string } }).chat.current)
+    await ada.waitForFunction(
+      () => (window as unknown as { chat: { joined: Set<string> } }).chat.joined.size === 1
+    )
+    const room = await ada.evaluate(
+      () => (window as unknown as { chat: { current: string } }).chat.current
+    )
     // Someone talked before bob arrived: history he can page back to.
     const carolToken = await tokenFor(server.url, 'carol')
     // A program, not a browser: no Origin (allowed by default, still with a token).
@@ -51,14 +59,28 @@ describe('the browser client (GET /)', () => {
     await bob.waitForFunction(() => document.querySelectorAll('#messages .msg').length === 5)
     await ada.fill('#text', 'hello bob')
     await ada.press('#text', 'Enter')
-    await bob.waitForFunction(() => [...document.querySelectorAll('#messages .body')].some((n) => n.textContent === 'hello bob'))
+    await bob.waitForFunction(() =>
+      [...document.querySelectorAll('#messages .body')].some((n) => n.textContent === 'hello bob')
+    )
     await bob.fill('#text', 'hi ada')
     await bob.press('#text', 'Enter')
-    await ada.waitForFunction(() => [...document.querySelectorAll('#messages .body')].some((n) => n.textContent === 'hi ada'))
+    await ada.waitForFunction(() =>
+      [...document.querySelectorAll('#messages .body')].some((n) => n.textContent === 'hi ada')
+    )
 
-    expect(await bodies(bob)).toEqual([...range(1, 5).map((i) => `earlier ${i}`), 'hello bob', 'hi ada'])
-    expect(await bodies(ada)).toEqual([...range(1, 5).map((i) => `earlier ${i}`), 'hello bob', 'hi ada'])
-    await ada.waitForFunction(() => /bob/.test(document.querySelector('#online')?.textContent ?? ''))
+    expect(await bodies(bob)).toEqual([
+      ...range(1, 5).map((i) => `earlier ${i}`),
+      'hello bob',
+      'hi ada',
+    ])
+    expect(await bodies(ada)).toEqual([
+      ...range(1, 5).map((i) => `earlier ${i}`),
+      'hello bob',
+      'hi ada',
+    ])
+    await ada.waitForFunction(() =>
+      /bob/.test(document.querySelector('#online')?.textContent ?? '')
+    )
     expect(await ada.textContent('#online')).toBe('online: ada, bob, carol')
     carol.close()
   })
@@ -71,22 +93,32 @@ describe('the browser client (GET /)', () => {
     for (const page of [dee, eve]) {
       await page.fill('#room-id', room)
       await page.press('#room-id', 'Enter')
-      await page.waitForFunction(() => (window as unknown as { chat: { joined: Set<string> } }).chat.joined.size > 0)
+      await page.waitForFunction(
+        () => (window as unknown as { chat: { joined: Set<string> } }).chat.joined.size > 0
+      )
     }
 
     await server.chat.gateway.closeAll(1001, 'restarting')
-    const fred = await TestClient.connect(server.wsUrl, await tokenFor(server.url, 'fred'), { origin: null })
+    const fred = await TestClient.connect(server.wsUrl, await tokenFor(server.url, 'fred'), {
+      origin: null,
+    })
     await fred.join(room)
     await fred.say(room, 'sent while you were away')
     for (const page of [dee, eve]) {
-      await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('online as'))
       await page.waitForFunction(() =>
-        [...document.querySelectorAll('#messages .body')].some((n) => n.textContent === 'sent while you were away')
+        document.querySelector('#status')?.textContent?.startsWith('online as')
+      )
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll('#messages .body')].some(
+          (n) => n.textContent === 'sent while you were away'
+        )
       )
     }
     await fred.say(room, 'and after')
     for (const page of [dee, eve]) {
-      await page.waitForFunction(() => [...document.querySelectorAll('#messages .body')].some((n) => n.textContent === 'and after'))
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll('#messages .body')].some((n) => n.textContent === 'and after')
+      )
     }
 
     for (const page of [dee, eve]) {

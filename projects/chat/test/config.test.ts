@@ -34,7 +34,12 @@ describe('loadConfig()', () => {
 
   it('when several keys are bad, names every one at once', () => {
     expect(
-      issuesOf({ PORT: '99999', MAX_PAYLOAD_BYTES: 'big', SLOW_CONSUMER_POLICY: 'ignore', REDIS_URL: 'http://x' })
+      issuesOf({
+        PORT: '99999',
+        MAX_PAYLOAD_BYTES: 'big',
+        SLOW_CONSUMER_POLICY: 'ignore',
+        REDIS_URL: 'http://x',
+      })
     ).toEqual(['PORT', 'REDIS_URL', 'MAX_PAYLOAD_BYTES', 'SLOW_CONSUMER_POLICY', 'TOKEN_SECRET'])
   })
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { ClientFrame } from '../src/gateway/frames.ts'
-import { api, createRoom, startChat, tokenFor, type RunningChat } from './helpers.ts'
+import { api, createRoom, liveMemory, startChat, tokenFor, type RunningChat } from './helpers.ts'
 import { TestClient } from './ws-client.ts'
 
 describe('frames: size limits', () => {
@@ -36,16 +36,8 @@ describe('frames: size limits', () => {
   })
 
   it('when 1,000 fragments of 1 KiB add up past the limit, the connection is closed with 1009, and 100 such attempts leave memory flat', async () => {
-    // vitest.config.ts runs the tests with --expose-gc: live memory (heap + buffers) is compared
-    // after a full collection, or it would measure when V8 last collected rather than what the
-    // attempts kept. (RSS is no measure here: the allocator keeps freed pages.)
-    const gc = (globalThis as { gc?: () => void }).gc
-    expect(gc, 'run with --expose-gc').toBeTypeOf('function')
-    const live = () => {
-      gc!()
-      const { heapUsed, external } = process.memoryUsage()
-      return heapUsed + external
-    }
+    // Live memory (heap and buffers) after full collections: RSS would measure the allocator,
+    // which keeps freed pages, and when V8 last collected.
     const attempt = async () => {
       const client = await TestClient.connect(server.wsUrl, token)
       const chunk = Buffer.alloc(1024, 0x61)
@@ -60,12 +52,12 @@ describe('frames: size limits', () => {
     // Warm-up: native buffers for the first sockets grow to a plateau (~10 MB in 50 attempts,
     // flat from there on; measured), which is not what 100 more attempts keep.
     for (let i = 0; i < 50; i++) await attempt()
-    const before = live()
+    const before = await liveMemory()
 
     const codes: number[] = []
     for (let i = 0; i < 100; i++) codes.push(await attempt())
     await expect.poll(() => server.chat.gateway.stats().connections).toBe(0)
-    const grown = live() - before
+    const grown = (await liveMemory()) - before
 
     expect(first).toBe(1009)
     expect(new Set(codes)).toEqual(new Set([1009]))
@@ -96,7 +88,12 @@ describe('frames: per-connection rate limit', () => {
       expect(refused.retryAfterMs).toBeGreaterThan(0)
       expect(fromQuiet).toMatchObject({ type: 'ack', seq: 100 })
       expect(noisy.ws.readyState).toBe(noisy.ws.OPEN)
-      const { body } = await api<{ messages: { clientId: string }[] }>(server.url, token, 'GET', `/rooms/${room}/messages?limit=200`)
+      const { body } = await api<{ messages: { clientId: string }[] }>(
+        server.url,
+        token,
+        'GET',
+        `/rooms/${room}/messages?limit=200`
+      )
       expect(body.messages).toHaveLength(100)
       expect(body.messages.map((m) => m.clientId)).not.toContain('m100')
     } finally {
@@ -113,36 +110,38 @@ describe('frames: malformed input', () => {
   })
 
   /** Frames the protocol refuses: any JSON value, mutated frames, text that is not JSON. */
-  const invalidFrame = fc.oneof(
-    fc.jsonValue().map((value) => JSON.stringify(value)),
-    fc
-      .record(
-        {
-          type: fc.oneof(fc.constantFrom('join', 'leave', 'send', 'typing', 'read'), fc.string()),
-          room: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
-          clientId: fc.oneof(fc.string(), fc.integer()),
-          body: fc.oneof(fc.string(), fc.integer(), fc.constant(''), fc.constant(null)),
-          seq: fc.oneof(fc.integer(), fc.double(), fc.string()),
-          extra: fc.anything(),
-        },
-        { requiredKeys: [] }
-      )
-      .map((value) => JSON.stringify(value)),
-    fc.string().filter((text) => {
+  const invalidFrame = fc
+    .oneof(
+      fc.jsonValue().map((value) => JSON.stringify(value)),
+      fc
+        .record(
+          {
+            type: fc.oneof(fc.constantFrom('join', 'leave', 'send', 'typing', 'read'), fc.string()),
+            room: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
+            clientId: fc.oneof(fc.string(), fc.integer()),
+            body: fc.oneof(fc.string(), fc.integer(), fc.constant(''), fc.constant(null)),
+            seq: fc.oneof(fc.integer(), fc.double(), fc.string()),
+            extra: fc.anything(),
+          },
+          { requiredKeys: [] }
+        )
+        .map((value) => JSON.stringify(value)),
+      fc.string().filter((text) => {
+        try {
+          JSON.parse(text)
+          return false
+        } catch {
+          return true
+        }
+      })
+    )
+    .filter((text) => {
       try {
-        JSON.parse(text)
-        return false
+        return !ClientFrame.safeParse(JSON.parse(text)).success
       } catch {
         return true
       }
     })
-  ).filter((text) => {
-    try {
-      return !ClientFrame.safeParse(JSON.parse(text)).success
-    } catch {
-      return true
-    }
-  })
 
   it('when 1,000 generated malformed frames arrive, each gets one error frame, the process and connection survive and nothing is stored', async () => {
     const token = await tokenFor(server.url, 'fuzz')
@@ -153,7 +152,9 @@ describe('frames: malformed input', () => {
 
     for (const frame of frames) client.send(frame)
 
-    await expect.poll(() => client.frames.filter((f) => f.type === 'error').length, { timeout: 20_000 }).toBe(1000)
+    await expect
+      .poll(() => client.frames.filter((f) => f.type === 'error').length, { timeout: 20_000 })
+      .toBe(1000)
     const errors = client.frames.filter((f) => f.type === 'error')
     expect(new Set(errors.map((e) => e.code))).toEqual(new Set(['malformed_json', 'invalid_frame']))
     for (const error of errors.filter((e) => e.code === 'invalid_frame')) {
@@ -161,7 +162,12 @@ describe('frames: malformed input', () => {
     }
     expect(client.ws.readyState).toBe(client.ws.OPEN)
     expect((await client.say(room, 'still here')).type).toBe('ack')
-    const { body } = await api<{ messages: { body: string }[] }>(server.url, token, 'GET', `/rooms/${room}/messages`)
+    const { body } = await api<{ messages: { body: string }[] }>(
+      server.url,
+      token,
+      'GET',
+      `/rooms/${room}/messages`
+    )
     expect(body.messages.map((m) => m.body)).toEqual(['still here'])
   })
 
@@ -177,9 +183,20 @@ describe('frames: malformed input', () => {
     const errors = client.frames.filter((f) => f.type === 'error')
     expect(errors).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ code: 'invalid_frame', errors: [{ path: '', message: 'binary frames are not accepted' }] }),
-        expect.objectContaining({ code: 'not_joined', room: 'elsewhere', clientId: 'x1', errors: [{ path: 'room', message: 'not joined' }] }),
-        expect.objectContaining({ code: 'room_not_found', errors: [{ path: 'room', message: 'no such room' }] }),
+        expect.objectContaining({
+          code: 'invalid_frame',
+          errors: [{ path: '', message: 'binary frames are not accepted' }],
+        }),
+        expect.objectContaining({
+          code: 'not_joined',
+          room: 'elsewhere',
+          clientId: 'x1',
+          errors: [{ path: 'room', message: 'not joined' }],
+        }),
+        expect.objectContaining({
+          code: 'room_not_found',
+          errors: [{ path: 'room', message: 'no such room' }],
+        }),
       ])
     )
     client.close()

@@ -8,7 +8,11 @@ const modes: [string, () => Record<string, string>][] = [
   ['embedded (SQLite, in-process fan-out)', () => ({})],
   [
     'Redis (Streams + pub/sub)',
-    () => ({ REDIS_URL: process.env.REDIS_URL!, KEY_PREFIX: `test-${randomUUID()}:`, TOKEN_SECRET: SECRET }),
+    () => ({
+      REDIS_URL: process.env.REDIS_URL!,
+      KEY_PREFIX: `test-${randomUUID()}:`,
+      TOKEN_SECRET: SECRET,
+    }),
   ],
 ]
 
@@ -51,7 +55,7 @@ describe.each(modes)('the guarantee ladder, %s', (_mode, env) => {
     await listener.client.join(room)
     const lookups: Promise<boolean>[] = []
     listener.client.ws.on('message', (data) => {
-      const frame = JSON.parse(String(data)) as Frame
+      const frame = JSON.parse((data as Buffer).toString()) as Frame
       if (frame.type !== 'message') return
       lookups.push(
         server.chat.log
@@ -60,7 +64,8 @@ describe.each(modes)('the guarantee ladder, %s', (_mode, env) => {
       )
     })
 
-    for (let i = 1; i <= 100; i++) a.client.send({ type: 'send', room, clientId: `s${i}`, body: `m${i}` })
+    for (let i = 1; i <= 100; i++)
+      a.client.send({ type: 'send', room, clientId: `s${i}`, body: `m${i}` })
 
     await expect.poll(() => lookups.length).toBe(100)
     expect(await Promise.all(lookups)).toEqual(lookups.map(() => true))
@@ -74,20 +79,40 @@ describe.each(modes)('the guarantee ladder, %s', (_mode, env) => {
     type Page = { messages: { seq: number }[]; prev: number | null; next: number | null }
 
     const forward: number[] = []
-    for (let after: number | null = 0; after !== null; ) {
-      const { body }: { body: Page } = await api<Page>(server.url, a.token, 'GET', `/rooms/${room}/messages?after=${after}&limit=10`)
+    for (let after: number | null = 0; after !== null;) {
+      const { body }: { body: Page } = await api<Page>(
+        server.url,
+        a.token,
+        'GET',
+        `/rooms/${room}/messages?after=${after}&limit=10`
+      )
       forward.push(...body.messages.map((m) => m.seq))
       after = body.next
     }
     const backward: number[] = []
-    for (let before: number | null | undefined; before !== null; ) {
+    for (let before: number | null | undefined; before !== null;) {
       const query: string = before === undefined ? '' : `&before=${before}`
-      const { body }: { body: Page } = await api<Page>(server.url, a.token, 'GET', `/rooms/${room}/messages?limit=10${query}`)
+      const { body }: { body: Page } = await api<Page>(
+        server.url,
+        a.token,
+        'GET',
+        `/rooms/${room}/messages?limit=10${query}`
+      )
       backward.unshift(...body.messages.map((m) => m.seq))
       before = body.prev
     }
-    const both = await api<{ errors: { path: string }[] }>(server.url, a.token, 'GET', `/rooms/${room}/messages?after=1&before=9`)
-    const zero = await api<{ errors: { path: string }[] }>(server.url, a.token, 'GET', `/rooms/${room}/messages?limit=0`)
+    const both = await api<{ errors: { path: string }[] }>(
+      server.url,
+      a.token,
+      'GET',
+      `/rooms/${room}/messages?after=1&before=9`
+    )
+    const zero = await api<{ errors: { path: string }[] }>(
+      server.url,
+      a.token,
+      'GET',
+      `/rooms/${room}/messages?limit=0`
+    )
 
     expect(forward).toEqual(range(1, 45))
     expect(backward).toEqual(range(1, 45))
@@ -127,18 +152,27 @@ describe.each(modes)('the guarantee ladder, %s', (_mode, env) => {
 
     const first = await a.client.say(room, 'only once', 'retry-me')
     const retry = await a.client.say(room, 'only once', 'retry-me')
-    const retryOnNewSocket = await (await TestClient.connect(server.wsUrl, a.token)).join(room).then(async () => {
-      const other = await TestClient.connect(server.wsUrl, a.token)
-      await other.join(room)
-      return other.say(room, 'only once', 'retry-me')
-    })
+    const retryOnNewSocket = await (
+      await TestClient.connect(server.wsUrl, a.token)
+    )
+      .join(room)
+      .then(async () => {
+        const other = await TestClient.connect(server.wsUrl, a.token)
+        await other.join(room)
+        return other.say(room, 'only once', 'retry-me')
+      })
     await a.client.say(room, 'next one')
 
     expect(first).toMatchObject({ type: 'ack', seq: 1, duplicate: false })
     expect(retry).toMatchObject({ type: 'ack', seq: 1, duplicate: true })
     expect(retryOnNewSocket).toMatchObject({ type: 'ack', seq: 1, duplicate: true })
     await expect.poll(() => b.client.seqs(room)).toEqual([1, 2])
-    const { body } = await api<{ messages: unknown[] }>(server.url, a.token, 'GET', `/rooms/${room}/messages`)
+    const { body } = await api<{ messages: unknown[] }>(
+      server.url,
+      a.token,
+      'GET',
+      `/rooms/${room}/messages`
+    )
     expect(body.messages).toHaveLength(2)
   })
 
@@ -156,16 +190,17 @@ describe.each(modes)('the guarantee ladder, %s', (_mode, env) => {
     b.client.close()
 
     for (let i = 1; i <= 7; i++) await a.client.say(room, `missed ${i}`)
-    const { body } = await api<{ rooms: { id: string; unread: number; lastRead: number; head: number }[] }>(
-      server.url,
-      b.token,
-      'GET',
-      '/rooms'
-    )
+    const { body } = await api<{
+      rooms: { id: string; unread: number; lastRead: number; head: number }[]
+    }>(server.url, b.token, 'GET', '/rooms')
     const back = await TestClient.connect(server.wsUrl, b.token)
     const joined = await back.join(room)
 
-    expect(body.rooms.find((r) => r.id === room)).toMatchObject({ head: 12, lastRead: 5, unread: 7 })
+    expect(body.rooms.find((r) => r.id === room)).toMatchObject({
+      head: 12,
+      lastRead: 5,
+      unread: 7,
+    })
     expect(joined).toMatchObject({ since: 5 })
     expect(back.seqs(room)).toEqual(range(6, 12))
   })
@@ -183,12 +218,27 @@ describe.each(modes)('the guarantee ladder, %s', (_mode, env) => {
     b.client.send({ type: 'read', room, seq: 2 })
     b.client.send({ type: 'read', room, seq: 60 })
     const beyond = await b.client.until((f) => f.type === 'error')
-    await expect.poll(() => a.client.frames.filter((f) => f.type === 'read' && f.user === bobName).length).toBe(2)
-    const { body } = await api<{ members: { user: string; lastRead: number }[] }>(server.url, a.token, 'GET', `/rooms/${room}/members`)
-    const http = await api<{ lastRead: number }>(server.url, b.token, 'PUT', `/rooms/${room}/read`, { seq: 3 })
+    await expect
+      .poll(() => a.client.frames.filter((f) => f.type === 'read' && f.user === bobName).length)
+      .toBe(2)
+    const { body } = await api<{ members: { user: string; lastRead: number }[] }>(
+      server.url,
+      a.token,
+      'GET',
+      `/rooms/${room}/members`
+    )
+    const http = await api<{ lastRead: number }>(
+      server.url,
+      b.token,
+      'PUT',
+      `/rooms/${room}/read`,
+      { seq: 3 }
+    )
 
     expect(beyond).toMatchObject({ code: 'invalid_frame', errors: [{ path: 'seq' }] })
-    expect(a.client.frames.filter((f) => f.type === 'read' && f.user === bobName).map((f) => f.seq)).toEqual([4, 4])
+    expect(
+      a.client.frames.filter((f) => f.type === 'read' && f.user === bobName).map((f) => f.seq)
+    ).toEqual([4, 4])
     expect(body.members.find((m) => m.user === bobName)?.lastRead).toBe(4)
     expect(http.body.lastRead).toBe(4)
   })
@@ -218,13 +268,21 @@ describe.each(modes)('the guarantee ladder, %s', (_mode, env) => {
 
     const joined = await b.client.join(room)
     await a.client.until((f) => f.type === 'presence' && f.user === bobName && f.online === true)
-    const members = await api<{ members: { user: string; online: boolean }[] }>(server.url, a.token, 'GET', `/rooms/${room}/members`)
+    const members = await api<{ members: { user: string; online: boolean }[] }>(
+      server.url,
+      a.token,
+      'GET',
+      `/rooms/${room}/members`
+    )
     b.client.close()
     await a.client.until((f) => f.type === 'presence' && f.user === bobName && f.online === false)
 
     expect(joined.online).toEqual([adaName, bobName].sort())
     expect(members.body.members.map((m) => [m.user, m.online])).toEqual(
-      [[adaName, true], [bobName, true]].sort()
+      [
+        [adaName, true],
+        [bobName, true],
+      ].sort()
     )
   })
 
@@ -234,8 +292,16 @@ describe.each(modes)('the guarantee ladder, %s', (_mode, env) => {
     const b = await connected(bobName)
     const c = await connected(user('cy'))
 
-    const opened = await api<{ id: string; kind: string }>(server.url, a.token, 'POST', '/rooms/direct', { with: bobName })
-    const again = await api<{ id: string }>(server.url, b.token, 'POST', '/rooms/direct', { with: a.client.frames[0]!.user })
+    const opened = await api<{ id: string; kind: string }>(
+      server.url,
+      a.token,
+      'POST',
+      '/rooms/direct',
+      { with: bobName }
+    )
+    const again = await api<{ id: string }>(server.url, b.token, 'POST', '/rooms/direct', {
+      with: a.client.frames[0]!.user,
+    })
     const room = opened.body.id
     await a.client.join(room)
     await b.client.join(room)
@@ -245,7 +311,12 @@ describe.each(modes)('the guarantee ladder, %s', (_mode, env) => {
     const joinHttp = await api(server.url, c.token, 'POST', `/rooms/${room}/members`)
     await a.client.say(room, 'just us')
 
-    expect([opened.status, opened.body.kind, again.status, again.body.id]).toEqual([201, 'direct', 200, room])
+    expect([opened.status, opened.body.kind, again.status, again.body.id]).toEqual([
+      201,
+      'direct',
+      200,
+      room,
+    ])
     expect(refused).toMatchObject({ code: 'forbidden', errors: [{ path: 'room' }] })
     expect([history.status, joinHttp.status]).toEqual([403, 403])
     await expect.poll(() => b.client.seqs(room)).toEqual([1])

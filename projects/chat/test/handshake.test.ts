@@ -1,13 +1,16 @@
 import { connect } from 'node:net'
 import { sign } from 'hono/jwt'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { api, ORIGIN, startChat, tokenFor, type RunningChat } from './helpers.ts'
 import { HandshakeRefused, TestClient } from './ws-client.ts'
 
 const SECRET = 'a-test-secret-of-at-least-32-characters!'
 
 /** A raw upgrade request; resolves with the status line once the server closed the TCP connection. */
-function rawUpgrade(url: string, headers: Record<string, string>): Promise<{ status: string; closed: true; bytes: number }> {
+function rawUpgrade(
+  url: string,
+  headers: Record<string, string>
+): Promise<{ status: string; closed: true; bytes: number }> {
   const { hostname, port } = new URL(url)
   return new Promise((resolve, reject) => {
     const socket = connect({ host: hostname, port: Number(port) })
@@ -70,7 +73,9 @@ describe('GET /ws (the handshake)', () => {
     const statuses = await Promise.all(
       corpus.map((origin) => refusedStatus(TestClient.connect(server.wsUrl, token, { origin })))
     )
-    const allowed = await refusedStatus(TestClient.connect(server.wsUrl, token, { origin: 'HTTP://CHAT.TEST:80' }))
+    const allowed = await refusedStatus(
+      TestClient.connect(server.wsUrl, token, { origin: 'HTTP://CHAT.TEST:80' })
+    )
 
     expect(statuses).toEqual(corpus.map(() => 403))
     expect(allowed).toBe(101)
@@ -79,8 +84,16 @@ describe('GET /ws (the handshake)', () => {
 
   it('when the token is missing, expired, forged or revoked, answers 401 and closes the TCP connection, 0 frames', async () => {
     const now = Math.floor(Date.now() / 1000)
-    const expired = await sign({ sub: 'ada', iat: now - 7200, exp: now - 3600, iat_ms: (now - 7200) * 1000 }, SECRET, 'HS256')
-    const forged = await sign({ sub: 'ada', iat: now, exp: now + 3600, iat_ms: now * 1000 }, 'another-secret-of-32-characters-or-more', 'HS256')
+    const expired = await sign(
+      { sub: 'ada', iat: now - 7200, exp: now - 3600, iat_ms: (now - 7200) * 1000 },
+      SECRET,
+      'HS256'
+    )
+    const forged = await sign(
+      { sub: 'ada', iat: now, exp: now + 3600, iat_ms: now * 1000 },
+      'another-secret-of-32-characters-or-more',
+      'HS256'
+    )
     const revoked = await tokenFor(server.url, 'mallory')
     await api(server.url, revoked, 'POST', '/logout')
     const before = connections
@@ -104,7 +117,9 @@ describe('GET /ws (the handshake)', () => {
   it('when a browser offers the token as the bearer.<token> subprotocol, opens with chat.v1 selected', async () => {
     const token = await tokenFor(server.url, 'ada')
 
-    const client = await TestClient.connect(server.wsUrl, undefined, { protocols: ['chat.v1', `bearer.${token}`] })
+    const client = await TestClient.connect(server.wsUrl, undefined, {
+      protocols: ['chat.v1', `bearer.${token}`],
+    })
 
     expect(client.ws.protocol).toBe('chat.v1')
     expect(client.frames[0]).toMatchObject({ type: 'hello', user: 'ada', maxPayload: 65_536 })
@@ -140,7 +155,9 @@ describe('GET /ws (the handshake)', () => {
     expect(elapsed).toBeLessThan(1000)
     expect(bystander.ws.readyState).toBe(bystander.ws.OPEN)
     expect(await refusedStatus(TestClient.connect(server.wsUrl, token))).toBe(401)
-    expect(await refusedStatus(TestClient.connect(server.wsUrl, await tokenFor(server.url, 'leaving')))).toBe(101)
+    expect(
+      await refusedStatus(TestClient.connect(server.wsUrl, await tokenFor(server.url, 'leaving')))
+    ).toBe(101)
     bystander.close()
   })
 
@@ -169,7 +186,9 @@ describe('GET /ws (missing Origin policy)', () => {
       const strictStatus = await refusedStatus(
         TestClient.connect(strict.wsUrl, await tokenFor(strict.url, 'bot'), { origin: null })
       )
-      const strictWithOrigin = await refusedStatus(TestClient.connect(strict.wsUrl, await tokenFor(strict.url, 'bot')))
+      const strictWithOrigin = await refusedStatus(
+        TestClient.connect(strict.wsUrl, await tokenFor(strict.url, 'bot'))
+      )
 
       expect(lenientStatus).toBe(101)
       expect(strictStatus).toBe(403)

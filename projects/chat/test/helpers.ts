@@ -23,7 +23,8 @@ export type RunningChat = {
 const silent = createLogger({ level: 'silent' })
 const files: string[] = []
 process.once('exit', () => {
-  for (const file of files) for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true })
+  for (const file of files)
+    for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true })
 })
 
 /** A temp SQLite file path, removed when the test process exits. */
@@ -42,7 +43,12 @@ export async function startChat(
   { logger = silent }: { logger?: Logger } = {}
 ): Promise<RunningChat> {
   const dbFile = env.DB_FILE ?? tempDbFile()
-  const config = loadConfig({ LOG_LEVEL: 'silent', ALLOWED_ORIGINS: ORIGIN, DB_FILE: dbFile, ...env })
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    ALLOWED_ORIGINS: ORIGIN,
+    DB_FILE: dbFile,
+    ...env,
+  })
   const chat = await createChatService(config, { logger })
   await chat.ready()
   const served = await serveApp(chat.app, {
@@ -96,7 +102,11 @@ export async function api<T = unknown>(
     ...(body !== undefined && { body: JSON.stringify(body) }),
   })
   const text = await res.text()
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, headers: res.headers }
+  return {
+    status: res.status,
+    body: (text ? JSON.parse(text) : undefined) as T,
+    headers: res.headers,
+  }
 }
 
 /** A group room created by `token`'s user. */
@@ -108,3 +118,19 @@ export async function createRoom(url: string, token: string, name = 'room'): Pro
 
 export const range = (from: number, to: number) =>
   Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i)
+
+/**
+ * Heap and buffers still referenced, after full collections: what a test may call memory held.
+ * Needs --expose-gc (vitest.config.ts). ArrayBuffers are freed by a sweep that runs after the
+ * collection on another thread, so it collects three times with a pause between.
+ */
+export async function liveMemory(): Promise<number> {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (!gc) throw new Error('run the tests with --expose-gc (vitest.config.ts execArgv)')
+  for (let i = 0; i < 3; i++) {
+    gc()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  const { heapUsed, external } = process.memoryUsage()
+  return heapUsed + external
+}

@@ -1,16 +1,21 @@
 import { describe, expect, it } from 'vitest'
 import type { WebSocket } from 'ws'
-import { createRoom, range, startChat, tokenFor } from './helpers.ts'
+import { createRoom, liveMemory, range, startChat, tokenFor } from './helpers.ts'
 import { startChatProcess } from './process.ts'
 import { TestClient } from './ws-client.ts'
 
 describe('liveness: heartbeat', () => {
   it('when 200 clients stop answering pings, all are terminated, no healthy one is, and no socket is left behind', async () => {
-    const server = await startChat({ HEARTBEAT_INTERVAL_MS: '300', MAX_CONNECTIONS_PER_USER: '1000' })
+    const server = await startChat({
+      HEARTBEAT_INTERVAL_MS: '300',
+      MAX_CONNECTIONS_PER_USER: '1000',
+    })
     try {
       const token = await tokenFor(server.url, 'ada')
       const room = await createRoom(server.url, token)
-      const healthy = await Promise.all(range(1, 20).map(() => TestClient.connect(server.wsUrl, token)))
+      const healthy = await Promise.all(
+        range(1, 20).map(() => TestClient.connect(server.wsUrl, token))
+      )
       for (const client of healthy) await client.join(room)
       const silentToken = await tokenFor(server.url, 'ghost')
       const silent = await Promise.all(
@@ -38,7 +43,6 @@ describe('liveness: heartbeat', () => {
 
 describe('liveness: slow consumers', () => {
   it('when one client stops reading during a 10 MB broadcast to 21, its queue stays under the watermark, the others get every message, and it resyncs after', async () => {
-    const gc = (globalThis as { gc?: () => void }).gc!
     const highWaterMark = 1024 * 1024
     const server = await startChat({
       HIGH_WATER_MARK_BYTES: String(highWaterMark),
@@ -50,20 +54,17 @@ describe('liveness: slow consumers', () => {
       const token = await tokenFor(server.url, 'ada')
       const room = await createRoom(server.url, token)
       const serverSockets: WebSocket[] = []
-      server.chat.wss.on('connection', (ws) => serverSockets.push(ws as WebSocket))
+      server.chat.wss.on('connection', (ws) => serverSockets.push(ws))
       const light = { keepBodies: false }
-      const readers = await Promise.all(range(1, 20).map(() => TestClient.connect(server.wsUrl, token, light)))
+      const readers = await Promise.all(
+        range(1, 20).map(() => TestClient.connect(server.wsUrl, token, light))
+      )
       for (const reader of readers) await reader.join(room)
       const slow = await TestClient.connect(server.wsUrl, token, light)
       const slowOnServer = serverSockets.at(-1)!
       await slow.join(room)
       slow.ws.pause()
-      const live = () => {
-        gc()
-        const { heapUsed, external } = process.memoryUsage()
-        return heapUsed + external
-      }
-      const liveBefore = live()
+      const liveBefore = await liveMemory()
       let peak = 0
       const sampler = setInterval(() => (peak = Math.max(peak, slowOnServer.bufferedAmount)), 2)
 
@@ -72,9 +73,10 @@ describe('liveness: slow consumers', () => {
       for (let i = 1; i <= messages; i++) {
         await readers[0]!.say(room, body, `big-${i}`)
       }
-      for (const reader of readers) await expect.poll(() => reader.seqs(room).length, { timeout: 20_000 }).toBe(messages)
+      for (const reader of readers)
+        await expect.poll(() => reader.seqs(room).length, { timeout: 20_000 }).toBe(messages)
       clearInterval(sampler)
-      const grown = live() - liveBefore
+      const grown = (await liveMemory()) - liveBefore
 
       for (const reader of readers) expect(reader.seqs(room)).toEqual(range(1, messages))
       expect(server.chat.hub.stats().slowConsumers).toBeGreaterThan(0)

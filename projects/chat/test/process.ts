@@ -54,9 +54,11 @@ export async function startChatProcess(env: Record<string, string> = {}): Promis
       const match = /"url":"(http:\/\/[^"]+)"/.exec(output)
       if (match) resolve(match[1]!)
     }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', (chunk: Buffer) => (output += String(chunk)))
-    void exited.then(() => setTimeout(() => reject(new Error(`chat exited before listening:\n${output}`)), 100))
+    child.stdout.on('data', onData)
+    child.stderr.on('data', (chunk: Buffer) => (output += String(chunk)))
+    void exited.then(() =>
+      setTimeout(() => reject(new Error(`chat exited before listening:\n${output}`)), 100)
+    )
     setTimeout(() => reject(new Error(`chat did not listen in 30 s:\n${output}`)), 30_000).unref()
   })
   return {

@@ -1,7 +1,13 @@
 import { WebSocket } from 'ws'
 import { ORIGIN } from './helpers.ts'
 
-type Frame = { type: string; room?: string; seq?: number; clientId?: string; [key: string]: unknown }
+type Frame = {
+  type: string
+  room?: string
+  seq?: number
+  clientId?: string
+  [key: string]: unknown
+}
 
 /**
  * What a production client does to be lossless, for the fault tests: it remembers the last seq
@@ -17,7 +23,10 @@ export class ResumingClient {
   reconnects = 0
   readonly closeCodes: number[] = []
   private lastSeen = new Map<string, number>()
-  private pending = new Map<string, { room: string; body: string; resolve: (seq: number) => void }>()
+  private pending = new Map<
+    string,
+    { room: string; body: string; resolve: (seq: number) => void }
+  >()
   private ws: WebSocket | undefined
   private stopped = false
   private next: number
@@ -49,7 +58,7 @@ export class ResumingClient {
     ws.on('error', () => {})
     ws.on('unexpected-response', () => ws.terminate())
     ws.on('message', (data) => {
-      const frame = JSON.parse(String(data)) as Frame
+      const frame = JSON.parse((data as Buffer).toString()) as Frame
       switch (frame.type) {
         case 'hello':
           for (const room of this.options.rooms) this.join(room)

@@ -19,7 +19,7 @@ const shared = (backend: Record<string, string>) => ({
 /** Every message the room holds, from the history API. */
 async function history(url: string, token: string, room: string) {
   const all: { seq: number; clientId: string; sender: string; body: string }[] = []
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const { body } = await api<{ messages: typeof all; next: number | null }>(
       url,
       token,
@@ -51,7 +51,7 @@ describe.each([
     }
   })
 
-  it('when 10 senders spread over the instances send 500 messages, each of 30 clients gets all 500 once, in each sender\'s order', async () => {
+  it("when 10 senders spread over the instances send 500 messages, each of 30 clients gets all 500 once, in each sender's order", async () => {
     const urls = instances.map((instance) => instance.url)
     const owner = await tokenFor(urls[0]!, 'owner')
     const room = await createRoom(urls[0]!, owner)
@@ -59,7 +59,9 @@ describe.each([
       range(0, 29).map(async (i) => {
         const token = await tokenFor(urls[i % 3]!, `user${i}`)
         await api(urls[i % 3]!, token, 'POST', `/rooms/${room}/members`)
-        const client = await TestClient.connect(instances[i % 3]!.wsUrl, token, { keepBodies: true })
+        const client = await TestClient.connect(instances[i % 3]!.wsUrl, token, {
+          keepBodies: true,
+        })
         await client.join(room, 0)
         return client
       })
@@ -135,7 +137,9 @@ describe('one Redis killed for a few seconds under three instances', () => {
       expect(stored.map((m) => m.seq)).toEqual(range(1, stored.length))
       expect(stored.map((m) => m.clientId).sort()).toEqual(sent.map((s) => s.clientId).sort())
       for (const client of clients) {
-        await expect.poll(() => client.received(room).length, { timeout: 20_000 }).toBe(stored.length)
+        await expect
+          .poll(() => client.received(room).length, { timeout: 20_000 })
+          .toBe(stored.length)
         expect(client.received(room)).toEqual(range(1, stored.length))
         expect(client.duplicates).toBe(0)
       }
@@ -154,7 +158,7 @@ describe('instances that stop (SIGTERM) or die (kill -9) under load', () => {
     await Promise.all(processes.map((child) => child.exited))
   })
 
-  it('when one instance is stopped and another killed, their clients resume on the third losslessly, and the dead one\'s users go offline', async () => {
+  it("when one instance is stopped and another killed, their clients resume on the third losslessly, and the dead one's users go offline", async () => {
     const env = shared({ REDIS_URL: process.env.REDIS_URL!, PRESENCE_TTL_MS: '1500' })
     processes = await Promise.all([1, 2, 3].map(() => startChatProcess(env)))
     const [first, second, third] = processes as [ChatProcess, ChatProcess, ChatProcess]
@@ -169,7 +173,9 @@ describe('instances that stop (SIGTERM) or die (kill -9) under load', () => {
       })
     )
     // Clients start on the first and second instances; after a drop, they move on in order.
-    const clients = members.map((token, i) => new ResumingClient({ urls, token, rooms: [room], first: i % 2 }))
+    const clients = members.map(
+      (token, i) => new ResumingClient({ urls, token, rooms: [room], first: i % 2 })
+    )
     await Promise.all(clients.map((client) => client.start()))
     const ghostToken = await tokenFor(third.url, 'ghost')
     await api(third.url, ghostToken, 'POST', `/rooms/${room}/members`)
@@ -205,8 +211,16 @@ describe('instances that stop (SIGTERM) or die (kill -9) under load', () => {
     expect(moved.length).toBe(12)
     expect(clients.filter((client) => client.closeCodes.includes(1001)).length).toBe(6)
     // The ghost never reconnects: its presence entry expires and the third instance reports it.
-    await watcher.until((f) => f.type === 'presence' && f.user === 'ghost' && f.online === false, 15_000)
-    const { body } = await api<{ members: { user: string; online: boolean }[] }>(third.url, owner, 'GET', `/rooms/${room}/members`)
+    await watcher.until(
+      (f) => f.type === 'presence' && f.user === 'ghost' && f.online === false,
+      15_000
+    )
+    const { body } = await api<{ members: { user: string; online: boolean }[] }>(
+      third.url,
+      owner,
+      'GET',
+      `/rooms/${room}/members`
+    )
     expect(body.members.find((m) => m.user === 'ghost')?.online).toBe(false)
     for (const client of [...clients, sender]) client.stop()
     watcher.close()

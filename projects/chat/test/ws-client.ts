@@ -18,7 +18,7 @@ export class TestClient {
     keepBodies: boolean
   ) {
     ws.on('message', (data) => {
-      const frame = JSON.parse(String(data)) as Frame
+      const frame = JSON.parse((data as Buffer).toString()) as Frame
       // Memory tests run many clients in this process: what they keep must not be measured.
       if (!keepBodies) delete frame.body
       this.frames.push(frame)
@@ -49,7 +49,9 @@ export class TestClient {
     const client = new TestClient(ws, keepBodies)
     const [outcome] = await Promise.race([
       once(ws, 'open').then(() => ['open'] as const),
-      once(ws, 'unexpected-response').then(([, res]) => [(res as { statusCode: number }).statusCode] as const),
+      once(ws, 'unexpected-response').then(
+        ([, res]) => [(res as { statusCode: number }).statusCode] as const
+      ),
     ])
     if (outcome !== 'open') throw new HandshakeRefused(outcome)
     await client.until((f) => f.type === 'hello')
@@ -69,7 +71,15 @@ export class TestClient {
   /** The first matching frame received from now on. */
   next(predicate: (frame: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching frame in ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`)), timeoutMs)
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `no matching frame in ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`
+            )
+          ),
+        timeoutMs
+      )
       this.waiters.push({
         predicate,
         resolve: (frame) => {
@@ -88,8 +98,14 @@ export class TestClient {
   }
 
   /** Sends a message and waits for its ack. */
-  async say(room: string, body: string, clientId = `c-${Math.random().toString(36).slice(2)}`): Promise<Frame> {
-    const answer = this.next((f) => (f.type === 'ack' || f.type === 'error') && f.clientId === clientId)
+  async say(
+    room: string,
+    body: string,
+    clientId = `c-${Math.random().toString(36).slice(2)}`
+  ): Promise<Frame> {
+    const answer = this.next(
+      (f) => (f.type === 'ack' || f.type === 'error') && f.clientId === clientId
+    )
     this.send({ type: 'send', room, clientId, body })
     return answer
   }

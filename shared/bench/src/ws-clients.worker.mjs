@@ -1,6 +1,8 @@
 // One worker thread of the WebSocket driver (ws-driver.ts): it holds its share of the clients,
 // runs its share of the senders and counts what its clients receive. Plain JavaScript, because a
 // Worker cannot load TypeScript. The wire protocol comes from the scenario's adapter module.
+import process from 'node:process'
+import { clearInterval, setInterval, setTimeout } from 'node:timers'
 import { parentPort, workerData } from 'node:worker_threads'
 import { WebSocket } from 'ws'
 
@@ -103,13 +105,16 @@ async function connectAll(part = 0, parts = 1) {
   const share = Math.ceil(config.clients.length / parts)
   const mine = config.clients.slice(part * share, (part + 1) * share)
   let next = 0
-  const lanes = Array.from({ length: Math.min(config.connectConcurrency, mine.length) }, async () => {
-    while (next < mine.length) {
-      const index = mine[next++]
-      const ms = await connectOne(index)
-      if (ms !== undefined) connectTimes.push(ms)
+  const lanes = Array.from(
+    { length: Math.min(config.connectConcurrency, mine.length) },
+    async () => {
+      while (next < mine.length) {
+        const index = mine[next++]
+        const ms = await connectOne(index)
+        if (ms !== undefined) connectTimes.push(ms)
+      }
     }
-  })
+  )
   await Promise.all(lanes)
   return connectTimes
 }
@@ -121,7 +126,13 @@ parentPort.on('message', async (command) => {
       const times = await connectAll(command.part, command.parts)
       const buffer = Float64Array.from(times).buffer
       parentPort.postMessage(
-        { event: 'connected', connected: times.length, errors, seconds: (now() - started) / 1e9, times: buffer },
+        {
+          event: 'connected',
+          connected: times.length,
+          errors,
+          seconds: (now() - started) / 1e9,
+          times: buffer,
+        },
         [buffer]
       )
       return
@@ -156,7 +167,18 @@ parentPort.on('message', async (command) => {
     case 'report': {
       measuring = false
       const buffer = latencies.slice(0, count).buffer
-      parentPort.postMessage({ event: 'report', deliveries, sent, errors, dropped, connected: sockets.size, latencies: buffer }, [buffer])
+      parentPort.postMessage(
+        {
+          event: 'report',
+          deliveries,
+          sent,
+          errors,
+          dropped,
+          connected: sockets.size,
+          latencies: buffer,
+        },
+        [buffer]
+      )
       return
     }
     case 'stop': {

@@ -21,7 +21,13 @@ export type WsProtocol = {
     shared: unknown
   ): { url: string; protocols?: string[]; headers?: Record<string, string> }
   open(ws: WebSocket, index: number, shared: unknown): void
-  receive(ws: WebSocket, data: RawData, isBinary: boolean, index: number, shared: unknown): 'ready' | string | null
+  receive(
+    ws: WebSocket,
+    data: RawData,
+    isBinary: boolean,
+    index: number,
+    shared: unknown
+  ): string | null
   message(index: number, seq: number, body: string, shared: unknown): string
 }
 
@@ -53,7 +59,8 @@ export type WsTarget = {
 }
 
 /** The load of a fan-out: senders keep `window` messages in flight each, or offer a rate. */
-export type WsLoad = { mode: 'closed'; window: number } | { mode: 'open'; messagesPerSecond: number }
+export type WsLoad =
+  { mode: 'closed'; window: number } | { mode: 'open'; messagesPerSecond: number }
 
 export type WsScenario = {
   /** File-safe name; names the result file and the chart. */
@@ -192,7 +199,12 @@ export async function runWsBenchmark({
     if (version !== null) environment.versions[name] = version
   }
 
-  type Entry = { target: WsTarget; started: WsStartedTarget; shared: unknown; rounds: RoundResult[] }
+  type Entry = {
+    target: WsTarget
+    started: WsStartedTarget
+    shared: unknown
+    rounds: RoundResult[]
+  }
   const entries: Entry[] = []
   try {
     for (const target of targets) {
@@ -257,9 +269,12 @@ export async function runWsBenchmark({
         const second = await threads.ask({ cmd: 'connect', part: 1, parts: 2 })
         const cpuTarget = (await cpuOf(pids)) - cpuBeforeConnect
         const generator = generatorCpuSeconds(generatorBeforeConnect)
-        const connectSeconds = sum([first, second].map((replies) => Math.max(...replies.map((r) => r.seconds as number))))
+        const connectSeconds = sum(
+          [first, second].map((replies) => Math.max(...replies.map((r) => r.seconds as number)))
+        )
         const handshakes = new LatencyRecorder()
-        for (const reply of [...first, ...second]) for (const ms of new Float64Array(reply.times as ArrayBuffer)) handshakes.record(ms)
+        for (const reply of [...first, ...second])
+          for (const ms of new Float64Array(reply.times as ArrayBuffer)) handshakes.record(ms)
         await threads.ask({ cmd: 'measure' })
         await sleep(durationSeconds)
         const held = await threads.ask({ cmd: 'report' })
@@ -273,7 +288,8 @@ export async function runWsBenchmark({
           requests: count,
           requestsPerSecond: connectSeconds > 0 ? count / connectSeconds : 0,
           latencyMs: { p50: p[50], p97_5: p[97.5], p99: p[99] },
-          errors: sum(second.map((r) => r.errors as number)) + sum(held.map((r) => r.dropped as number)),
+          errors:
+            sum(second.map((r) => r.errors as number)) + sum(held.map((r) => r.dropped as number)),
           statuses: {},
           unexpectedStatuses: {},
           cpuSeconds: { target: cpuTarget, generator },
@@ -315,7 +331,8 @@ export async function runWsBenchmark({
       await threads.ask({ cmd: 'stop', quietMs: 300, timeoutMs: 10_000 })
 
       const latencies = new LatencyRecorder()
-      for (const reply of reports) for (const ms of new Float64Array(reply.latencies as ArrayBuffer)) latencies.record(ms)
+      for (const reply of reports)
+        for (const ms of new Float64Array(reply.latencies as ArrayBuffer)) latencies.record(ms)
       const deliveries = sum(reports.map((r) => r.deliveries as number))
       const sent = sum(reports.map((r) => r.sent as number))
       const p = latencies.percentiles([50, 97.5, 99])
@@ -325,7 +342,8 @@ export async function runWsBenchmark({
         requests: deliveries,
         requestsPerSecond: deliveries / elapsed,
         latencyMs: { p50: p[50], p97_5: p[97.5], p99: p[99] },
-        errors: connectErrors + sum(reports.map((r) => (r.errors as number) + (r.dropped as number))),
+        errors:
+          connectErrors + sum(reports.map((r) => (r.errors as number) + (r.dropped as number))),
         statuses: {},
         unexpectedStatuses: {},
         cpuSeconds: { target: cpuTarget, generator },
@@ -366,10 +384,13 @@ export async function runWsBenchmark({
     ),
     notes: [...notes],
   }
-  if (smoke) result.notes.push('SMOKE run: checks the wiring only; these figures are not a measurement.')
+  if (smoke)
+    result.notes.push('SMOKE run: checks the wiring only; these figures are not a measurement.')
   for (const target of result.targets) {
     if (target.errors > 0) {
-      result.notes.push(`${target.name}: ${target.errors} client errors (failed handshakes or dropped connections).`)
+      result.notes.push(
+        `${target.name}: ${target.errors} client errors (failed handshakes or dropped connections).`
+      )
     }
   }
   return result

@@ -1,5 +1,6 @@
 // The driver puts `<sender>:<sent at>` in every message body (digits and a colon: no escapes),
 // so receivers find it without parsing the whole JSON frame.
+import { Buffer } from 'node:buffer'
 const MARK = Buffer.from('"body":"')
 
 /**

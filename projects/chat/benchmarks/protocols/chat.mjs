@@ -1,5 +1,6 @@
 // The chat's protocol for the WebSocket driver: a bearer token per user, `join` after `hello`,
 // ready on `joined`; a `resync` (the slow-consumer policy) joins again from the last seq seen.
+import { Buffer } from 'node:buffer'
 import { bodyOf, clientIdOf } from './body.mjs'
 
 /** @typedef {{ room: string, tokens: string[] }} Shared */

@@ -1,4 +1,5 @@
 // The raw ws baseline's protocol: connect to /ws (one room), ready on `joined`.
+import { Buffer } from 'node:buffer'
 import { bodyOf, clientIdOf } from './body.mjs'
 
 const JOINED = Buffer.from('{"type":"joined"')

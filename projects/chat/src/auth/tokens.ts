@@ -17,16 +17,17 @@ export type RevocationStore = {
 export function memoryRevocations(now: () => number = Date.now): RevocationStore {
   const until = new Map<string, { at: number; expires: number }>()
   return {
-    async revokeBefore(user, at, forMs) {
+    revokeBefore(user, at, forMs) {
       until.set(user, { at, expires: now() + forMs })
+      return Promise.resolve()
     },
-    async revokedBefore(user) {
+    revokedBefore(user) {
       const entry = until.get(user)
       if (!entry || entry.expires <= now()) {
         until.delete(user)
-        return 0
+        return Promise.resolve(0)
       }
-      return entry.at
+      return Promise.resolve(entry.at)
     },
   }
 }
@@ -93,7 +94,8 @@ export function createTokens({
       if (typeof sub !== 'string' || typeof exp !== 'number' || typeof issuedMs !== 'number') {
         return { valid: false, reason: 'invalid' }
       }
-      if (issuedMs <= (await revocations.revokedBefore(sub))) return { valid: false, reason: 'revoked' }
+      if (issuedMs <= (await revocations.revokedBefore(sub)))
+        return { valid: false, reason: 'revoked' }
       return { valid: true, user: sub, expiresAt: exp * 1000 }
     },
 

@@ -28,17 +28,23 @@ export type Bus = {
 export function createLocalBus({ onMessage }: { onMessage: BusHandler }): Bus {
   const rooms = new Set<string>()
   return {
-    async publish(room, payload) {
-      if (rooms.has(room)) onMessage(room, typeof payload === 'string' ? Buffer.from(payload) : payload)
+    publish(room, payload) {
+      if (rooms.has(room)) {
+        onMessage(room, typeof payload === 'string' ? Buffer.from(payload) : payload)
+      }
+      return Promise.resolve()
     },
-    async subscribe(room) {
+    subscribe(room) {
       rooms.add(room)
+      return Promise.resolve()
     },
-    async unsubscribe(room) {
+    unsubscribe(room) {
       rooms.delete(room)
+      return Promise.resolve()
     },
-    async close() {
+    close() {
       rooms.clear()
+      return Promise.resolve()
     },
   }
 }
@@ -121,10 +127,11 @@ export function createRedisBus({
       if (sharded) await subscriber.sunsubscribe(name)
       else await subscriber.unsubscribe(name)
     },
-    async close() {
+    close() {
       subscriber.off(sharded ? 'smessageBuffer' : 'messageBuffer', receive)
       subscriber.off('ready', onReady)
       roomOf.clear()
+      return Promise.resolve()
     },
   }
 }

@@ -1,7 +1,13 @@
 import * as ws from 'ws'
 import type { WebSocket } from 'ws'
 
-type FrameOptions = { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }
+type FrameOptions = {
+  fin: boolean
+  opcode: number
+  mask: boolean
+  readOnly: boolean
+  rsv1: boolean
+}
 type SenderClass = { frame(data: Buffer, options: FrameOptions): Buffer[] }
 /** ws's per-socket Sender; `sendFrame` writes an already framed message to the socket. */
 type SocketSender = { sendFrame?(list: Buffer[], callback?: (error?: Error) => void): void }

@@ -20,11 +20,11 @@ function memoryLog() {
       of(room).push(message)
       return message
     },
-    async range(room: string, { after, limit }: { after: number; limit: number }) {
-      return of(room).slice(after, after + limit)
+    range(room: string, { after, limit }: { after: number; limit: number }) {
+      return Promise.resolve(of(room).slice(after, after + limit))
     },
-    async head(room: string) {
-      return of(room).length
+    head(room: string) {
+      return Promise.resolve(of(room).length)
     },
   }
 }
@@ -52,12 +52,12 @@ async function serve(
     const since = new URL(req.url!, 'http://x').searchParams.get('since')
     ws.on('close', () => hub.disconnect(ws))
     ws.on('message', (data) => {
-      const rejoin = JSON.parse(String(data)) as { since: number }
+      const rejoin = JSON.parse((data as Buffer).toString()) as { since: number }
       void hub.join(ws, 'r', { since: rejoin.since }).then(() => ws.send('{"type":"joined"}'))
     })
-    void hub.join(ws, 'r', since === null ? {} : { since: Number(since) }).then(() =>
-      ws.send('{"type":"joined"}')
-    )
+    void hub
+      .join(ws, 'r', since === null ? {} : { since: Number(since) })
+      .then(() => ws.send('{"type":"joined"}'))
   })
   const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`
   cleanups.push(async () => {
@@ -75,7 +75,7 @@ async function client(url: string, since?: number) {
   const frames: { type: string; seq?: number }[] = []
   let joins = 0
   ws.on('message', (data) => {
-    const frame = JSON.parse(String(data)) as { type: string; seq?: number }
+    const frame = JSON.parse((data as Buffer).toString()) as { type: string; seq?: number }
     frames.push(frame)
     if (frame.type === 'message') seqs.push(frame.seq!)
     if (frame.type === 'joined') joins++
@@ -86,7 +86,8 @@ async function client(url: string, since?: number) {
   return { ws, seqs, frames, joins: () => joins }
 }
 
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
 describe('createRoomHub()', () => {
   it('when messages are published, every socket gets each once in order, framed once per message', async () => {
@@ -150,7 +151,8 @@ describe('createRoomHub()', () => {
     const c = await client(url)
     const [m1, m2, m3] = [log.append('r', 'a'), log.append('r', 'b'), log.append('r', 'c')]
 
-    for (const m of [m1, m1, m3, m2, m3, m1]) hub.receive('r', Buffer.from(`${m.seq}\n${encode(m)}`))
+    for (const m of [m1, m1, m3, m2, m3, m1])
+      hub.receive('r', Buffer.from(`${m.seq}\n${encode(m)}`))
 
     await expect.poll(() => c.seqs.length).toBe(3)
     await nextTurn()

@@ -135,7 +135,8 @@ export function createChatGateway({
     }
     let json: unknown
     try {
-      json = JSON.parse(String(data))
+      // A Buffer: ws hands text frames over as one Buffer while binaryType is 'nodebuffer'.
+      json = JSON.parse((data as Buffer).toString())
     } catch {
       throw new FrameError('malformed_json', 'The frame is not valid JSON')
     }
@@ -145,18 +146,28 @@ export function createChatGateway({
       const value = (json as Record<string, unknown> | null)?.[key]
       return typeof value === 'string' && value.length <= 100 ? { [key]: value } : {}
     }
-    throw new FrameError('invalid_frame', 'The frame does not match the protocol', fieldErrors(parsed.error), {
-      ...echo('room'),
-      ...echo('clientId'),
-    })
+    throw new FrameError(
+      'invalid_frame',
+      'The frame does not match the protocol',
+      fieldErrors(parsed.error),
+      {
+        ...echo('room'),
+        ...echo('clientId'),
+      }
+    )
   }
 
   const joinedOrRefuse = (conn: Connection, room: string, extra: Partial<ErrorFrame> = {}) => {
     if (!conn.rooms.has(room) || !hub.roomsOf(conn.ws).has(room)) {
-      throw new FrameError('not_joined', `Join ${room} first`, [{ path: 'room', message: 'not joined' }], {
-        room,
-        ...extra,
-      })
+      throw new FrameError(
+        'not_joined',
+        `Join ${room} first`,
+        [{ path: 'room', message: 'not joined' }],
+        {
+          room,
+          ...extra,
+        }
+      )
     }
   }
 
@@ -165,31 +176,55 @@ export function createChatGateway({
       case 'join': {
         const room = await directory.get(frame.room)
         if (!room) {
-          throw new FrameError('room_not_found', `No room ${frame.room}`, [{ path: 'room', message: 'no such room' }], {
-            room: frame.room,
-          })
+          throw new FrameError(
+            'room_not_found',
+            `No room ${frame.room}`,
+            [{ path: 'room', message: 'no such room' }],
+            {
+              room: frame.room,
+            }
+          )
         }
         let member = await directory.member(room.id, conn.user)
         if (!member) {
           if (room.kind === 'direct') {
-            throw new FrameError('forbidden', 'Not a participant of this conversation', [
-              { path: 'room', message: 'not a participant' },
-            ], { room: room.id })
+            throw new FrameError(
+              'forbidden',
+              'Not a participant of this conversation',
+              [{ path: 'room', message: 'not a participant' }],
+              { room: room.id }
+            )
           }
           // A new member's unread count starts where they join; older history is a page away.
           const head = await log.head(room.id)
           await directory.join(room.id, conn.user, head)
           member = { user: conn.user, joinedAt: Date.now(), lastRead: head }
-          void publishEvent(room.id, { type: 'member', room: room.id, user: conn.user, joined: true })
+          void publishEvent(room.id, {
+            type: 'member',
+            room: room.id,
+            user: conn.user,
+            joined: true,
+          })
         }
         const since = frame.since ?? member.lastRead
         const rejoin = conn.rooms.has(room.id)
         conn.rooms.add(room.id)
         const live = await hub.join(conn.ws, room.id, { since })
         if (!rejoin && (await presence.enter(room.id, conn.user))) {
-          void publishEvent(room.id, { type: 'presence', room: room.id, user: conn.user, online: true })
+          void publishEvent(room.id, {
+            type: 'presence',
+            room: room.id,
+            user: conn.user,
+            online: true,
+          })
         }
-        send(conn.ws, { type: 'joined', room: room.id, since, live, online: await presence.online(room.id) })
+        send(conn.ws, {
+          type: 'joined',
+          room: room.id,
+          since,
+          live,
+          online: await presence.online(room.id),
+        })
         return
       }
 
@@ -198,7 +233,12 @@ export function createChatGateway({
         if (conn.rooms.delete(frame.room)) await exitRoom(conn, frame.room)
         const room = await directory.get(frame.room)
         if (room?.kind === 'group' && (await directory.leave(room.id, conn.user))) {
-          void publishEvent(room.id, { type: 'member', room: room.id, user: conn.user, joined: false })
+          void publishEvent(room.id, {
+            type: 'member',
+            room: room.id,
+            user: conn.user,
+            joined: false,
+          })
         }
         send(conn.ws, { type: 'left', room: frame.room })
         return
@@ -213,14 +253,23 @@ export function createChatGateway({
           body: frame.body,
         })
         // Stored: acknowledge, then publish. A lost publish is filled from the log.
-        send(conn.ws, { type: 'ack', room: message.room, clientId: message.clientId, seq: message.seq, duplicate })
+        send(conn.ws, {
+          type: 'ack',
+          room: message.room,
+          clientId: message.clientId,
+          seq: message.seq,
+          duplicate,
+        })
         if (duplicate) {
           stats.duplicates++
           return
         }
         stats.messages++
         await hub.publish(message).catch((err: unknown) => {
-          logger.warn({ err, room: message.room, seq: message.seq }, 'stored message not published: the resync fills it in')
+          logger.warn(
+            { err, room: message.room, seq: message.seq },
+            'stored message not published: the resync fills it in'
+          )
         })
         return
       }
@@ -237,12 +286,20 @@ export function createChatGateway({
         joinedOrRefuse(conn, frame.room)
         const head = await log.head(frame.room)
         if (frame.seq > head) {
-          throw new FrameError('invalid_frame', 'The frame does not match the protocol', [
-            { path: 'seq', message: `must be at most the room's last seq (${head})` },
-          ], { room: frame.room })
+          throw new FrameError(
+            'invalid_frame',
+            'The frame does not match the protocol',
+            [{ path: 'seq', message: `must be at most the room's last seq (${head})` }],
+            { room: frame.room }
+          )
         }
         const lastRead = await directory.markRead(frame.room, conn.user, frame.seq)
-        void publishEvent(frame.room, { type: 'read', room: frame.room, user: conn.user, seq: lastRead })
+        void publishEvent(frame.room, {
+          type: 'read',
+          room: frame.room,
+          user: conn.user,
+          seq: lastRead,
+        })
         return
       }
     }
@@ -257,7 +314,10 @@ export function createChatGateway({
   function onMessage(conn: Connection, data: RawData, isBinary: boolean) {
     const { allowed, retryAfterMs } = conn.take()
     if (!allowed) {
-      refuse(conn, new FrameError('rate_limited', 'Too many frames; slow down', undefined, { retryAfterMs }))
+      refuse(
+        conn,
+        new FrameError('rate_limited', 'Too many frames; slow down', undefined, { retryAfterMs })
+      )
       return
     }
     let frame: ClientFrame
@@ -276,11 +336,14 @@ export function createChatGateway({
       logger.warn({ err: error, user: conn.user, frame: frame.type }, 'frame failed')
       const ref = 'room' in frame ? { room: frame.room } : {}
       const clientId = frame.type === 'send' ? { clientId: frame.clientId } : {}
-      refuse(conn, new FrameError('unavailable', 'Temporarily unavailable; retry', undefined, {
-        ...ref,
-        ...clientId,
-        retryAfterMs: 1000,
-      }))
+      refuse(
+        conn,
+        new FrameError('unavailable', 'Temporarily unavailable; retry', undefined, {
+          ...ref,
+          ...clientId,
+          retryAfterMs: 1000,
+        })
+      )
     })
   }
 
@@ -298,7 +361,9 @@ export function createChatGateway({
         hub.disconnect(ws)
         release()
         for (const room of conn.rooms) {
-          exitRoom(conn, room).catch((err: unknown) => logger.warn({ err, room }, 'presence exit failed'))
+          exitRoom(conn, room).catch((err: unknown) =>
+            logger.warn({ err, room }, 'presence exit failed')
+          )
         }
       })
       send(ws, { type: 'hello', user, heartbeatMs, maxPayload: maxPayloadBytes })
@@ -319,15 +384,15 @@ export function createChatGateway({
     async closeAll(code: number, reason: string, timeoutMs = 3000): Promise<void> {
       const all = [...connections]
       const gone = Promise.all(
-        all.map((conn) =>
-          conn.ws.readyState === WebSocket.CLOSED
-            ? undefined
-            : new Promise<void>((resolve) => conn.ws.once('close', () => resolve()))
-        )
+        all
+          .filter((conn) => conn.ws.readyState !== WebSocket.CLOSED)
+          .map((conn) => new Promise<void>((resolve) => conn.ws.once('close', () => resolve())))
       )
       for (const conn of all) conn.ws.close(code, reason)
       let timer: NodeJS.Timeout | undefined
-      const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, timeoutMs, 'late')))
+      const late = new Promise<'late'>(
+        (resolve) => (timer = setTimeout(resolve, timeoutMs, 'late'))
+      )
       if ((await Promise.race([gone, late])) === 'late') for (const conn of all) conn.ws.terminate()
       clearTimeout(timer)
     },
@@ -343,7 +408,11 @@ export function createChatGateway({
     },
 
     stats(): GatewayStats {
-      return { ...stats, rejectedFrames: { ...stats.rejectedFrames }, connections: connections.size }
+      return {
+        ...stats,
+        rejectedFrames: { ...stats.rejectedFrames },
+        connections: connections.size,
+      }
     },
 
     close(): void {

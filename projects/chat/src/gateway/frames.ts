@@ -9,7 +9,10 @@ export const RoomId = z
 /** Lower-case user ids; `:` and `|` are left out (direct room ids and presence entries use them). */
 export const UserId = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_.-]{0,31}$/, 'must be 1-32 characters of a-z 0-9 _ . - (starting with a-z 0-9)')
+  .regex(
+    /^[a-z0-9][a-z0-9_.-]{0,31}$/,
+    'must be 1-32 characters of a-z 0-9 _ . - (starting with a-z 0-9)'
+  )
 
 export const MAX_BODY_LENGTH = 16 * 1024
 const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
@@ -27,7 +30,9 @@ export const ClientFrame = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('send'),
     room: RoomId,
-    clientId: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . : -'),
+    clientId: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . : -'),
     body: z.string().min(1).max(MAX_BODY_LENGTH),
   }),
   z.strictObject({ type: z.literal('typing'), room: RoomId }),

@@ -68,7 +68,7 @@ export function createPresence({
   return {
     async enter(room, user) {
       let users = local.get(room)
-      if (!users) local.set(room, (users = new Map()))
+      if (!users) local.set(room, (users = new Map<string, number>()))
       const count = (users.get(user) ?? 0) + 1
       users.set(user, count)
       if (count > 1) return false
@@ -116,7 +116,9 @@ export function createPresence({
     async close() {
       await Promise.all(
         [...local].map(([room, users]) =>
-          Promise.all([...users.keys()].map((user) => store.removeAndList(room, member(user), now())))
+          Promise.all(
+            [...users.keys()].map((user) => store.removeAndList(room, member(user), now()))
+          )
         )
       )
       local.clear()
@@ -179,24 +181,25 @@ function memoryStore(): Store {
   const liveIn = (room: string, now: number) =>
     [...(rooms.get(room) ?? [])].filter(([, at]) => at > now).map(([m]) => m)
   return {
-    async add(room, entries) {
+    add(room, entries) {
       let members = rooms.get(room)
-      if (!members) rooms.set(room, (members = new Map()))
+      if (!members) rooms.set(room, (members = new Map<string, number>()))
       for (const [m, at] of entries) members.set(m, at)
+      return Promise.resolve()
     },
-    async removeAndList(room, member, now) {
+    removeAndList(room, member, now) {
       rooms.get(room)?.delete(member)
-      return liveIn(room, now)
+      return Promise.resolve(liveIn(room, now))
     },
-    async live(room, now) {
-      return liveIn(room, now)
+    live(room, now) {
+      return Promise.resolve(liveIn(room, now))
     },
-    async takeExpired(room, now) {
+    takeExpired(room, now) {
       const members = rooms.get(room) ?? new Map<string, number>()
       const expired = [...members].filter(([, at]) => at <= now).map(([m]) => m)
       for (const m of expired) members.delete(m)
       if (members.size === 0) rooms.delete(room)
-      return { expired, live: liveIn(room, now) }
+      return Promise.resolve({ expired, live: liveIn(room, now) })
     },
   }
 }

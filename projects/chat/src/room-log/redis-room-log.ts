@@ -89,7 +89,9 @@ export function createRedisRoomLog({
   now = Date.now,
 }: RedisRoomLogOptions): RoomLog {
   redis.defineCommand('chatAppendMessage', { numberOfKeys: 3, lua: APPEND_LUA })
-  const appendScript = (redis as unknown as { chatAppendMessage: AppendCommand }).chatAppendMessage.bind(redis)
+  const appendScript = (
+    redis as unknown as { chatAppendMessage: AppendCommand }
+  ).chatAppendMessage.bind(redis)
   // Fixed for the log's life: stringified once, not on every call.
   const bounds = [String(maxLength), String(maxAgeMs), String(dedupeTtlMs)]
   const keys = (room: string) => {

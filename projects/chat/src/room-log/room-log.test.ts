@@ -42,9 +42,16 @@ afterAll(async () => {
 
 const backends: [string, () => Promise<RoomLog>][] = [
   ['sqlite', () => sqliteLog()],
-  ['redis', async () => createRedisRoomLog({ redis, prefix: prefix() })],
-  ['redis with a sqlite archive', async () =>
-    createRedisRoomLog({ redis, prefix: prefix(), archive: await sqliteLog(), archiveIntervalMs: 20 }),
+  ['redis', () => Promise.resolve(createRedisRoomLog({ redis, prefix: prefix() }))],
+  [
+    'redis with a sqlite archive',
+    async () =>
+      createRedisRoomLog({
+        redis,
+        prefix: prefix(),
+        archive: await sqliteLog(),
+        archiveIntervalMs: 20,
+      }),
   ],
 ]
 
@@ -60,7 +67,12 @@ describe.each(backends)('room log on %s', (_name, create) => {
     const [a, b] = [room(), room()]
 
     const seqs = []
-    for (const [r, id] of [[a, 'm1'], [b, 'm1'], [a, 'm2'], [a, 'm3']] as const) {
+    for (const [r, id] of [
+      [a, 'm1'],
+      [b, 'm1'],
+      [a, 'm2'],
+      [a, 'm3'],
+    ] as const) {
       seqs.push((await log.append({ room: r, sender: 'ada', clientId: id, body: id })).message.seq)
     }
 
@@ -110,14 +122,14 @@ describe.each(backends)('room log on %s', (_name, create) => {
     }
 
     const forward: number[] = []
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = await log.range(r, { after, limit: 5 })
       if (page.length === 0) break
       forward.push(...page.map((m) => m.seq))
       after = page.at(-1)!.seq
     }
     const backward: number[] = []
-    for (let before: number | undefined; ; ) {
+    for (let before: number | undefined; ;) {
       const page = await log.range(r, { limit: 5, ...(before !== undefined && { before }) })
       if (page.length === 0) break
       backward.unshift(...page.map((m) => m.seq))
@@ -175,9 +187,9 @@ describe('room log on redis: bounds', () => {
     await log.append({ room: 'r', sender: 'ada', clientId: 'a', body: 'a' })
     await redis.del(`${roomTag(p, 'r')}:seq`)
 
-    await expect(log.append({ room: 'r', sender: 'ada', clientId: 'b', body: 'b' })).rejects.toThrow(
-      /equal or smaller/
-    )
+    await expect(
+      log.append({ room: 'r', sender: 'ada', clientId: 'b', body: 'b' })
+    ).rejects.toThrow(/equal or smaller/)
     expect(await log.range('r', { after: 0, limit: 10 })).toHaveLength(1)
   })
 
@@ -204,9 +216,7 @@ describe('room log on redis: bounds', () => {
     const all = Array.from({ length: 20 }, (_, i) => i + 1)
     expect((await log.range('r', { after: 0, limit: 100 })).map((m) => m.seq)).toEqual(all)
     expect((await log.range('r', { after: 3, limit: 4 })).map((m) => m.seq)).toEqual([4, 5, 6, 7])
-    expect((await log.range('r', { before: 10, limit: 4 })).map((m) => m.seq)).toEqual([
-      6, 7, 8, 9,
-    ])
+    expect((await log.range('r', { before: 10, limit: 4 })).map((m) => m.seq)).toEqual([6, 7, 8, 9])
     expect((await archive.range('r', { after: 0, limit: 100 })).map((m) => m.seq)).toEqual(all)
   })
 })

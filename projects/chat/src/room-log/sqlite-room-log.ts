@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, lt, max, sql } from 'drizzle-orm'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
-import type { AppendInput, AppendResult, ChatMessage, RangeQuery, RoomLog } from './room-log.ts'
+import type { AppendInput, AppendResult, ChatMessage, RoomLog } from './room-log.ts'
 import { messages } from './sqlite-schema.ts'
 
 /** The SQLite log also serves as the archive behind the Redis log (see redis-room-log.ts). */
@@ -57,14 +57,18 @@ export function createSqliteRoomLog({ db, now = Date.now }: SqliteRoomLogOptions
   const pageAfter = db
     .select()
     .from(messages)
-    .where(and(eq(messages.room, sql.placeholder('room')), gt(messages.seq, sql.placeholder('seq'))))
+    .where(
+      and(eq(messages.room, sql.placeholder('room')), gt(messages.seq, sql.placeholder('seq')))
+    )
     .orderBy(asc(messages.seq))
     .limit(sql.placeholder('limit'))
     .prepare()
   const pageBefore = db
     .select()
     .from(messages)
-    .where(and(eq(messages.room, sql.placeholder('room')), lt(messages.seq, sql.placeholder('seq'))))
+    .where(
+      and(eq(messages.room, sql.placeholder('room')), lt(messages.seq, sql.placeholder('seq')))
+    )
     .orderBy(desc(messages.seq))
     .limit(sql.placeholder('limit'))
     .prepare()
@@ -91,16 +95,25 @@ export function createSqliteRoomLog({ db, now = Date.now }: SqliteRoomLogOptions
       for (const message of batch) insertIfNew.run(message)
     })
 
+  // better-sqlite3 is synchronous: each call runs now and hands over its outcome (or its error)
+  // as the promise RoomLog promises.
   return {
-    append: async (input) => appendNow(input),
-    async range(room, { after, before, limit }) {
-      if (after !== undefined) return pageAfter.all({ room, seq: after, limit })
-      return pageBefore.all({ room, seq: before ?? Number.MAX_SAFE_INTEGER, limit }).reverse()
-    },
-    head: async (room) => head(room),
+    append: (input) => settled(() => appendNow(input)),
+    range: (room, { after, before, limit }) =>
+      settled(() =>
+        after !== undefined
+          ? pageAfter.all({ room, seq: after, limit })
+          : pageBefore.all({ room, seq: before ?? Number.MAX_SAFE_INTEGER, limit }).reverse()
+      ),
+    head: (room) => settled(() => head(room)),
     store(batch) {
       if (batch.length > 0) storeBatch(batch)
     },
-    async close() {},
+    close: () => Promise.resolve(),
   }
+}
+
+/** `run()`'s value as a promise, or its error as a rejected one. */
+function settled<T>(run: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(run()))
 }

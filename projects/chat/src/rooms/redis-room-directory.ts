@@ -61,7 +61,12 @@ export function createRedisRoomDirectory({
   return {
     async createGroup({ id, name, createdBy, lastRead }) {
       const room: Room = { id, kind: 'group', name, createdBy, createdAt: now() }
-      await redis.hset(meta(id), { kind: 'group', name, createdBy, createdAt: String(room.createdAt) })
+      await redis.hset(meta(id), {
+        kind: 'group',
+        name,
+        createdBy,
+        createdAt: String(room.createdAt),
+      })
       await addMember(id, createdBy, lastRead)
       return room
     },
@@ -76,10 +81,13 @@ export function createRedisRoomDirectory({
         createdAt: now(),
       }
       // HSETNX on `kind` decides the race of two users opening the same pair at once.
-      const created =
-        (await redis.hsetnx(meta(id), 'kind', 'direct')) === 1
+      const created = (await redis.hsetnx(meta(id), 'kind', 'direct')) === 1
       if (created) {
-        await redis.hset(meta(id), { name: room.name, createdBy: a, createdAt: String(room.createdAt) })
+        await redis.hset(meta(id), {
+          name: room.name,
+          createdBy: a,
+          createdAt: String(room.createdAt),
+        })
       }
       await addMember(id, a, 0)
       await addMember(id, b, 0)
@@ -106,7 +114,9 @@ export function createRedisRoomDirectory({
         .hget(membersKey(room), user)
         .hget(readKey(room), user)
         .exec()) ?? []) as [[Error | null, string | null], [Error | null, string | null]]
-      return joinedAt === null ? undefined : { user, joinedAt: Number(joinedAt), lastRead: Number(lastRead ?? 0) }
+      return joinedAt === null
+        ? undefined
+        : { user, joinedAt: Number(joinedAt), lastRead: Number(lastRead ?? 0) }
     },
 
     async members(room) {
@@ -114,9 +124,16 @@ export function createRedisRoomDirectory({
         .multi()
         .hgetall(membersKey(room))
         .hgetall(readKey(room))
-        .exec()) ?? []) as [[Error | null, Record<string, string>], [Error | null, Record<string, string>]]
+        .exec()) ?? []) as [
+        [Error | null, Record<string, string>],
+        [Error | null, Record<string, string>],
+      ]
       return Object.entries(joined)
-        .map(([user, at]): Member => ({ user, joinedAt: Number(at), lastRead: Number(reads[user] ?? 0) }))
+        .map(([user, at]): Member => ({
+          user,
+          joinedAt: Number(at),
+          lastRead: Number(reads[user] ?? 0),
+        }))
         .sort((x, y) => x.user.localeCompare(y.user))
     },
 

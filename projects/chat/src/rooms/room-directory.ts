@@ -16,7 +16,12 @@ export type Member = { user: string; joinedAt: number; lastRead: number }
  * what a socket needs to join a room, send to it or read its history.
  */
 export type RoomDirectory = {
-  createGroup(input: { id: string; name: string; createdBy: string; lastRead: number }): Promise<Room>
+  createGroup(input: {
+    id: string
+    name: string
+    createdBy: string
+    lastRead: number
+  }): Promise<Room>
   /** The direct room of two users, created on first use; both are members. */
   openDirect(a: string, b: string): Promise<{ room: Room; created: boolean }>
   get(id: string): Promise<Room | undefined>

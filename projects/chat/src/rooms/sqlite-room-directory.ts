@@ -20,7 +20,11 @@ export function createSqliteRoomDirectory({
 }): RoomDirectory {
   const memberOf = (room: string, user: string): Member | undefined =>
     db
-      .select({ user: roomMembers.user, joinedAt: roomMembers.joinedAt, lastRead: roomMembers.lastRead })
+      .select({
+        user: roomMembers.user,
+        joinedAt: roomMembers.joinedAt,
+        lastRead: roomMembers.lastRead,
+      })
       .from(roomMembers)
       .where(and(eq(roomMembers.room, room), eq(roomMembers.user, user)))
       .get()
@@ -33,72 +37,90 @@ export function createSqliteRoomDirectory({
       .run().changes === 1
 
   return {
-    async createGroup({ id, name, createdBy, lastRead }) {
-      const room: Room = { id, kind: 'group', name, createdBy, createdAt: now() }
-      db.transaction(() => {
-        db.insert(rooms).values(room).run()
-        addMember(id, createdBy, lastRead)
-      })
-      return room
-    },
+    createGroup: ({ id, name, createdBy, lastRead }) =>
+      settled(() => {
+        const room: Room = { id, kind: 'group', name, createdBy, createdAt: now() }
+        db.transaction(() => {
+          db.insert(rooms).values(room).run()
+          addMember(id, createdBy, lastRead)
+        })
+        return room
+      }),
 
-    async openDirect(a, b) {
-      const id = directRoomId(a, b)
-      return db.transaction(() => {
-        const existing = db.select().from(rooms).where(eq(rooms.id, id)).get()
-        if (existing) return { room: existing, created: false }
-        const room: Room = { id, kind: 'direct', name: `${[a, b].sort().join(' & ')}`, createdBy: a, createdAt: now() }
-        db.insert(rooms).values(room).run()
-        addMember(id, a, 0)
-        addMember(id, b, 0)
-        return { room, created: true }
-      })
-    },
+    openDirect: (a, b) =>
+      settled(() => {
+        const id = directRoomId(a, b)
+        return db.transaction(() => {
+          const existing = db.select().from(rooms).where(eq(rooms.id, id)).get()
+          if (existing) return { room: existing, created: false }
+          const room: Room = {
+            id,
+            kind: 'direct',
+            name: `${[a, b].sort().join(' & ')}`,
+            createdBy: a,
+            createdAt: now(),
+          }
+          db.insert(rooms).values(room).run()
+          addMember(id, a, 0)
+          addMember(id, b, 0)
+          return { room, created: true }
+        })
+      }),
 
-    async get(id) {
-      return db.select().from(rooms).where(eq(rooms.id, id)).get()
-    },
+    get: (id) => settled(() => db.select().from(rooms).where(eq(rooms.id, id)).get()),
 
-    join: async (room, user, lastRead) => addMember(room, user, lastRead),
+    join: (room, user, lastRead) => settled(() => addMember(room, user, lastRead)),
 
-    async leave(room, user) {
-      return (
+    leave: (room, user) =>
+      settled(
+        () =>
+          db
+            .delete(roomMembers)
+            .where(and(eq(roomMembers.room, room), eq(roomMembers.user, user)))
+            .run().changes === 1
+      ),
+
+    member: (room, user) => settled(() => memberOf(room, user)),
+
+    members: (room) =>
+      settled(() =>
         db
-          .delete(roomMembers)
+          .select({
+            user: roomMembers.user,
+            joinedAt: roomMembers.joinedAt,
+            lastRead: roomMembers.lastRead,
+          })
+          .from(roomMembers)
+          .where(eq(roomMembers.room, room))
+          .orderBy(roomMembers.user)
+          .all()
+      ),
+
+    roomsOf: (user) =>
+      settled(() =>
+        db
+          .select({ room: rooms, lastRead: roomMembers.lastRead })
+          .from(roomMembers)
+          .innerJoin(rooms, eq(rooms.id, roomMembers.room))
+          .where(eq(roomMembers.user, user))
+          .orderBy(rooms.id)
+          .all()
+      ),
+
+    markRead: (room, user, seq) =>
+      settled(() => {
+        const row = db
+          .update(roomMembers)
+          .set({ lastRead: sql`max(${roomMembers.lastRead}, ${seq})` })
           .where(and(eq(roomMembers.room, room), eq(roomMembers.user, user)))
-          .run().changes === 1
-      )
-    },
-
-    member: async (room, user) => memberOf(room, user),
-
-    async members(room) {
-      return db
-        .select({ user: roomMembers.user, joinedAt: roomMembers.joinedAt, lastRead: roomMembers.lastRead })
-        .from(roomMembers)
-        .where(eq(roomMembers.room, room))
-        .orderBy(roomMembers.user)
-        .all()
-    },
-
-    async roomsOf(user) {
-      return db
-        .select({ room: rooms, lastRead: roomMembers.lastRead })
-        .from(roomMembers)
-        .innerJoin(rooms, eq(rooms.id, roomMembers.room))
-        .where(eq(roomMembers.user, user))
-        .orderBy(rooms.id)
-        .all()
-    },
-
-    async markRead(room, user, seq) {
-      const row = db
-        .update(roomMembers)
-        .set({ lastRead: sql`max(${roomMembers.lastRead}, ${seq})` })
-        .where(and(eq(roomMembers.room, room), eq(roomMembers.user, user)))
-        .returning({ lastRead: roomMembers.lastRead })
-        .get()
-      return row?.lastRead ?? 0
-    },
+          .returning({ lastRead: roomMembers.lastRead })
+          .get()
+        return row?.lastRead ?? 0
+      }),
   }
+}
+
+/** better-sqlite3 is synchronous: `run()`'s value as a promise, or its error as a rejected one. */
+function settled<T>(run: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(run()))
 }

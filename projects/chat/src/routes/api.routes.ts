@@ -36,7 +36,9 @@ const bearer = [{ bearerAuth: [] }]
 const roomPath = z.object({ room: RoomParam })
 
 const notFound = (room: string) =>
-  new HttpError(404, 'room_not_found', `No room ${room}`, { errors: [{ path: 'room', message: 'no such room' }] })
+  new HttpError(404, 'room_not_found', `No room ${room}`, {
+    errors: [{ path: 'room', message: 'no such room' }],
+  })
 const notMember = (room: string) =>
   new HttpError(403, 'not_a_member', `You are not a member of ${room}`, {
     errors: [{ path: 'room', message: 'not a member' }],
@@ -46,7 +48,14 @@ const notMember = (room: string) =>
  * Everything that is not live, under /api: tokens (the demo's login), rooms, members, history
  * pages and read receipts. Every route but POST /api/tokens needs a bearer token.
  */
-export function createApiRoutes({ tokens, log, directory, presence, onLogout, publishEvent }: ApiDeps) {
+export function createApiRoutes({
+  tokens,
+  log,
+  directory,
+  presence,
+  onLogout,
+  publishEvent,
+}: ApiDeps) {
   const app = createOpenApiApp<AuthEnv>()
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -69,7 +78,10 @@ export function createApiRoutes({ tokens, log, directory, presence, onLogout, pu
       path: '/tokens',
       summary: 'Issue a token for a user (the demo login; put your own authentication here)',
       request: { body: jsonBody(TokenRequest) },
-      responses: { 201: jsonResponse(TokenView, 'A signed token that expires'), ...problemResponses(400) },
+      responses: {
+        201: jsonResponse(TokenView, 'A signed token that expires'),
+        ...problemResponses(400),
+      },
     }),
     async (c) => c.json(await tokens.issue(c.req.valid('json').user), 201)
   )
@@ -98,7 +110,10 @@ export function createApiRoutes({ tokens, log, directory, presence, onLogout, pu
       summary: 'Your rooms, with unread counts (what you missed while offline)',
       security: bearer,
       middleware: [auth] as const,
-      responses: { 200: jsonResponse(z.object({ rooms: z.array(MyRoomView) }), 'Your rooms'), ...problemResponses(401) },
+      responses: {
+        200: jsonResponse(z.object({ rooms: z.array(MyRoomView) }), 'Your rooms'),
+        ...problemResponses(401),
+      },
     }),
     async (c) => {
       const mine = await directory.roomsOf(c.get('user'))
@@ -123,7 +138,10 @@ export function createApiRoutes({ tokens, log, directory, presence, onLogout, pu
       responses: { 201: jsonResponse(RoomView, 'The new room'), ...problemResponses(400, 401) },
     }),
     async (c) => {
-      const id = `g-${randomBytes(8).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0')}`
+      const id = `g-${randomBytes(8)
+        .toString('base64url')
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, '0')}`
       const room = await directory.createGroup({
         id,
         name: c.req.valid('json').name,
@@ -192,7 +210,10 @@ export function createApiRoutes({ tokens, log, directory, presence, onLogout, pu
     }),
     async (c) => {
       const room = await roomOf(c.req.valid('param').room, c.get('user'))
-      const [members, online] = await Promise.all([directory.members(room.id), presence.online(room.id)])
+      const [members, online] = await Promise.all([
+        directory.members(room.id),
+        presence.online(room.id),
+      ])
       const here = new Set(online)
       return c.json({ members: members.map((m) => ({ ...m, online: here.has(m.user) })) }, 200)
     }
@@ -253,13 +274,19 @@ export function createApiRoutes({ tokens, log, directory, presence, onLogout, pu
       security: bearer,
       middleware: [auth] as const,
       request: { params: roomPath, query: HistoryQuery },
-      responses: { 200: jsonResponse(HistoryPage, 'A page, ascending by seq'), ...problemResponses(400, 401, 403, 404) },
+      responses: {
+        200: jsonResponse(HistoryPage, 'A page, ascending by seq'),
+        ...problemResponses(400, 401, 403, 404),
+      },
     }),
     async (c) => {
       const room = await roomOf(c.req.valid('param').room, c.get('user'))
       const { after, before, limit } = c.req.valid('query')
       const [messages, head]: [ChatMessage[], number] = await Promise.all([
-        log.range(room.id, { limit, ...(after !== undefined ? { after } : before !== undefined ? { before } : {}) }),
+        log.range(room.id, {
+          limit,
+          ...(after !== undefined ? { after } : before !== undefined ? { before } : {}),
+        }),
         log.head(room.id),
       ])
       const first = messages[0]?.seq
@@ -283,7 +310,10 @@ export function createApiRoutes({ tokens, log, directory, presence, onLogout, pu
       security: bearer,
       middleware: [auth] as const,
       request: { params: roomPath, body: jsonBody(ReadReceipt) },
-      responses: { 200: jsonResponse(ReadView, 'Your receipt now'), ...problemResponses(400, 401, 403, 404) },
+      responses: {
+        200: jsonResponse(ReadView, 'Your receipt now'),
+        ...problemResponses(400, 401, 403, 404),
+      },
     }),
     async (c) => {
       const room = await roomOf(c.req.valid('param').room, c.get('user'))
@@ -295,7 +325,12 @@ export function createApiRoutes({ tokens, log, directory, presence, onLogout, pu
         })
       }
       const lastRead = await directory.markRead(room.id, c.get('user'), seq)
-      await publishEvent(room.id, { type: 'read', room: room.id, user: c.get('user'), seq: lastRead })
+      await publishEvent(room.id, {
+        type: 'read',
+        room: room.id,
+        user: c.get('user'),
+        seq: lastRead,
+      })
       return c.json({ room: room.id, lastRead }, 200)
     }
   )

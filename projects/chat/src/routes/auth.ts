@@ -38,9 +38,14 @@ export function requireUser(tokens: Tokens): MiddlewareHandler<AuthEnv> {
     }
     if (!verdict.valid) {
       const error = verdict.reason === 'missing' ? 'invalid_request' : 'invalid_token'
-      throw new HttpError(401, `token_${verdict.reason}`, `A valid bearer token is required (${verdict.reason})`, {
-        headers: { 'WWW-Authenticate': `Bearer realm="chat", error="${error}"` },
-      })
+      throw new HttpError(
+        401,
+        `token_${verdict.reason}`,
+        `A valid bearer token is required (${verdict.reason})`,
+        {
+          headers: { 'WWW-Authenticate': `Bearer realm="chat", error="${error}"` },
+        }
+      )
     }
     c.set('user', verdict.user)
     await next()

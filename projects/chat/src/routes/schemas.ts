@@ -29,7 +29,9 @@ export const MyRoomView = RoomView.extend({
   unread: z.number().int(),
 }).openapi('MyRoom')
 
-export const CreateGroup = z.strictObject({ name: z.string().trim().min(1).max(100) }).openapi('CreateGroup')
+export const CreateGroup = z
+  .strictObject({ name: z.string().trim().min(1).max(100) })
+  .openapi('CreateGroup')
 export const OpenDirect = z.strictObject({ with: UserParam }).openapi('OpenDirect')
 
 export const MemberView = z
@@ -67,10 +69,20 @@ export const HistoryQuery = z
 export const HistoryPage = z
   .object({
     messages: z.array(MessageView).openapi({ description: 'Ascending by seq' }),
-    prev: z.number().int().nullable().openapi({ description: 'Pass as `before` for the older page; null at the start' }),
-    next: z.number().int().nullable().openapi({ description: 'Pass as `after` for the newer page; null at the end' }),
+    prev: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'Pass as `before` for the older page; null at the start' }),
+    next: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'Pass as `after` for the newer page; null at the end' }),
   })
   .openapi('HistoryPage')
 
 export const ReadReceipt = z.strictObject({ seq: z.number().int().min(0) }).openapi('ReadReceipt')
-export const ReadView = z.object({ room: RoomParam, lastRead: z.number().int() }).openapi('ReadState')
+export const ReadView = z
+  .object({ room: RoomParam, lastRead: z.number().int() })
+  .openapi('ReadState')

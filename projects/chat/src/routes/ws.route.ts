@@ -75,8 +75,8 @@ export function registerWsRoute(
     },
     upgradeWebSocket((c) => {
       // Read now: nothing below may hold the Context once the socket is open (adopt-socket.ts).
-      const user = c.get('user')
-      const release = c.get('release')
+      const user = c.get('user') as string
+      const release = c.get('release') as () => void
       return {
         onOpen(_event, socket) {
           // The raw ws socket: the gateway needs bufferedAmount, ping/pong and the prepared-frame

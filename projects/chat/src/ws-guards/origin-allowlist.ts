@@ -47,7 +47,8 @@ export function createOriginPolicy({
   const origins = new Set(
     allowed.map((entry) => {
       const origin = normalizeOrigin(entry)
-      if (origin === undefined) throw new RangeError(`not an origin (scheme://host[:port]): ${entry}`)
+      if (origin === undefined)
+        throw new RangeError(`not an origin (scheme://host[:port]): ${entry}`)
       return origin
     })
   )
@@ -55,11 +56,15 @@ export function createOriginPolicy({
     allowed: [...origins],
     check(value) {
       if (value === undefined || value === '') {
-        return allowMissing ? { allowed: true, origin: undefined } : { allowed: false, reason: 'missing' }
+        return allowMissing
+          ? { allowed: true, origin: undefined }
+          : { allowed: false, reason: 'missing' }
       }
       const origin = normalizeOrigin(value)
       if (origin === undefined) return { allowed: false, reason: 'malformed' }
-      return origins.has(origin) ? { allowed: true, origin } : { allowed: false, reason: 'not_allowed' }
+      return origins.has(origin)
+        ? { allowed: true, origin }
+        : { allowed: false, reason: 'not_allowed' }
     },
   }
 }

@@ -70,9 +70,9 @@ describe('createOriginPolicy()', () => {
   })
 
   it('when the list holds something that is not an origin, refuses to build', () => {
-    expect(() => createOriginPolicy({ allowed: ['https://a.com/path'], allowMissing: false })).toThrow(
-      /not an origin/
-    )
+    expect(() =>
+      createOriginPolicy({ allowed: ['https://a.com/path'], allowMissing: false })
+    ).toThrow(/not an origin/)
   })
 })
 
