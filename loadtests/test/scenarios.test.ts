@@ -21,7 +21,10 @@ const wsFiles = files.filter(isWebSocket)
 async function load(
   file: string
 ): Promise<{ project: string; scenarios: Record<string, CommonScenario> }> {
-  return import(/* @vite-ignore */ pathToFileURL(join(scenariosDir, file)).href)
+  return (await import(/* @vite-ignore */ pathToFileURL(join(scenariosDir, file)).href)) as {
+    project: string
+    scenarios: Record<string, CommonScenario>
+  }
 }
 
 function thresholdExpressions(list: CommonScenario['thresholds'][string] | undefined): string[] {
