@@ -50,7 +50,7 @@ export type GatewayStats = {
 type Connection = {
   user: string
   ws: WebSocket
-  take: () => { allowed: boolean; retryAfterMs: number }
+  bucket: ReturnType<typeof createTokenBucket>
   /** Rooms this connection joined (live or being back-filled). */
   rooms: Set<string>
   release: () => void
@@ -312,7 +312,7 @@ export function createChatGateway({
   }
 
   function onMessage(conn: Connection, data: RawData, isBinary: boolean) {
-    const { allowed, retryAfterMs } = conn.take()
+    const { allowed, retryAfterMs } = conn.bucket.take()
     if (!allowed) {
       refuse(
         conn,
@@ -347,25 +347,46 @@ export function createChatGateway({
     })
   }
 
+  // One listener of each kind for every socket, finding its connection by the socket (`this`):
+  // a connection costs its own state, not three closures and a `once` wrapper.
+  const connectionOf = new WeakMap<WebSocket, Connection>()
+  function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean) {
+    const conn = connectionOf.get(this)
+    if (conn) onMessage(conn, data, isBinary)
+  }
+  function onSocketError(this: WebSocket, err: Error) {
+    logger.debug({ err, user: connectionOf.get(this)?.user }, 'socket error')
+  }
+  function onSocketClose(this: WebSocket) {
+    const conn = connectionOf.get(this)
+    if (!conn) return
+    connectionOf.delete(this)
+    connections.delete(conn)
+    hub.disconnect(this)
+    conn.release()
+    for (const room of conn.rooms) {
+      exitRoom(conn, room).catch((err: unknown) =>
+        logger.warn({ err, room }, 'presence exit failed')
+      )
+    }
+  }
+
   return {
     /** Takes an authenticated socket; `release` frees the user's connection slot on close. */
     accept(ws: WebSocket, user: string, release: () => void): void {
-      const bucket = createTokenBucket(rateLimit)
-      const conn: Connection = { user, ws, take: () => bucket.take(), rooms: new Set(), release }
+      const conn: Connection = {
+        user,
+        ws,
+        bucket: createTokenBucket(rateLimit),
+        rooms: new Set(),
+        release,
+      }
       connections.add(conn)
+      connectionOf.set(ws, conn)
       heartbeat.track(ws)
-      ws.on('message', (data, isBinary) => onMessage(conn, data, isBinary))
-      ws.on('error', (err) => logger.debug({ err, user }, 'socket error'))
-      ws.once('close', () => {
-        connections.delete(conn)
-        hub.disconnect(ws)
-        release()
-        for (const room of conn.rooms) {
-          exitRoom(conn, room).catch((err: unknown) =>
-            logger.warn({ err, room }, 'presence exit failed')
-          )
-        }
-      })
+      ws.on('message', onSocketMessage)
+      ws.on('error', onSocketError)
+      ws.on('close', onSocketClose)
       send(ws, { type: 'hello', user, heartbeatMs, maxPayload: maxPayloadBytes })
     },
 

@@ -69,7 +69,8 @@ export function registerWsRoute(
       if (!release) {
         return problem(c, 429, 'too_many_connections', `${user} has too many open connections`)
       }
-      c.env.incoming.socket.once('close', release)
+      // `on`, not `once`: 'close' fires once, and release is idempotent (no wrapper per socket).
+      c.env.incoming.socket.on('close', release)
       c.set('release', release)
       await next()
     },

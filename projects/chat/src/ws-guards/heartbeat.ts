@@ -23,8 +23,12 @@ export function createHeartbeat({
 }) {
   const sockets = new Set<WebSocket>()
   const answered = new WeakSet<WebSocket>()
+  // Shared by every socket (`this` is the socket): no closure per connection.
   const markAlive = function (this: WebSocket) {
     answered.add(this)
+  }
+  const forget = function (this: WebSocket) {
+    sockets.delete(this)
   }
 
   const timer = setInterval(() => {
@@ -47,7 +51,7 @@ export function createHeartbeat({
       sockets.add(ws)
       answered.add(ws)
       ws.on('pong', markAlive)
-      ws.once('close', () => sockets.delete(ws))
+      ws.on('close', forget)
     },
     /** Sockets watched now. */
     size: () => sockets.size,

@@ -18,20 +18,35 @@ export function createTokenBucket({
   capacity: number
   windowMs: number
   now?: () => number
-}): { take(): { allowed: boolean; retryAfterMs: number } } {
-  const perMs = capacity / windowMs
-  let tokens = capacity
-  let updated = now()
-  return {
-    take() {
-      const t = now()
-      tokens = Math.min(capacity, tokens + (t - updated) * perMs)
-      updated = t
-      if (tokens >= 1) {
-        tokens -= 1
-        return { allowed: true, retryAfterMs: 0 }
-      }
-      return { allowed: false, retryAfterMs: Math.ceil((1 - tokens) / perMs) }
-    },
+}): TokenBucket {
+  return new TokenBucket(capacity, capacity / windowMs, now)
+}
+
+/** One bucket's state; a class so that a connection's bucket is one small object. */
+export class TokenBucket {
+  private tokens: number
+  private updated: number
+
+  constructor(
+    private readonly capacity: number,
+    private readonly perMs: number,
+    private readonly now: () => number
+  ) {
+    this.tokens = capacity
+    this.updated = now()
+  }
+
+  /** Spends one token if there is one; otherwise says how long until there is. */
+  take(): { allowed: boolean; retryAfterMs: number } {
+    const t = this.now()
+    this.tokens = Math.min(this.capacity, this.tokens + (t - this.updated) * this.perMs)
+    this.updated = t
+    if (this.tokens >= 1) {
+      this.tokens -= 1
+      return ALLOWED
+    }
+    return { allowed: false, retryAfterMs: Math.ceil((1 - this.tokens) / this.perMs) }
   }
 }
+
+const ALLOWED = Object.freeze({ allowed: true, retryAfterMs: 0 })
