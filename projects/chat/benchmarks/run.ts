@@ -9,7 +9,14 @@
  *   SCENARIOS=latency-50k,fanout-saturation pnpm --filter @kit/chat bench
  */
 import { fileURLToPath } from 'node:url'
-import { runWsBenchmark, saveResult, type WsScenario } from '@kit/bench'
+import {
+  median,
+  pairedRatio,
+  runWsBenchmark,
+  saveResult,
+  type BenchResult,
+  type WsScenario,
+} from '@kit/bench'
 import { scenarios } from '@kit/loadtests/scenarios/chat'
 import { wsTarget } from './targets.ts'
 
@@ -59,5 +66,31 @@ for (const [name, data] of Object.entries(scenarios)) {
             "Deliveries are message copies received by the clients; latency is from the sender's clock to the receiver's (one monotonic clock, the same process).",
           ],
   })
+  if (data.kind === 'connections') result.notes.push(...memoryNotes(result))
   await saveResult(benchmarksDir, result)
+}
+
+/**
+ * The memory each 1,000 connections hold, per target (from the second half of each round's
+ * connections, after a full GC), with its paired ratio to every other target: the figure the
+ * RSS column cannot show.
+ */
+function memoryNotes(result: BenchResult): string[] {
+  const perThousand = (name: string) =>
+    result.targets
+      .find((t) => t.name === name)!
+      .rounds.map((r) => r.extra?.rssPerThousandBytes ?? 0)
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`
+  return result.targets.map((target) => {
+    const own = perThousand(target.name)
+    const others = result.targets
+      .filter((other) => other !== target)
+      .map((other) => {
+        const ratio = pairedRatio(own, perThousand(other.name))
+        return ratio
+          ? `${ratio.median.toFixed(2)}× ${other.name} (${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)})`
+          : `n/a against ${other.name}`
+      })
+    return `${target.name}: RSS per 1,000 connections held ${mib(median(own))} (rounds ${own.map(mib).join(', ')}); ${others.join(', ')}.`
+  })
 }
