@@ -40,6 +40,25 @@ type Clients = {
   quit(): Promise<void>
 }
 
+/**
+ * QUIT each client, or drop its connection if Redis does not answer within a second: a
+ * subscriber waits for Redis to come back before it sends QUIT, and a shutdown must not.
+ */
+async function quitAll(clients: (Redis | Cluster)[]): Promise<void> {
+  await Promise.allSettled(
+    clients.map(async (client) => {
+      const timer = setTimeout(() => client.disconnect(), 1000)
+      try {
+        await client.quit()
+      } catch {
+        client.disconnect()
+      } finally {
+        clearTimeout(timer)
+      }
+    })
+  )
+}
+
 function redisClients(config: Config, logger: Logger): Clients | undefined {
   if (config.REDIS_CLUSTER_NODES) {
     const nodes = config.REDIS_CLUSTER_NODES.map((url) => {
@@ -77,9 +96,7 @@ function redisClients(config: Config, logger: Logger): Clients | undefined {
       ready: async () => {
         await Promise.all([readyOf(commands), readyOf(subscriber)])
       },
-      async quit() {
-        await Promise.allSettled([subscriber.quit(), commands.quit()])
-      },
+      quit: () => quitAll([subscriber, commands]),
     }
   }
   if (!config.REDIS_URL) return undefined
@@ -95,9 +112,7 @@ function redisClients(config: Config, logger: Logger): Clients | undefined {
     ready: async () => {
       await Promise.all([waitForRedis(commands, 10_000), waitForRedis(subscriber, 10_000)])
     },
-    async quit() {
-      await Promise.allSettled([subscriber.quit(), commands.quit()])
-    },
+    quit: () => quitAll([subscriber, commands]),
   }
 }
 

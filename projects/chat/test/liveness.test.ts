@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { WebSocket } from 'ws'
 import { createRoom, liveMemory, range, startChat, tokenFor } from './helpers.ts'
-import { startChatProcess } from './process.ts'
+import { startRedisServer } from '@kit/testing'
+import { startChatProcess, type ChatProcess } from './process.ts'
 import { TestClient } from './ws-client.ts'
 
 describe('liveness: heartbeat', () => {
@@ -99,17 +100,54 @@ describe('liveness: slow consumers', () => {
 describe('liveness: graceful shutdown', () => {
   it('when the process gets SIGTERM, every client is closed with 1001 and it exits 0 within 5 s', async () => {
     const child = await startChatProcess()
-    const token = await tokenFor(child.url, 'ada')
-    const clients = await Promise.all(range(1, 5).map(() => TestClient.connect(child.wsUrl, token)))
+    try {
+      const token = await tokenFor(child.url, 'ada')
+      const clients = await Promise.all(
+        range(1, 5).map(() => TestClient.connect(child.wsUrl, token))
+      )
 
-    const started = performance.now()
-    child.kill('SIGTERM')
-    const codes = await Promise.all(clients.map((client) => client.closed.then((c) => c.code)))
-    const exit = await child.exited
-    const elapsed = performance.now() - started
+      const started = performance.now()
+      child.kill('SIGTERM')
+      const codes = await Promise.all(clients.map((client) => client.closed.then((c) => c.code)))
+      const exit = await child.exited
+      const elapsed = performance.now() - started
 
-    expect(codes).toEqual([1001, 1001, 1001, 1001, 1001])
-    expect(exit).toEqual({ code: 0, signal: null })
-    expect(elapsed).toBeLessThan(5000)
+      expect(codes).toEqual([1001, 1001, 1001, 1001, 1001])
+      expect(exit).toEqual({ code: 0, signal: null })
+      expect(elapsed).toBeLessThan(5000)
+    } finally {
+      // A process that did not stop must not outlive the test.
+      child.kill('SIGKILL')
+    }
+  })
+
+  it('when Redis is down at SIGTERM, every client is still closed with 1001 and the process exits 0 within 5 s', async () => {
+    const redis = await startRedisServer()
+    let child: ChatProcess | undefined
+    try {
+      const started = await startChatProcess({
+        REDIS_URL: redis.url,
+        TOKEN_SECRET: 'a-test-secret-of-at-least-32-characters!',
+      })
+      child = started
+      const token = await tokenFor(started.url, 'ada')
+      const clients = await Promise.all(
+        range(1, 3).map(() => TestClient.connect(started.wsUrl, token))
+      )
+      await redis.kill()
+
+      const stopping = performance.now()
+      started.kill('SIGTERM')
+      const codes = await Promise.all(clients.map((client) => client.closed.then((c) => c.code)))
+      const exit = await started.exited
+      const elapsed = performance.now() - stopping
+
+      expect(codes).toEqual([1001, 1001, 1001])
+      expect(exit).toEqual({ code: 0, signal: null })
+      expect(elapsed).toBeLessThan(5000)
+    } finally {
+      child?.kill('SIGKILL')
+      await redis.stop()
+    }
   })
 })

@@ -160,7 +160,13 @@ describe('instances that stop (SIGTERM) or die (kill -9) under load', () => {
 
   it("when one instance is stopped and another killed, their clients resume on the third losslessly, and the dead one's users go offline", async () => {
     const env = shared({ REDIS_URL: process.env.REDIS_URL!, PRESENCE_TTL_MS: '1500' })
-    processes = await Promise.all([1, 2, 3].map(() => startChatProcess(env)))
+    // Kept as each starts, so afterAll kills them even if another fails to start.
+    processes = []
+    await Promise.all(
+      [1, 2, 3].map(async () => {
+        processes.push(await startChatProcess(env))
+      })
+    )
     const [first, second, third] = processes as [ChatProcess, ChatProcess, ChatProcess]
     const urls = processes.map((child) => child.wsUrl)
     const owner = await tokenFor(third.url, 'owner')
