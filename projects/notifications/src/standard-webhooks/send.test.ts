@@ -1,5 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import http, {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
+import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { sendWebhook } from './send.ts'
 import { generateSecret, verify } from './signature.ts'
@@ -132,5 +137,51 @@ describe('sendWebhook()', () => {
       kind: 'retry',
       reason: 'connection_error_econnrefused',
     })
+  })
+})
+
+describe('sendWebhook() on a kept-alive socket', () => {
+  it('when the receiver resets a reused idle socket, sends again once on a fresh one instead of failing', async () => {
+    // A receiver that answers the first request of each connection and resets the connection
+    // when a second request arrives on it: what a client sees when it reuses a socket the
+    // server has just dropped as idle.
+    let connections = 0
+    const server = createNetServer((socket) => {
+      connections++
+      let served = false
+      socket.on('data', () => {
+        if (served) {
+          socket.resetAndDestroy()
+          return
+        }
+        served = true
+        socket.write('HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\n')
+      })
+      socket.on('error', () => undefined)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    const secret = generateSecret()
+
+    const first = await sendWebhook({
+      url,
+      id: 'msg_k1',
+      body: '{}',
+      secrets: [secret],
+      agents: { http: agent },
+    })
+    const second = await sendWebhook({
+      url,
+      id: 'msg_k2',
+      body: '{}',
+      secrets: [secret],
+      agents: { http: agent },
+    })
+    agent.destroy()
+    await new Promise((resolve) => server.close(resolve))
+
+    expect([first.kind, second.kind]).toEqual(['delivered', 'delivered'])
+    expect(connections).toBe(2)
   })
 })

@@ -68,46 +68,62 @@ export function sendWebhook({
       clearTimeout(timer)
       resolve(result)
     }
-    const request = (secure ? https : http).request(target, {
-      method: 'POST',
-      agent: (secure ? agents.https : agents.http) ?? undefined,
-      headers: {
-        ...headers,
-        ...webhookHeaders({ id, body, secrets, now }),
-        'content-type': 'application/json',
-        'content-length': String(Buffer.byteLength(body)),
-        'user-agent': 'kit-notifications/1 (Standard Webhooks)',
-      },
-    })
+    let request: http.ClientRequest
     const timer = setTimeout(() => {
       request.destroy()
       finish({ kind: 'retry', reason: 'timeout', durationMs: elapsed() })
     }, timeoutMs)
 
-    request.once('error', (error: NodeJS.ErrnoException) => {
-      const reason =
-        error.code === 'ERR_SSRF_BLOCKED'
-          ? 'blocked_address'
-          : `connection_error${error.code ? `_${error.code.toLowerCase()}` : ''}`
-      finish({ kind: 'retry', reason, durationMs: elapsed() })
-    })
-    request.once('response', (response) => {
-      const status = response.statusCode ?? 0
-      const answerHeaders = new Headers()
-      for (const [name, value] of Object.entries(response.headers)) {
-        if (typeof value === 'string') answerHeaders.set(name, value)
-      }
-      let read = 0
-      response.on('data', (chunk: Buffer) => {
-        read += chunk.length
-        if (read > MAX_ANSWER_BYTES) response.destroy()
+    const send = (retryOfStaleSocket: boolean) => {
+      request = (secure ? https : http).request(target, {
+        method: 'POST',
+        agent: (secure ? agents.https : agents.http) ?? undefined,
+        headers: {
+          ...headers,
+          ...webhookHeaders({ id, body, secrets, now }),
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+          'user-agent': 'kit-notifications/1 (Standard Webhooks)',
+        },
       })
-      const done = () =>
-        finish({ ...classifyResponse(status, answerHeaders), status, durationMs: elapsed() })
-      response.once('end', done)
-      response.once('close', done)
-      response.once('error', done)
-    })
-    request.end(body)
+      const sent = request
+      sent.once('error', (error: NodeJS.ErrnoException) => {
+        // A kept-alive socket the receiver closed while it sat idle fails at once, before any
+        // answer: nothing was received, so sending again on a fresh socket is safe (Node's
+        // http docs recommend it). Once only, and never after an answer began.
+        if (
+          !retryOfStaleSocket &&
+          sent.reusedSocket &&
+          (error.code === 'ECONNRESET' || error.code === 'EPIPE')
+        ) {
+          send(true)
+          return
+        }
+        const reason =
+          error.code === 'ERR_SSRF_BLOCKED'
+            ? 'blocked_address'
+            : `connection_error${error.code ? `_${error.code.toLowerCase()}` : ''}`
+        finish({ kind: 'retry', reason, durationMs: elapsed() })
+      })
+      sent.once('response', (response) => {
+        const status = response.statusCode ?? 0
+        const answerHeaders = new Headers()
+        for (const [name, value] of Object.entries(response.headers)) {
+          if (typeof value === 'string') answerHeaders.set(name, value)
+        }
+        let read = 0
+        response.on('data', (chunk: Buffer) => {
+          read += chunk.length
+          if (read > MAX_ANSWER_BYTES) response.destroy()
+        })
+        const done = () =>
+          finish({ ...classifyResponse(status, answerHeaders), status, durationMs: elapsed() })
+        response.once('end', done)
+        response.once('close', done)
+        response.once('error', done)
+      })
+      sent.end(body)
+    }
+    send(false)
   })
 }
