@@ -110,6 +110,13 @@ function tree(pid: number): number[] {
 const treeCpu = (pids: number[]) =>
   pids.flatMap(tree).reduce((sum, pid) => sum + cpuSeconds(pid), 0)
 
+// Every child dies with this process, whatever ends it (a failed round included).
+const children = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL')
+})
+let stopping = false
+
 // ---------------------------------------------------------------------------------------------
 const redisServer = await startRedisServer({ args: ['--maxmemory-policy', 'noeviction'] })
 const providersProcess = spawn(
@@ -117,6 +124,7 @@ const providersProcess = spawn(
   ['--import', 'tsx', join(here, 'bench-providers.ts')],
   { stdio: ['ignore', 'pipe', 'inherit'] }
 )
+children.add(providersProcess)
 const [line] = (await once(providersProcess.stdout, 'data')) as [Buffer]
 const urls = JSON.parse(line.toString()) as ProviderUrls
 
@@ -143,6 +151,12 @@ const service = spawn(
     stdio: ['ignore', 'inherit', 'inherit'],
   }
 )
+children.add(service)
+service.once('exit', (code, signal) => {
+  if (stopping) return
+  process.stderr.write(`the service exited during the run (code ${code}, signal ${signal})\n`)
+  process.exit(1)
+})
 const base = `http://127.0.0.1:${port}`
 for (let i = 0; ; i++) {
   if ((await fetch(`${base}/healthz`).catch(() => undefined))?.ok) break
@@ -192,6 +206,7 @@ async function startComparator(mode: 'per-channel' | 'one-queue' | 'direct') {
       if (message.done) done.push(...message.done)
       if (message.failed) failed.push(...message.failed)
     })
+    children.add(child)
     await once(child, 'message')
     processes.push(child)
   }
@@ -477,6 +492,7 @@ const result: BenchResult = {
 const { file } = await saveResult(join(projectDir, 'benchmarks'), result)
 process.stderr.write(`${notes.join('\n')}\nsaved ${file}\n`)
 
+stopping = true
 for (const comparator of Object.values(comparators)) await comparator.stop()
 serviceReader.close()
 service.kill('SIGTERM')
