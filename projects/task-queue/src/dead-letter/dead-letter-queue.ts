@@ -111,8 +111,9 @@ export async function createDeadLetterQueue({
 }: DeadLetterQueueOptions): Promise<DeadLetterQueue> {
   const { maxAgeMs = 30 * 24 * 3_600_000, maxCount = 10_000 } = retention
   const queue = new BullQueue<DeadLetter>(`${source.name}-dead`, { ...queueOptions, connection })
-  // No worker takes dead jobs; paused, they are also never handed to one by mistake.
-  await queue.pause()
+  // No worker takes dead jobs; paused, they are also never handed to one by mistake. Not
+  // awaited: a service starting while Redis is away must not wait for it here.
+  queue.pause().catch(() => {})
 
   async function move(jobId: string): Promise<boolean> {
     const job = await source.getJob(jobId)

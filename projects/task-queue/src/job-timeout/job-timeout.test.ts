@@ -3,7 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Queue, Worker, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { JobTimeoutError, withTimeout, type CancellableProcessor } from './job-timeout.ts'
+import {
+  JobTimeoutError,
+  withTimeout,
+  type CancellableProcessor,
+  type TimeoutOptions,
+} from './job-timeout.ts'
 
 const connection = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
   maxRetriesPerRequest: null,
@@ -16,10 +21,7 @@ afterEach(async () => {
 })
 
 /** A queue and a worker running `processor` wrapped with a deadline, on a fresh queue name. */
-function start<R>(
-  processor: CancellableProcessor<unknown, R>,
-  options: Parameters<typeof withTimeout>[1]
-) {
+function start<R>(processor: CancellableProcessor<Job, R>, options: TimeoutOptions<Job>) {
   const name = `timeout-${randomUUID()}`
   const queue = new Queue(name, { connection })
   const worker = new Worker(name, withTimeout(processor, options), { connection })

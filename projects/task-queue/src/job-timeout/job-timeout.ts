@@ -33,14 +33,17 @@ export class JobCancelledError extends UnrecoverableError {
   }
 }
 
-/** A processor that is handed the signal to honour (first, so it is never forgotten). */
-export type CancellableProcessor<T, R> = (job: Job<T, R>, signal: AbortSignal) => Promise<R>
+/**
+ * A processor that is handed the signal to honour. `J` is BullMQ's Job, or the SandboxedJob a
+ * sandboxed processor receives.
+ */
+export type CancellableProcessor<J, R> = (job: J, signal: AbortSignal) => Promise<R>
 
-export type TimeoutOptions<T> = {
-  /** The deadline in ms, fixed or per job (e.g. from the job's data); undefined: none. */
-  timeoutMs: number | ((job: Job<T>) => number | undefined)
-  /** Retry a job that timed out (default true); false fails it at once. */
-  retryOnTimeout?: boolean
+export type TimeoutOptions<J> = {
+  /** The deadline in ms, fixed or per job (e.g. from its options); undefined: none. */
+  timeoutMs: number | ((job: J) => number | undefined)
+  /** Retry a job that timed out (default true); false fails it at once. Fixed or per job. */
+  retryOnTimeout?: boolean | ((job: J) => boolean)
 }
 
 function reasonText(reason: unknown): string {
@@ -61,10 +64,10 @@ function reasonText(reason: unknown): string {
  * )
  * ```
  */
-export function withTimeout<T, R>(
-  processor: CancellableProcessor<T, R>,
-  { timeoutMs, retryOnTimeout = true }: TimeoutOptions<T>
-): (job: Job<T, R>, token?: string, signal?: AbortSignal) => Promise<R> {
+export function withTimeout<R, J = Job>(
+  processor: CancellableProcessor<J, R>,
+  { timeoutMs, retryOnTimeout = true }: TimeoutOptions<J>
+): (job: J, token?: string, signal?: AbortSignal) => Promise<R> {
   return async function processWithTimeout(job, _token, cancel) {
     const deadline = typeof timeoutMs === 'function' ? timeoutMs(job) : timeoutMs
     const controller = new AbortController()
@@ -90,7 +93,8 @@ export function withTimeout<T, R>(
     } catch (error) {
       // The processor's own rejection (an AbortError from fetch, say) is replaced by the cause.
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : error
-      if (reason instanceof JobTimeoutError && !retryOnTimeout) {
+      const retry = typeof retryOnTimeout === 'function' ? retryOnTimeout(job) : retryOnTimeout
+      if (reason instanceof JobTimeoutError && !retry) {
         throw new UnrecoverableError(reason.message)
       }
       throw reason
