@@ -10,7 +10,6 @@ import {
   errorHandler,
   kitMiddleware,
   notFoundHandler,
-  problem,
   serveApiDocs,
   type createHealth,
   type createMetrics,
@@ -32,7 +31,12 @@ import { createSchedulerRoutes } from './routes/schedulers.routes.ts'
 export type AppDeps = {
   config: Pick<
     Config,
-    'MAX_JOB_BYTES' | 'MAX_BULK_BYTES' | 'MAX_BULK_JOBS' | 'KEEP_COMPLETED' | 'KEEP_COMPLETED_SECONDS' | 'KEEP_FAILED'
+    | 'MAX_JOB_BYTES'
+    | 'MAX_BULK_BYTES'
+    | 'MAX_BULK_JOBS'
+    | 'KEEP_COMPLETED'
+    | 'KEEP_COMPLETED_SECONDS'
+    | 'KEEP_FAILED'
   >
   service: QueueService
   /** The request-path client the service uses: its state decides 503 without a round trip. */
@@ -55,15 +59,16 @@ export function createApp({ config, service, redis, adminKey, logger, health, me
   app.use(kitMiddleware({ logger }))
   if (metrics) app.use(metrics.middleware)
   const kitErrors = errorHandler({ logger })
-  app.onError((error, c) => (isRedisOutage(error, redis) ? kitErrors(queueUnavailable(error), c) : kitErrors(error, c)))
+  app.onError((error, c) =>
+    isRedisOutage(error, redis) ? kitErrors(queueUnavailable(error), c) : kitErrors(error, c)
+  )
   app.notFound(notFoundHandler)
 
   // While Redis is away every queue route answers 503 at once: no command is even tried, so
   // nothing waits for a reconnect (the client's offline queue is off as well).
-  app.use('/api/*', async function failFast(c, next) {
+  app.use('/api/*', function failFast(_c, next) {
     if (isRedisReady(redis)) return next()
-    const unavailable = queueUnavailable()
-    return problem(c, 503, unavailable.code, unavailable.message, unavailable.options)
+    throw queueUnavailable()
   })
 
   const requireAdmin = adminAuth(adminKey)

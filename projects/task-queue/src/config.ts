@@ -30,7 +30,10 @@ const schema = z.object({
   /** The BullMQ queue; its keys are `{task-queue:<name>}:<name>:*` (one Cluster slot). */
   QUEUE_NAME: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1-63 of a-z 0-9 -, starting with a letter or digit')
+    .regex(
+      /^[a-z0-9][a-z0-9-]{0,62}$/,
+      'must be 1-63 of a-z 0-9 -, starting with a letter or digit'
+    )
     .default('jobs'),
   /** Worker processes the API starts and supervises; default 1 embedded, 0 with REDIS_URL. */
   WORKERS: z.coerce.number().int().min(0).max(64).optional(),
@@ -101,7 +104,10 @@ export function queuePrefix(queueName: string): string {
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = parseEnv(schema, env, {
     check(present, issues) {
-      if (present.GLOBAL_RATE_LIMIT_DURATION_MS !== undefined && present.GLOBAL_RATE_LIMIT === undefined) {
+      if (
+        present.GLOBAL_RATE_LIMIT_DURATION_MS !== undefined &&
+        present.GLOBAL_RATE_LIMIT === undefined
+      ) {
         issues.push({
           key: 'GLOBAL_RATE_LIMIT',
           message: 'required when GLOBAL_RATE_LIMIT_DURATION_MS is set',

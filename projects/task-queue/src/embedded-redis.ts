@@ -26,7 +26,13 @@ function freePort(): Promise<number> {
 }
 
 async function answers(port: number): Promise<boolean> {
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+  const probe = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+  })
   probe.on('error', () => {})
   try {
     await probe.connect()
@@ -41,7 +47,13 @@ async function answers(port: number): Promise<boolean> {
 /**
  * @throws {ConfigError} naming REDIS_URL when redis-server cannot be started.
  */
-export async function startEmbeddedRedis({ dataDir, logger }: { dataDir: string; logger: Logger }): Promise<EmbeddedRedis> {
+export async function startEmbeddedRedis({
+  dataDir,
+  logger,
+}: {
+  dataDir: string
+  logger: Logger
+}): Promise<EmbeddedRedis> {
   const dir = resolve(dataDir, 'redis')
   mkdirSync(dir, { recursive: true })
   const port = await freePort()

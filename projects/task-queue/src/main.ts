@@ -26,26 +26,34 @@ const logger = createLogger({ name: 'task-queue', level: config.LOG_LEVEL })
 
 let embedded: EmbeddedRedis | undefined
 try {
-  embedded = config.REDIS_URL === undefined ? await startEmbeddedRedis({ dataDir: config.DATA_DIR, logger }) : undefined
+  embedded =
+    config.REDIS_URL === undefined
+      ? await startEmbeddedRedis({ dataDir: config.DATA_DIR, logger })
+      : undefined
 } catch (error) {
   exitOnConfigError(error)
 }
 const redisUrl = config.REDIS_URL ?? embedded!.url
 // The request path fails fast: while Redis is away, the API answers 503 at once.
 const redis = createRedis(redisUrl, { role: 'request', name: 'task-queue-api', logger })
-const service = await createQueueService({ redis, config })
+const service = createQueueService({ redis, config })
 
 /** Runs `apply` now if Redis is ready, else the next time it is. */
 function whenReady(client: Redis, apply: () => Promise<unknown>): void {
-  const run = () => apply().catch((err: unknown) => logger.warn({ err }, 'could not apply the global limits'))
+  const run = () =>
+    apply().catch((err: unknown) => logger.warn({ err }, 'could not apply the global limits'))
   if (client.status === 'ready') void run()
   else client.once('ready', () => void run())
 }
 if (config.GLOBAL_CONCURRENCY !== undefined || config.GLOBAL_RATE_LIMIT !== undefined) {
   whenReady(redis, async () => {
-    if (config.GLOBAL_CONCURRENCY !== undefined) await service.queue.setGlobalConcurrency(config.GLOBAL_CONCURRENCY)
+    if (config.GLOBAL_CONCURRENCY !== undefined)
+      await service.queue.setGlobalConcurrency(config.GLOBAL_CONCURRENCY)
     if (config.GLOBAL_RATE_LIMIT !== undefined) {
-      await service.queue.setGlobalRateLimit(config.GLOBAL_RATE_LIMIT, config.GLOBAL_RATE_LIMIT_DURATION_MS)
+      await service.queue.setGlobalRateLimit(
+        config.GLOBAL_RATE_LIMIT,
+        config.GLOBAL_RATE_LIMIT_DURATION_MS
+      )
     }
   })
 }
@@ -59,7 +67,10 @@ const health = createHealth([
     async check() {
       const { policy, ok } = await evictionPolicy(redis)
       if (!ok && policy !== lastPolicy) {
-        logger.error({ policy }, 'Redis maxmemory-policy is not noeviction: Redis may delete queued jobs; not ready')
+        logger.error(
+          { policy },
+          'Redis maxmemory-policy is not noeviction: Redis may delete queued jobs; not ready'
+        )
       }
       lastPolicy = policy
       return ok
@@ -106,7 +117,10 @@ await serveApp(app, {
 if (config.WORKERS > 0) {
   workers = superviseWorkers({
     count: config.WORKERS,
-    entry: new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', import.meta.url),
+    entry: new URL(
+      import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js',
+      import.meta.url
+    ),
     env: { REDIS_URL: redisUrl, LOG_LEVEL: config.LOG_LEVEL },
     logger,
   })

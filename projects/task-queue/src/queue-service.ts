@@ -69,7 +69,7 @@ export type QueueServiceOptions = {
   cancelChannel?: string
 }
 
-export type QueueService = Awaited<ReturnType<typeof createQueueService>>
+export type QueueService = ReturnType<typeof createQueueService>
 
 /** The channel a queue's workers receive cancellation requests on. */
 export function cancelChannelOf(queueName: string): string {
@@ -95,11 +95,11 @@ function initialState(opts: JobsOptions): JobState {
 /**
  * @example
  * ```ts
- * const service = await createQueueService({ redis, config })
+ * const service = createQueueService({ redis, config })
  * const result = await service.enqueue({ name: 'noop', data: {} })
  * ```
  */
-export async function createQueueService({
+export function createQueueService({
   redis,
   config,
   cancelChannel = cancelChannelOf(config.QUEUE_NAME),
@@ -122,7 +122,7 @@ export async function createQueueService({
     prefix: `task-queue:idempotency:${config.QUEUE_NAME}`,
     ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
   })
-  const dlq: DeadLetterQueue = await createDeadLetterQueue({
+  const dlq: DeadLetterQueue = createDeadLetterQueue({
     source: queue,
     connection: redis,
     queueOptions: { prefix: `{task-queue:${config.QUEUE_NAME}-dead}` },
@@ -183,9 +183,7 @@ export async function createQueueService({
     /** Every job of a bulk request, each with its own key; concurrent adds share batches. */
     enqueueBulk(requests: BulkJobRequest[]): Promise<EnqueueResult[]> {
       return Promise.all(
-        requests.map(({ idempotencyKey, ...request }) =>
-          enqueue(request as JobRequest, idempotencyKey)
-        )
+        requests.map(({ idempotencyKey, ...request }) => enqueue(request, idempotencyKey))
       )
     },
     async find(id: string): Promise<FoundJob | undefined> {

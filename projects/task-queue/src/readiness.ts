@@ -15,7 +15,7 @@ export type EvictionPolicy = { policy: string | undefined; ok: boolean }
  */
 export async function evictionPolicy(redis: Redis): Promise<EvictionPolicy> {
   try {
-    const reply = (await redis.config('GET', 'maxmemory-policy')) as string[]
+    const reply = await redis.config('GET', 'maxmemory-policy')
     const policy = reply[1]
     return { policy, ok: policy === 'noeviction' }
   } catch {

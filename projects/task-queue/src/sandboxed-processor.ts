@@ -14,13 +14,20 @@ import { createJobProcessor, createProcessors, effectKeys } from './jobs/process
 const redisUrl = process.env.REDIS_URL
 if (!redisUrl) throw new Error('REDIS_URL is not set in the sandboxed processor')
 const queueName = process.env.QUEUE_NAME ?? 'jobs'
-const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: 'task-queue-sandbox' })
+const redis = new Redis(redisUrl, {
+  maxRetriesPerRequest: null,
+  connectionName: 'task-queue-sandbox',
+})
 redis.on('error', () => {
   // Reconnects by itself; the job in progress fails through its own command and is retried.
 })
 const { ledgerPrefix, outboxKey, simulatedKey } = effectKeys(queueName)
 
 export default createJobProcessor(
-  createProcessors({ effects: createEffectLedger({ redis, prefix: ledgerPrefix }), outboxKey, simulatedKey }),
+  createProcessors({
+    effects: createEffectLedger({ redis, prefix: ledgerPrefix }),
+    outboxKey,
+    simulatedKey,
+  }),
   { defaultTimeoutMs: Number(process.env.DEFAULT_TIMEOUT_MS ?? 60_000) }
 )

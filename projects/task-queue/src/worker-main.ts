@@ -18,7 +18,9 @@ let redisUrl: string
 try {
   config = loadConfig(process.env)
   if (config.REDIS_URL === undefined) {
-    throw new ConfigError([{ key: 'REDIS_URL', message: 'required by a worker: the Redis its API uses' }])
+    throw new ConfigError([
+      { key: 'REDIS_URL', message: 'required by a worker: the Redis its API uses' },
+    ])
   }
   redisUrl = config.REDIS_URL
 } catch (error) {
@@ -47,23 +49,41 @@ let served: ServedApp | undefined
 if (config.WORKER_PORT !== undefined) {
   const health = createHealth([
     { name: 'redis', critical: true, check: () => pingRedis(connection) },
-    { name: 'eviction-policy', critical: true, check: async () => (await evictionPolicy(connection)).ok },
+    {
+      name: 'eviction-policy',
+      critical: true,
+      check: async () => (await evictionPolicy(connection)).ok,
+    },
   ])
   const app = new Hono()
   app.route('/', health.routes)
   app.get('/metrics', metrics.handler)
-  served = await serveApp(app, { port: config.WORKER_PORT, hostname: config.HOST, logger, health, handleSignals: false }).catch(exitOnConfigError)
+  served = await serveApp(app, {
+    port: config.WORKER_PORT,
+    hostname: config.HOST,
+    logger,
+    health,
+    handleSignals: false,
+  }).catch(exitOnConfigError)
 }
 
 logger.info(
-  { queue: config.QUEUE_NAME, concurrency: config.WORKER_CONCURRENCY, mode: config.PROCESSOR_MODE, pid: process.pid },
+  {
+    queue: config.QUEUE_NAME,
+    concurrency: config.WORKER_CONCURRENCY,
+    mode: config.PROCESSOR_MODE,
+    pid: process.pid,
+  },
   'worker started'
 )
 
 let closing: Promise<void> | undefined
 function shutdown(reason: string): Promise<void> {
   closing ??= (async () => {
-    logger.info({ reason, active: jobWorker.worker.isRunning() }, 'worker closing: no new jobs, finishing the active ones')
+    logger.info(
+      { reason, active: jobWorker.worker.isRunning() },
+      'worker closing: no new jobs, finishing the active ones'
+    )
     await jobWorker.close()
     await served?.shutdown(reason)
     await Promise.all([connection.quit(), subscriber.quit()]).catch(() => {})

@@ -16,7 +16,13 @@ describe('loadConfig()', () => {
   it('when nothing is set, answers the embedded mode on port 3002 with one worker', () => {
     const config = loadConfig({})
 
-    expect(config).toMatchObject({ PORT: 3002, HOST: '127.0.0.1', WORKERS: 1, QUEUE_NAME: 'jobs', FAIR_WINDOW: 20 })
+    expect(config).toMatchObject({
+      PORT: 3002,
+      HOST: '127.0.0.1',
+      WORKERS: 1,
+      QUEUE_NAME: 'jobs',
+      FAIR_WINDOW: 20,
+    })
     expect(config.REDIS_URL).toBeUndefined()
     expect(config.QUEUE_PREFIX).toBe('{task-queue:jobs}')
   })
@@ -28,11 +34,19 @@ describe('loadConfig()', () => {
 
   it('when several keys are bad, names every one at once', () => {
     expect(
-      issuesOf({ PORT: 'x', REDIS_URL: 'http://nope', QUEUE_NAME: 'Bad Name', PROCESSOR_MODE: 'thread', GLOBAL_RATE_LIMIT_DURATION_MS: '500' })
+      issuesOf({
+        PORT: 'x',
+        REDIS_URL: 'http://nope',
+        QUEUE_NAME: 'Bad Name',
+        PROCESSOR_MODE: 'thread',
+        GLOBAL_RATE_LIMIT_DURATION_MS: '500',
+      })
     ).toEqual(['PORT', 'REDIS_URL', 'QUEUE_NAME', 'PROCESSOR_MODE', 'GLOBAL_RATE_LIMIT'])
   })
 
   it('when the stalled check is far slower than the lock, refuses', () => {
-    expect(issuesOf({ LOCK_DURATION_MS: '1000', STALLED_INTERVAL_MS: '10000' })).toEqual(['STALLED_INTERVAL_MS'])
+    expect(issuesOf({ LOCK_DURATION_MS: '1000', STALLED_INTERVAL_MS: '10000' })).toEqual([
+      'STALLED_INTERVAL_MS',
+    ])
   })
 })

@@ -21,7 +21,12 @@ afterAll(async () => {
 describe('GET /dashboard (Bull Board)', () => {
   it('when opened in a browser, loads and shows the queue and its waiting jobs, without write actions', async () => {
     for (let i = 0; i < 3; i++) {
-      await t.app.request(post('/api/jobs', { name: 'email.send', data: { to: `user${i}@example.com`, subject: `Welcome ${i}`, body: 'hi' } }))
+      await t.app.request(
+        post('/api/jobs', {
+          name: 'email.send',
+          data: { to: `user${i}@example.com`, subject: `Welcome ${i}`, body: 'hi' },
+        })
+      )
     }
     const page = await browser.newPage()
     const errors: string[] = []
@@ -44,7 +49,9 @@ describe('GET /dashboard (Bull Board)', () => {
 
   it('when the admin dashboard is opened without the key, the browser is challenged; with it, the page loads', async () => {
     const anonymous = await fetch(`${served.url}/admin/dashboard`)
-    const context = await browser.newContext({ httpCredentials: { username: 'ops', password: ADMIN_KEY } })
+    const context = await browser.newContext({
+      httpCredentials: { username: 'ops', password: ADMIN_KEY },
+    })
     const page = await context.newPage()
 
     const res = await page.goto(`${served.url}/admin/dashboard`)

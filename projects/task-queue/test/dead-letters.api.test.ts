@@ -29,7 +29,8 @@ type View = { id: string; state: string; failedReason: string; data: unknown; at
 async function killJob(data: object = {}): Promise<string> {
   const res = await t.app.request(post('/api/jobs', { name: 'demo.simulate', data }))
   const { id } = (await res.json()) as { id: string }
-  for (let i = 0; i < 250 && !(await t.service.dlq.get(id)); i++) await new Promise((r) => setTimeout(r, 20))
+  for (let i = 0; i < 250 && !(await t.service.dlq.get(id)); i++)
+    await new Promise((r) => setTimeout(r, 20))
   return id
 }
 
@@ -37,12 +38,21 @@ describe('/api/dead-letters', () => {
   it('when a job failed for good, it is listed, readable, and GET /api/jobs says dead', async () => {
     const id = await killJob({ durationMs: 5 })
 
-    const list = (await (await t.app.request('/api/dead-letters')).json()) as { total: number; jobs: View[] }
+    const list = (await (await t.app.request('/api/dead-letters')).json()) as {
+      total: number
+      jobs: View[]
+    }
     const one = (await (await t.app.request(`/api/dead-letters/${id}`)).json()) as View
     const asJob = (await (await t.app.request(`/api/jobs/${id}`)).json()) as View
 
     expect(list.jobs.map((j) => j.id)).toContain(id)
-    expect(one).toMatchObject({ id, state: 'dead', failedReason: `refused ${id}`, attemptsMade: 1, data: { durationMs: 5 } })
+    expect(one).toMatchObject({
+      id,
+      state: 'dead',
+      failedReason: `refused ${id}`,
+      attemptsMade: 1,
+      data: { durationMs: 5 },
+    })
     expect(asJob.state).toBe('dead')
   })
 
@@ -50,8 +60,14 @@ describe('/api/dead-letters', () => {
     const id = await killJob()
     await worker.pause()
 
-    const first = await t.app.request(`/api/dead-letters/${id}/replay`, { method: 'POST', headers: admin })
-    const second = await t.app.request(`/api/dead-letters/${id}/replay`, { method: 'POST', headers: admin })
+    const first = await t.app.request(`/api/dead-letters/${id}/replay`, {
+      method: 'POST',
+      headers: admin,
+    })
+    const second = await t.app.request(`/api/dead-letters/${id}/replay`, {
+      method: 'POST',
+      headers: admin,
+    })
     await worker.resume()
 
     const a = (await first.json()) as { status: string; jobId: string }
@@ -63,7 +79,10 @@ describe('/api/dead-letters', () => {
     const a = await killJob()
     await killJob()
 
-    const removed = await t.app.request(`/api/dead-letters/${a}`, { method: 'DELETE', headers: admin })
+    const removed = await t.app.request(`/api/dead-letters/${a}`, {
+      method: 'DELETE',
+      headers: admin,
+    })
     const missing = await t.app.request(`/api/dead-letters/${a}`)
     const purged = await t.app.request('/api/dead-letters', { method: 'DELETE', headers: admin })
 
@@ -74,7 +93,10 @@ describe('/api/dead-letters', () => {
   })
 
   it('when an unknown id is replayed, answers 404', async () => {
-    const res = await t.app.request('/api/dead-letters/nothing/replay', { method: 'POST', headers: admin })
+    const res = await t.app.request('/api/dead-letters/nothing/replay', {
+      method: 'POST',
+      headers: admin,
+    })
 
     expect(res.status).toBe(404)
   })

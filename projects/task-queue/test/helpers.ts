@@ -41,10 +41,14 @@ export async function buildTestApp({
   const logger = createLogger({ name: 'task-queue-test', level: 'silent' })
   const redis = createRedis(redisUrl, { role: 'request', name: 'test-api', logger })
   await waitForRedis(redis, 10_000)
-  const service = await createQueueService({ redis, config })
+  const service = createQueueService({ redis, config })
   const health = createHealth([
     { name: 'redis', critical: true, check: () => pingRedis(redis) },
-    { name: 'eviction-policy', critical: true, check: async () => (await evictionPolicy(redis)).ok },
+    {
+      name: 'eviction-policy',
+      critical: true,
+      check: async () => (await evictionPolicy(redis)).ok,
+    },
   ])
   const app = createApp({ config, service, redis, adminKey: ADMIN_KEY, logger, health })
   return {
@@ -116,7 +120,7 @@ export async function startWorker(env: Record<string, string>): Promise<WorkerPr
     child.once('exit', (code, signal) => resolve({ code, signal }))
   )
   const started = new Promise<void>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk
       const parts = buffered.split('\n')
       buffered = parts.pop() ?? ''
@@ -126,8 +130,10 @@ export async function startWorker(env: Record<string, string>): Promise<WorkerPr
       }
     })
     let stderr = ''
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    void exited.then(({ code }) => reject(new Error(`worker exited (${code}) before starting:\n${stderr}`)))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    void exited.then(({ code }) =>
+      reject(new Error(`worker exited (${code}) before starting:\n${stderr}`))
+    )
   })
   const timeout = setTimeout(() => child.kill('SIGKILL'), 30_000)
   await started.finally(() => clearTimeout(timeout))

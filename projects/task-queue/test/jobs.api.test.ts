@@ -30,10 +30,19 @@ describe('POST /api/jobs', () => {
     const { res, body } = await send({ name: 'email.send', data: email })
 
     expect(res.status).toBe(201)
-    expect(body).toMatchObject({ name: 'email.send', state: 'waiting', duplicate: false, deduplicated: false })
+    expect(body).toMatchObject({
+      name: 'email.send',
+      state: 'waiting',
+      duplicate: false,
+      deduplicated: false,
+    })
     const job = await t.service.queue.getJob(body.id)
     expect(job?.data).toEqual(email)
-    expect(job?.opts).toMatchObject({ attempts: 5, backoff: { type: 'full-jitter', delay: 1000 }, timeoutMs: 10_000 })
+    expect(job?.opts).toMatchObject({
+      attempts: 5,
+      backoff: { type: 'full-jitter', delay: 1000 },
+      timeoutMs: 10_000,
+    })
   })
 
   it('when options are given, the job is delayed or prioritized with its own retries and deadline', async () => {
@@ -41,13 +50,23 @@ describe('POST /api/jobs', () => {
     const prioritized = await send({
       name: 'demo.simulate',
       data: {},
-      options: { priority: 3, attempts: 7, backoff: { type: 'table', delaysMs: [10, 20] }, timeoutMs: 500 },
+      options: {
+        priority: 3,
+        attempts: 7,
+        backoff: { type: 'table', delaysMs: [10, 20] },
+        timeoutMs: 500,
+      },
     })
 
     expect(delayed.body.state).toBe('delayed')
     expect(prioritized.body.state).toBe('prioritized')
     const job = await t.service.queue.getJob(prioritized.body.id)
-    expect(job?.opts).toMatchObject({ priority: 3, attempts: 7, backoff: { type: 'table', delays: [10, 20] }, timeoutMs: 500 })
+    expect(job?.opts).toMatchObject({
+      priority: 3,
+      attempts: 7,
+      backoff: { type: 'table', delays: [10, 20] },
+      timeoutMs: 500,
+    })
     expect(await t.service.queue.getJobCountByTypes('delayed')).toBe(1)
   })
 
@@ -62,22 +81,37 @@ describe('POST /api/jobs', () => {
   })
 
   it('when the payload does not fit its type, answers 400 naming each field', async () => {
-    const { res, body } = await send({ name: 'email.send', data: { to: 'not-an-email', subject: '', extra: 1 } })
+    const { res, body } = await send({
+      name: 'email.send',
+      data: { to: 'not-an-email', subject: '', extra: 1 },
+    })
 
     expect(res.status).toBe(400)
-    expect(body.errors?.map((e) => e.path).sort()).toEqual(['data.body', 'data.extra', 'data.subject', 'data.to'])
+    expect(body.errors?.map((e) => e.path).sort()).toEqual([
+      'data.body',
+      'data.extra',
+      'data.subject',
+      'data.to',
+    ])
     expect(await waitingCount()).toBe(0)
   })
 
   it('when an option is out of range, answers 400 naming it', async () => {
-    const { res, body } = await send({ name: 'noop', data: {}, options: { priority: 0, attempts: 1000 } })
+    const { res, body } = await send({
+      name: 'noop',
+      data: {},
+      options: { priority: 0, attempts: 1000 },
+    })
 
     expect(res.status).toBe(400)
     expect(body.errors?.map((e) => e.path).sort()).toEqual(['options.attempts', 'options.priority'])
   })
 
   it('when the body is larger than MAX_JOB_BYTES, answers 413 and enqueues nothing', async () => {
-    const { res, body } = await send({ name: 'email.send', data: { ...email, body: 'x'.repeat(70_000) } })
+    const { res, body } = await send({
+      name: 'email.send',
+      data: { ...email, body: 'x'.repeat(70_000) },
+    })
 
     expect(res.status).toBe(413)
     expect(body.code).toBe('payload_too_large')
@@ -99,7 +133,10 @@ describe('POST /api/jobs', () => {
 describe('POST /api/jobs with an Idempotency-Key', () => {
   it('when the same key is sent twice, the second answer is 200 duplicate of the first job', async () => {
     const first = await send({ name: 'email.send', data: email }, { 'idempotency-key': 'signup-1' })
-    const second = await send({ name: 'email.send', data: email }, { 'idempotency-key': 'signup-1' })
+    const second = await send(
+      { name: 'email.send', data: email },
+      { 'idempotency-key': 'signup-1' }
+    )
 
     expect(first.res.status).toBe(201)
     expect(second.res.status).toBe(200)
@@ -109,7 +146,9 @@ describe('POST /api/jobs with an Idempotency-Key', () => {
 
   it('when 100 requests with one key arrive at once, one job exists and 99 answers say duplicate', async () => {
     const results = await Promise.all(
-      Array.from({ length: 100 }, () => send({ name: 'noop', data: {} }, { 'idempotency-key': 'burst-1' }))
+      Array.from({ length: 100 }, () =>
+        send({ name: 'noop', data: {} }, { 'idempotency-key': 'burst-1' })
+      )
     )
 
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1)
@@ -121,7 +160,10 @@ describe('POST /api/jobs with an Idempotency-Key', () => {
   it('when a key is reused for another payload, answers 422 naming the header', async () => {
     await send({ name: 'email.send', data: email }, { 'idempotency-key': 'reused-1' })
 
-    const { res, body } = await send({ name: 'email.send', data: { ...email, to: 'bob@example.com' } }, { 'idempotency-key': 'reused-1' })
+    const { res, body } = await send(
+      { name: 'email.send', data: { ...email, to: 'bob@example.com' } },
+      { 'idempotency-key': 'reused-1' }
+    )
 
     expect(res.status).toBe(422)
     expect(body.code).toBe('idempotency_key_reused')
@@ -142,14 +184,21 @@ describe('POST /api/jobs with deduplication', () => {
   })
 
   it('when throttle has no window, answers 400 naming options.deduplication.ttlMs', async () => {
-    const { res, body } = await send({ name: 'noop', data: {}, options: { deduplication: { id: 'x', mode: 'throttle' } } })
+    const { res, body } = await send({
+      name: 'noop',
+      data: {},
+      options: { deduplication: { id: 'x', mode: 'throttle' } },
+    })
 
     expect(res.status).toBe(400)
     expect(body.errors?.map((e) => e.path)).toEqual(['options.deduplication.ttlMs'])
   })
 
   it('when debounced, the last payload within the window replaces the waiting one', async () => {
-    const options = { delayMs: 30_000, deduplication: { id: 'typing-1', mode: 'debounce', ttlMs: 30_000 } }
+    const options = {
+      delayMs: 30_000,
+      deduplication: { id: 'typing-1', mode: 'debounce', ttlMs: 30_000 },
+    }
     await send({ name: 'demo.simulate', data: { durationMs: 1 }, options })
     const last = await send({ name: 'demo.simulate', data: { durationMs: 2 }, options })
 
@@ -182,7 +231,10 @@ describe('POST /api/jobs with a tenant', () => {
 
 describe('POST /api/jobs/bulk', () => {
   it('when every job is valid, answers 201 with each outcome in order', async () => {
-    const jobs = Array.from({ length: 50 }, (_, i) => ({ name: 'email.send', data: { ...email, subject: `#${i}` } }))
+    const jobs = Array.from({ length: 50 }, (_, i) => ({
+      name: 'email.send',
+      data: { ...email, subject: `#${i}` },
+    }))
 
     const res = await t.app.request(post('/api/jobs/bulk', { jobs }))
     const body = (await res.json()) as { jobs: Enqueued[] }
@@ -190,7 +242,9 @@ describe('POST /api/jobs/bulk', () => {
     expect(res.status).toBe(201)
     expect(body.jobs).toHaveLength(50)
     const stored = await Promise.all(body.jobs.map((j) => t.service.queue.getJob(j.id)))
-    expect(stored.map((job) => (job?.data as { subject: string }).subject)).toEqual(jobs.map((j) => j.data.subject))
+    expect(stored.map((job) => (job?.data as { subject: string }).subject)).toEqual(
+      jobs.map((j) => j.data.subject)
+    )
   })
 
   it('when one job is invalid, answers 400 naming it and enqueues none of them', async () => {
@@ -210,7 +264,12 @@ describe('POST /api/jobs/bulk', () => {
     const first = await send({ name: 'noop', data: {} }, { 'idempotency-key': 'bulk-k' })
 
     const res = await t.app.request(
-      post('/api/jobs/bulk', { jobs: [{ name: 'noop', data: {}, idempotencyKey: 'bulk-k' }, { name: 'noop', data: {} }] })
+      post('/api/jobs/bulk', {
+        jobs: [
+          { name: 'noop', data: {}, idempotencyKey: 'bulk-k' },
+          { name: 'noop', data: {} },
+        ],
+      })
     )
     const body = (await res.json()) as { jobs: Enqueued[] }
 
@@ -231,7 +290,10 @@ describe('POST /api/jobs/bulk', () => {
 
 describe('GET /api/jobs/{id}', () => {
   it('when the job ran, answers its state, attempts, progress and result', async () => {
-    const { body } = await send({ name: 'report.render', data: { reportId: 'r1', pages: 3, msPerPage: 0 } })
+    const { body } = await send({
+      name: 'report.render',
+      data: { reportId: 'r1', pages: 3, msPerPage: 0 },
+    })
     const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null })
     const worker = new Worker(
       t.config.QUEUE_NAME,
@@ -300,18 +362,27 @@ describe('admin routes without the admin key', () => {
     ['DELETE', '/api/dead-letters'],
     ['POST', '/api/dead-letters/x/replay'],
   ])('when %s %s has no key, answers 401 with a Basic challenge', async (method, path) => {
-    const res = await t.app.request(path, { method, headers: { 'content-type': 'application/json' }, body: '{}' })
+    const res = await t.app.request(path, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
 
     expect(res.status).toBe(401)
     expect(res.headers.get('www-authenticate')).toMatch(/^Basic /)
   })
 
   it('when the key is wrong, answers 401; when right (Bearer or Basic), the route runs', async () => {
-    const wrong = await t.app.request('/api/queue/pause', { method: 'POST', headers: { authorization: 'Bearer nope' } })
+    const wrong = await t.app.request('/api/queue/pause', {
+      method: 'POST',
+      headers: { authorization: 'Bearer nope' },
+    })
     const bearer = await t.app.request('/api/queue/resume', { method: 'POST', headers: admin })
     const basic = await t.app.request('/api/queue/resume', {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`ops:${'test-admin-key-0123456789'}`).toString('base64')}` },
+      headers: {
+        authorization: `Basic ${Buffer.from(`ops:${'test-admin-key-0123456789'}`).toString('base64')}`,
+      },
     })
 
     expect(wrong.status).toBe(401)

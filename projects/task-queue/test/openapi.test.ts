@@ -9,7 +9,10 @@ afterAll(() => t.close())
 
 type Doc = {
   openapi: string
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>>
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>
+  >
 }
 
 /** Every route of the API with the statuses it can answer. */
@@ -41,19 +44,38 @@ describe('GET /openapi.json', () => {
     for (const [method, path, statuses] of ROUTES) {
       const operation = doc.paths[path]?.[method]
       expect(operation, `${method} ${path}`).toBeDefined()
-      expect(Object.keys(operation!.responses).sort(), `${method} ${path}`).toEqual([...statuses].sort())
+      expect(Object.keys(operation!.responses).sort(), `${method} ${path}`).toEqual(
+        [...statuses].sort()
+      )
       for (const status of statuses.filter((s) => Number(s) >= 400)) {
-        expect(Object.keys(operation!.responses[status]!.content ?? {}), `${method} ${path} ${status}`).toEqual(['application/problem+json'])
+        expect(
+          Object.keys(operation!.responses[status]!.content ?? {}),
+          `${method} ${path} ${status}`
+        ).toEqual(['application/problem+json'])
       }
     }
-    expect(Object.keys(doc.paths).filter((p) => p.startsWith('/api/')).sort()).toEqual([...new Set(ROUTES.map(([, p]) => p))].sort())
+    expect(
+      Object.keys(doc.paths)
+        .filter((p) => p.startsWith('/api/'))
+        .sort()
+    ).toEqual([...new Set(ROUTES.map(([, p]) => p))].sort())
   })
 
   it('when the job request is read, each job type names its payload schema', async () => {
-    const doc = (await (await t.app.request('/openapi.json')).json()) as { components: { schemas: Record<string, unknown> } }
+    const doc = (await (await t.app.request('/openapi.json')).json()) as {
+      components: { schemas: Record<string, unknown> }
+    }
 
     expect(Object.keys(doc.components.schemas)).toEqual(
-      expect.arrayContaining(['JobRequest', 'EmailSend', 'ReportRender', 'WebhookDeliver', 'DemoSimulate', 'Problem', 'Job'])
+      expect.arrayContaining([
+        'JobRequest',
+        'EmailSend',
+        'ReportRender',
+        'WebhookDeliver',
+        'DemoSimulate',
+        'Problem',
+        'Job',
+      ])
     )
   })
 })

@@ -23,7 +23,10 @@ describe('PUT /api/schedulers/{id}', () => {
   it('when given an interval, creates the scheduler and answers when it runs next', async () => {
     const before = Date.now()
 
-    const res = await put('/api/schedulers/heartbeat', { every: 60_000, job: { name: 'noop', data: {} } })
+    const res = await put('/api/schedulers/heartbeat', {
+      every: 60_000,
+      job: { name: 'noop', data: {} },
+    })
     const body = (await res.json()) as { id: string; every: number; next: number }
 
     expect(res.status).toBe(200)
@@ -42,7 +45,11 @@ describe('PUT /api/schedulers/{id}', () => {
 
     expect(res.status).toBe(200)
     expect(body.tz).toBe('Asia/Tokyo')
-    const hourInTokyo = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Tokyo', hour: 'numeric', hourCycle: 'h23' }).format(new Date(body.next))
+    const hourInTokyo = new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Asia/Tokyo',
+      hour: 'numeric',
+      hourCycle: 'h23',
+    }).format(new Date(body.next))
     expect(Number(hourInTokyo)).toBe(9)
   })
 
@@ -56,7 +63,10 @@ describe('PUT /api/schedulers/{id}', () => {
   })
 
   it('when the cron pattern is invalid, answers 400 naming "pattern" and creates nothing', async () => {
-    const res = await put('/api/schedulers/broken', { pattern: '61 * * * * *', job: { name: 'noop', data: {} } })
+    const res = await put('/api/schedulers/broken', {
+      pattern: '61 * * * * *',
+      job: { name: 'noop', data: {} },
+    })
 
     expect(res.status).toBe(400)
     expect(((await res.json()) as Problem).errors?.map((e) => e.path)).toEqual(['pattern'])
@@ -64,19 +74,41 @@ describe('PUT /api/schedulers/{id}', () => {
   })
 
   it('when both or neither of every and pattern are given, or a bad time zone, answers 400 naming them', async () => {
-    const both = await put('/api/schedulers/x', { every: 60_000, pattern: '* * * * *', job: { name: 'noop', data: {} } })
-    const badTz = await put('/api/schedulers/y', { pattern: '0 9 * * *', tz: 'Mars/Olympus', job: { name: 'noop', data: {} } })
-    const badJob = await put('/api/schedulers/z', { every: 60_000, job: { name: 'email.send', data: { to: 'x' } } })
+    const both = await put('/api/schedulers/x', {
+      every: 60_000,
+      pattern: '* * * * *',
+      job: { name: 'noop', data: {} },
+    })
+    const badTz = await put('/api/schedulers/y', {
+      pattern: '0 9 * * *',
+      tz: 'Mars/Olympus',
+      job: { name: 'noop', data: {} },
+    })
+    const badJob = await put('/api/schedulers/z', {
+      every: 60_000,
+      job: { name: 'email.send', data: { to: 'x' } },
+    })
 
     expect(((await both.json()) as Problem).errors?.map((e) => e.path)).toEqual(['every'])
     expect(((await badTz.json()) as Problem).errors?.map((e) => e.path)).toEqual(['tz'])
-    expect(((await badJob.json()) as Problem).errors?.map((e) => e.path).sort()).toEqual(['job.data.body', 'job.data.subject', 'job.data.to'])
+    expect(((await badJob.json()) as Problem).errors?.map((e) => e.path).sort()).toEqual([
+      'job.data.body',
+      'job.data.subject',
+      'job.data.to',
+    ])
   })
 
   it('when the scheduler fires, a worker runs the job it makes', async () => {
-    await put('/api/schedulers/fast', { every: 1000, limit: 1, job: { name: 'demo.simulate', data: { durationMs: 0 } } })
+    await put('/api/schedulers/fast', {
+      every: 1000,
+      limit: 1,
+      job: { name: 'demo.simulate', data: { durationMs: 0 } },
+    })
     const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null })
-    const worker = new Worker(t.config.QUEUE_NAME, async (job) => job.name, { connection, prefix: t.config.QUEUE_PREFIX })
+    const worker = new Worker(t.config.QUEUE_NAME, (job) => Promise.resolve(job.name), {
+      connection,
+      prefix: t.config.QUEUE_PREFIX,
+    })
 
     // Other schedulers of this file fire too: wait for this one's job.
     const job = await new Promise<{ name: string; repeatJobKey?: string }>((resolve) =>
@@ -94,9 +126,17 @@ describe('GET and DELETE /api/schedulers', () => {
   it('when listed, shows each scheduler; when deleted, it is gone and a second delete is 404', async () => {
     await put('/api/schedulers/to-delete', { every: 60_000, job: { name: 'noop', data: {} } })
 
-    const listed = (await (await t.app.request('/api/schedulers')).json()) as { schedulers: { id: string }[] }
-    const removed = await t.app.request('/api/schedulers/to-delete', { method: 'DELETE', headers: admin })
-    const again = await t.app.request('/api/schedulers/to-delete', { method: 'DELETE', headers: admin })
+    const listed = (await (await t.app.request('/api/schedulers')).json()) as {
+      schedulers: { id: string }[]
+    }
+    const removed = await t.app.request('/api/schedulers/to-delete', {
+      method: 'DELETE',
+      headers: admin,
+    })
+    const again = await t.app.request('/api/schedulers/to-delete', {
+      method: 'DELETE',
+      headers: admin,
+    })
 
     expect(listed.schedulers.map((s) => s.id)).toContain('to-delete')
     expect(removed.status).toBe(204)
@@ -107,7 +147,11 @@ describe('GET and DELETE /api/schedulers', () => {
 describe('/api/queue', () => {
   it('when paused, reports paused and enqueue still works; when resumed, not paused', async () => {
     const paused = await t.app.request('/api/queue/pause', { method: 'POST', headers: admin })
-    const enqueued = await t.app.request('/api/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'noop', data: {} }) })
+    const enqueued = await t.app.request('/api/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'noop', data: {} }),
+    })
     const resumed = await t.app.request('/api/queue/resume', { method: 'POST', headers: admin })
 
     expect(((await paused.json()) as { paused: boolean }).paused).toBe(true)
@@ -116,12 +160,22 @@ describe('/api/queue', () => {
   })
 
   it('when limits are set and removed, GET /api/queue reports them', async () => {
-    const set = await put('/api/queue/limits', { globalConcurrency: 4, globalRateLimit: { max: 100, durationMs: 1000 } })
+    const set = await put('/api/queue/limits', {
+      globalConcurrency: 4,
+      globalRateLimit: { max: 100, durationMs: 1000 },
+    })
     const setBody = (await set.json()) as { globalConcurrency: number; globalRateLimit: unknown }
     await put('/api/queue/limits', { globalConcurrency: null, globalRateLimit: null })
-    const now = (await (await t.app.request('/api/queue')).json()) as { globalConcurrency: unknown; globalRateLimit: unknown; counts: Record<string, number> }
+    const now = (await (await t.app.request('/api/queue')).json()) as {
+      globalConcurrency: unknown
+      globalRateLimit: unknown
+      counts: Record<string, number>
+    }
 
-    expect(setBody).toMatchObject({ globalConcurrency: 4, globalRateLimit: { max: 100, durationMs: 1000 } })
+    expect(setBody).toMatchObject({
+      globalConcurrency: 4,
+      globalRateLimit: { max: 100, durationMs: 1000 },
+    })
     expect(now).toMatchObject({ globalConcurrency: null, globalRateLimit: null })
     expect(now.counts).toHaveProperty('waiting')
   })
@@ -129,6 +183,8 @@ describe('/api/queue', () => {
   it('when a limit is out of range, answers 400 naming it', async () => {
     const res = await put('/api/queue/limits', { globalConcurrency: 0 })
 
-    expect(((await res.json()) as Problem).errors?.map((e) => e.path)).toEqual(['globalConcurrency'])
+    expect(((await res.json()) as Problem).errors?.map((e) => e.path)).toEqual([
+      'globalConcurrency',
+    ])
   })
 })

@@ -31,7 +31,10 @@ describe('the API over a real socket', () => {
   })
 
   it('when a chunked body outgrows the limit, answers 413', async () => {
-    const big = JSON.stringify({ name: 'email.send', data: { to: 'a@example.com', subject: 's', body: 'x'.repeat(100_000) } })
+    const big = JSON.stringify({
+      name: 'email.send',
+      data: { to: 'a@example.com', subject: 's', body: 'x'.repeat(100_000) },
+    })
     const stream = new ReadableStream({
       start(controller) {
         controller.enqueue(new TextEncoder().encode(big))
@@ -44,7 +47,7 @@ describe('the API over a real socket', () => {
       headers: { 'content-type': 'application/json' },
       body: stream,
       duplex: 'half',
-    } as RequestInit)
+    })
 
     expect(res.status).toBe(413)
   })
@@ -57,7 +60,10 @@ describe('the API over a real socket', () => {
       const res = await fetch(`${otherServed.url}/readyz`)
 
       expect(res.status).toBe(503)
-      expect(await res.json()).toEqual({ status: 'unavailable', checks: { redis: 'up', 'eviction-policy': 'down' } })
+      expect(await res.json()).toEqual({
+        status: 'unavailable',
+        checks: { redis: 'up', 'eviction-policy': 'down' },
+      })
       expect((await fetch(`${served.url}/readyz`)).status).toBe(200)
     } finally {
       await otherServed.shutdown()

@@ -72,7 +72,7 @@ async function attemptTimes(
   const started: number[] = []
   const worker = new Worker(
     name,
-    async (job) => {
+    (job) => {
       started.push(Date.now())
       if (job.attemptsMade + 1 < attempts) throw new Error('transient')
       throw new UnrecoverableError('the last attempt')

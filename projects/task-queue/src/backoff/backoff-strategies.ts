@@ -27,7 +27,11 @@ export type BackoffOptions = {
 }
 
 /** Computes the delay before retry number `attempt` (1 for the first retry). */
-export type DelayFunction = (attempt: number, options: BackoffOptions, random: () => number) => number
+export type DelayFunction = (
+  attempt: number,
+  options: BackoffOptions,
+  random: () => number
+) => number
 
 function exponential(attempt: number, delay: number, maxDelay = Infinity): number {
   // BullMQ rounds its exponential delay; 2 ** 1024 is Infinity, so cap the exponent first.

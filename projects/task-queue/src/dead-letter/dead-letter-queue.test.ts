@@ -7,6 +7,7 @@ import {
   createDeadLetterQueue,
   deadIdOf,
   replayIdOf,
+  type DeadLetter,
   type DeadLetterQueue,
 } from './dead-letter-queue.ts'
 
@@ -20,9 +21,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-async function setup(options: Partial<Parameters<typeof createDeadLetterQueue>[0]> = {}) {
+function setup(options: Partial<Parameters<typeof createDeadLetterQueue>[0]> = {}) {
   const source = new Queue(`dlq-${randomUUID()}`, { connection })
-  const dlq = await createDeadLetterQueue({ source, connection, ...options })
+  const dlq = createDeadLetterQueue({ source, connection, ...options })
   cleanups.push(async () => {
     await dlq.queue.obliterate({ force: true })
     await dlq.close()
@@ -36,9 +37,9 @@ async function setup(options: Partial<Parameters<typeof createDeadLetterQueue>[0
 function failingWorker(source: Queue, dlq: DeadLetterQueue, failures = Infinity) {
   const worker = new Worker(
     source.name,
-    async (job) => {
+    (job) => {
       if (job.attemptsMade < failures) throw new Error(`boom ${job.attemptsMade + 1}`)
-      return 'ok'
+      return Promise.resolve('ok')
     },
     { connection }
   )
@@ -50,7 +51,7 @@ function failingWorker(source: Queue, dlq: DeadLetterQueue, failures = Infinity)
   return worker
 }
 
-async function dead(dlq: DeadLetterQueue, jobId: string): Promise<Job> {
+async function dead(dlq: DeadLetterQueue, jobId: string): Promise<Job<DeadLetter>> {
   for (let i = 0; i < 250; i++) {
     const job = await dlq.get(jobId)
     if (job) return job
@@ -61,7 +62,7 @@ async function dead(dlq: DeadLetterQueue, jobId: string): Promise<Job> {
 
 describe('dead-letter queue', () => {
   it('when a job exhausts its retries, it moves to the dead queue with its data, reason and attempts', async () => {
-    const { source, dlq } = await setup()
+    const { source, dlq } = setup()
     failingWorker(source, dlq)
 
     const job = await source.add('charge', { amount: 5 }, { attempts: 3 })
@@ -80,7 +81,7 @@ describe('dead-letter queue', () => {
   })
 
   it('when a job throws UnrecoverableError, it dies after one attempt', async () => {
-    const { source, dlq } = await setup()
+    const { source, dlq } = setup()
     const worker = new Worker(
       source.name,
       () => {
@@ -102,7 +103,7 @@ describe('dead-letter queue', () => {
   })
 
   it('when a failure will be retried, the job does not move', async () => {
-    const { source, dlq } = await setup()
+    const { source, dlq } = setup()
     const worker = failingWorker(source, dlq, 1)
     const completed = new Promise<Job>((resolve) => worker.once('completed', resolve))
 
@@ -114,7 +115,7 @@ describe('dead-letter queue', () => {
   })
 
   it('when a move was interrupted (the job is still in failed), the sweep finishes it once', async () => {
-    const { source, dlq } = await setup()
+    const { source, dlq } = setup()
     const worker = new Worker(
       source.name,
       () => {
@@ -137,7 +138,7 @@ describe('dead-letter queue', () => {
   })
 
   it('when a dead job is replayed, it runs again under a new id and leaves the dead queue', async () => {
-    const { source, dlq } = await setup()
+    const { source, dlq } = setup()
     failingWorker(source, dlq)
     const job = await source.add('retry-me', { n: 7 }, { attempts: 2, priority: 3 })
     await dead(dlq, job.id!)
@@ -153,7 +154,7 @@ describe('dead-letter queue', () => {
   })
 
   it('when one entry is replayed twice, even at once, one job is added', async () => {
-    const { source, dlq } = await setup()
+    const { source, dlq } = setup()
     const worker = failingWorker(source, dlq)
     const job = await source.add('twice', {}, { attempts: 1 })
     await dead(dlq, job.id!)
@@ -172,7 +173,7 @@ describe('dead-letter queue', () => {
   })
 
   it('when purged, one entry or every entry is removed', async () => {
-    const { dlq } = await setup()
+    const { dlq } = setup()
     for (const id of ['a', 'b', 'c']) {
       await dlq.queue.add('x', {} as never, { jobId: deadIdOf(`p-${id}`) })
     }
@@ -184,7 +185,7 @@ describe('dead-letter queue', () => {
   })
 
   it('when the retention policy is applied, old entries and those past the cap are removed, newest kept', async () => {
-    const { dlq } = await setup({ retention: { maxAgeMs: 60_000, maxCount: 3 } })
+    const { dlq } = setup({ retention: { maxAgeMs: 60_000, maxCount: 3 } })
     await dlq.queue.add('old', {} as never, { jobId: 'old', timestamp: Date.now() - 120_000 })
     for (let i = 1; i <= 5; i++) await dlq.queue.add('new', {} as never, { jobId: `n${i}` })
 
@@ -196,7 +197,7 @@ describe('dead-letter queue', () => {
   })
 
   it('when a job must not die (shouldDeadLetter false), it stays in failed', async () => {
-    const { source, dlq } = await setup({
+    const { source, dlq } = setup({
       shouldDeadLetter: (job) => !job.failedReason.startsWith('job cancelled'),
     })
     const worker = new Worker(

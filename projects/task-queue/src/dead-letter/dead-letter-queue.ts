@@ -95,20 +95,20 @@ export function replayIdOf(deadJobId: string): string {
 /**
  * @example
  * ```ts
- * const dlq = await createDeadLetterQueue({ source: queue, connection })
+ * const dlq = createDeadLetterQueue({ source: queue, connection })
  * attachDeadLetter(worker, dlq) // moves each job as it dies; sweeps every 30 s
  * const [entry] = await dlq.list(0, 0)
  * await dlq.replay(entry.id!)
  * ```
  */
-export async function createDeadLetterQueue({
+export function createDeadLetterQueue({
   source,
   connection,
   queueOptions = {},
   retention = {},
   shouldDeadLetter = () => true,
   now = Date.now,
-}: DeadLetterQueueOptions): Promise<DeadLetterQueue> {
+}: DeadLetterQueueOptions): DeadLetterQueue {
   const { maxAgeMs = 30 * 24 * 3_600_000, maxCount = 10_000 } = retention
   const queue = new BullQueue<DeadLetter>(`${source.name}-dead`, { ...queueOptions, connection })
   // No worker takes dead jobs; paused, they are also never handed to one by mistake. Not

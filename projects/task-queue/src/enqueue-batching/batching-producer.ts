@@ -52,7 +52,7 @@ export function createBatchingProducer<T>(
   let inFlight = 0
   let inFlightJobs = 0
   let scheduled = false
-  let idle: (() => void)[] = []
+  const idle: (() => void)[] = []
 
   function schedule(): void {
     if (scheduled || inFlight >= maxInFlight || waiting.length === 0) return

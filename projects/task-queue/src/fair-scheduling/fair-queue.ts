@@ -126,15 +126,26 @@ export function createFairQueue<T = unknown>({
     const jobs = entries.map(([id, payload]) => {
       const job = JSON.parse(payload) as FairJob<T>
       // The job's timestamp is when the producer added it, so its wait counts the backlog too.
-      return { name: job.name, data: job.data, opts: { ...job.opts, jobId: id, timestamp: job.enqueuedAt } }
+      return {
+        name: job.name,
+        data: job.data,
+        opts: { ...job.opts, jobId: id, timestamp: job.enqueuedAt },
+      }
     })
-    await queue.addBulk(jobs as never)
+    await queue.addBulk(jobs)
     await commands.fairAck(jobsKey, inflightKey, ...entries.map(([id]) => id))
     return entries.length
   }
 
   async function dispatch(max: number): Promise<number> {
-    const flat = await commands.fairDispatch(jobsKey, ringKey, inflightKey, backlogPrefix, max, now())
+    const flat = await commands.fairDispatch(
+      jobsKey,
+      ringKey,
+      inflightKey,
+      backlogPrefix,
+      max,
+      now()
+    )
     const entries: [string, string][] = []
     for (let i = 0; i < flat.length; i += 2) entries.push([flat[i]!, flat[i + 1]!])
     return addToQueue(entries)

@@ -73,7 +73,9 @@ export function fingerprintOf(value: unknown): string {
     }
     return v
   }
-  return createHash('sha256').update(JSON.stringify(canonical(value))).digest('base64url')
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(value)))
+    .digest('base64url')
 }
 
 /**

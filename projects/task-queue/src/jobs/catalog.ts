@@ -82,7 +82,10 @@ export const JOB_TYPES = {
     schema: WebhookDeliver,
     policy: {
       attempts: 8,
-      backoff: { type: 'table', delays: [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000] },
+      backoff: {
+        type: 'table',
+        delays: [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000],
+      },
       timeoutMs: 15_000,
       retryOnTimeout: true,
     },
@@ -90,10 +93,16 @@ export const JOB_TYPES = {
   noop: {
     description: 'Does nothing: the cost of the queue itself.',
     schema: Noop,
-    policy: { attempts: 1, backoff: { type: 'fixed', delay: 0 }, timeoutMs: 10_000, retryOnTimeout: false },
+    policy: {
+      attempts: 1,
+      backoff: { type: 'fixed', delay: 0 },
+      timeoutMs: 10_000,
+      retryOnTimeout: false,
+    },
   },
   'demo.simulate': {
-    description: 'Works for durationMs, fails its first failTimes attempts or for good: every failure mode from curl.',
+    description:
+      'Works for durationMs, fails its first failTimes attempts or for good: every failure mode from curl.',
     schema: DemoSimulate,
     policy: {
       attempts: 3,
@@ -102,10 +111,7 @@ export const JOB_TYPES = {
       retryOnTimeout: true,
     },
   },
-} as const satisfies Record<
-  string,
-  { description: string; schema: z.ZodType; policy: RetryPolicy }
->
+} as const satisfies Record<string, { description: string; schema: z.ZodType; policy: RetryPolicy }>
 
 export type JobName = keyof typeof JOB_TYPES
 export const JOB_NAMES = Object.keys(JOB_TYPES) as [JobName, ...JobName[]]

@@ -21,7 +21,13 @@ export const BackoffRequest = z
       delayMs: ms(DAY),
       maxDelayMs: ms(30 * DAY).optional(),
     }),
-    z.strictObject({ type: z.literal('table'), delaysMs: z.array(ms(30 * DAY)).min(1).max(50) }),
+    z.strictObject({
+      type: z.literal('table'),
+      delaysMs: z
+        .array(ms(30 * DAY))
+        .min(1)
+        .max(50),
+    }),
   ])
   .openapi('Backoff', { description: 'A named retry schedule (see src/backoff).' })
 
@@ -34,7 +40,9 @@ export const Deduplication = z
      * and runs once the id has been quiet for ttlMs (needs delayMs).
      */
     mode: z.enum(['until-finished', 'throttle', 'debounce']).default('until-finished'),
-    ttlMs: ms(30 * DAY).min(1).optional(),
+    ttlMs: ms(30 * DAY)
+      .min(1)
+      .optional(),
   })
   .openapi('Deduplication')
 
@@ -89,9 +97,9 @@ const variants = JOB_NAMES.map(variant) as unknown as [
   ...ReturnType<typeof variant>[],
 ]
 
-export const JobRequest = z
-  .discriminatedUnion('name', variants)
-  .openapi('JobRequest', { description: 'One job: its type, payload (checked by type) and options.' })
+export const JobRequest = z.discriminatedUnion('name', variants).openapi('JobRequest', {
+  description: 'One job: its type, payload (checked by type) and options.',
+})
 
 export type JobRequest = z.output<typeof JobRequest>
 
@@ -155,7 +163,7 @@ export function toJobOptions(
   return {
     jobId,
     attempts: o.attempts ?? policy.attempts,
-    backoff: backoff as JobsOptions['backoff'],
+    backoff: backoff,
     timeoutMs: o.timeoutMs ?? policy.timeoutMs,
     retryOnTimeout: policy.retryOnTimeout,
     ...(o.delayMs && { delay: o.delayMs }),

@@ -35,17 +35,30 @@ type Processors = {
 /** The key prefix of the ledger and the keys its effects write (one Cluster slot). */
 export function effectKeys(queueName: string) {
   const tag = `{task-queue:${queueName}:effects}`
-  return { ledgerPrefix: `${tag}:done`, outboxKey: `${tag}:outbox`, simulatedKey: `${tag}:simulated` }
+  return {
+    ledgerPrefix: `${tag}:done`,
+    outboxKey: `${tag}:outbox`,
+    simulatedKey: `${tag}:simulated`,
+  }
 }
 
-export function createProcessors({ effects, outboxKey, simulatedKey, fetch: fetchFn = fetch }: ProcessorDeps): Processors {
+export function createProcessors({
+  effects,
+  outboxKey,
+  simulatedKey,
+  fetch: fetchFn = fetch,
+}: ProcessorDeps): Processors {
   return {
     async 'email.send'(job) {
       const { to, subject } = job.data
       // The email is written to the outbox once per job, however often the job runs; the
       // relay that sends it passes the job id to the mail provider as its idempotency key.
       const { applied } = await effects.once(job.id!, [
-        { command: 'XADD', key: outboxKey, args: ['MAXLEN', '~', 100_000, '*', 'job', job.id!, 'to', to, 'subject', subject] },
+        {
+          command: 'XADD',
+          key: outboxKey,
+          args: ['MAXLEN', '~', 100_000, '*', 'job', job.id!, 'to', to, 'subject', subject],
+        },
       ])
       return { outbox: applied ? 'written' : 'already-written' }
     },

@@ -14,9 +14,13 @@ import type { Hono, MiddlewareHandler } from 'hono'
 function board(queues: Queue[], basePath: string, readOnlyMode: boolean): Hono {
   const adapter = new HonoAdapter(serveStatic).setBasePath(basePath)
   createBullBoard({
-    queues: queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode, allowRetries: !readOnlyMode })),
+    queues: queues.map(
+      (queue) => new BullMQAdapter(queue, { readOnlyMode, allowRetries: !readOnlyMode })
+    ),
     serverAdapter: adapter,
-    options: { uiConfig: { boardTitle: readOnlyMode ? 'Task queue (read-only)' : 'Task queue (admin)' } },
+    options: {
+      uiConfig: { boardTitle: readOnlyMode ? 'Task queue (read-only)' : 'Task queue (admin)' },
+    },
   })
   return adapter.registerPlugin()
 }

@@ -11,8 +11,19 @@ import { jobView } from './jobs.routes.ts'
 import { IdParam, JobView } from './schemas.ts'
 
 const Page = z.object({
-  offset: z.coerce.number().int().min(0).default(0).openapi({ param: { name: 'offset', in: 'query' } }),
-  limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ param: { name: 'limit', in: 'query' } }),
+  offset: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .openapi({ param: { name: 'offset', in: 'query' } }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .default(50)
+    .openapi({ param: { name: 'limit', in: 'query' } }),
 })
 
 const DeadLetterPage = z
@@ -27,7 +38,13 @@ const ReplayResult = z
   })
   .openapi('ReplayResult')
 
-export function createDeadLetterRoutes({ service, requireAdmin }: { service: QueueService; requireAdmin: MiddlewareHandler }) {
+export function createDeadLetterRoutes({
+  service,
+  requireAdmin,
+}: {
+  service: QueueService
+  requireAdmin: MiddlewareHandler
+}) {
   const { dlq } = service
   const app = createOpenApiApp()
   app.on(['POST', 'DELETE'], ['/api/dead-letters', '/api/dead-letters/*'], requireAdmin)
@@ -38,12 +55,18 @@ export function createDeadLetterRoutes({ service, requireAdmin }: { service: Que
       path: '/api/dead-letters',
       summary: 'Jobs that failed for good, newest first',
       request: { query: Page },
-      responses: { 200: jsonResponse(DeadLetterPage, 'A page of dead jobs'), ...problemResponses(400, 503) },
+      responses: {
+        200: jsonResponse(DeadLetterPage, 'A page of dead jobs'),
+        ...problemResponses(400, 503),
+      },
     }),
     async (c) => {
       const { offset, limit } = c.req.valid('query')
       const [total, jobs] = await Promise.all([dlq.count(), dlq.list(offset, offset + limit - 1)])
-      return c.json({ total, offset, jobs: jobs.map((job) => jobView({ where: 'dead', job })) }, 200)
+      return c.json(
+        { total, offset, jobs: jobs.map((job) => jobView({ where: 'dead', job })) },
+        200
+      )
     }
   )
 
@@ -69,12 +92,16 @@ export function createDeadLetterRoutes({ service, requireAdmin }: { service: Que
       path: '/api/dead-letters/{id}/replay',
       summary: 'Run a dead job again under a new id (admin); a second replay adds nothing',
       request: { params: IdParam },
-      responses: { 200: jsonResponse(ReplayResult, 'Replayed, now or before'), ...problemResponses(400, 401, 404, 503) },
+      responses: {
+        200: jsonResponse(ReplayResult, 'Replayed, now or before'),
+        ...problemResponses(400, 401, 404, 503),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param')
       const result = await dlq.replay(id)
-      if (result.status === 'not-found') throw new HttpError(404, 'dead_letter_not_found', `No dead job ${id}`)
+      if (result.status === 'not-found')
+        throw new HttpError(404, 'dead_letter_not_found', `No dead job ${id}`)
       return c.json({ id, ...result }, 200)
     }
   )
@@ -89,7 +116,8 @@ export function createDeadLetterRoutes({ service, requireAdmin }: { service: Que
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      if ((await dlq.purge(id)) === 0) throw new HttpError(404, 'dead_letter_not_found', `No dead job ${id}`)
+      if ((await dlq.purge(id)) === 0)
+        throw new HttpError(404, 'dead_letter_not_found', `No dead job ${id}`)
       return c.body(null, 204)
     }
   )
@@ -99,7 +127,10 @@ export function createDeadLetterRoutes({ service, requireAdmin }: { service: Que
       method: 'delete',
       path: '/api/dead-letters',
       summary: 'Remove every dead job (admin)',
-      responses: { 200: jsonResponse(z.object({ removed: z.number().int() }), 'How many were removed'), ...problemResponses(401, 503) },
+      responses: {
+        200: jsonResponse(z.object({ removed: z.number().int() }), 'How many were removed'),
+        ...problemResponses(401, 503),
+      },
     }),
     async (c) => c.json({ removed: await dlq.purge() }, 200)
   )

@@ -49,8 +49,23 @@ export function jobView(found: FoundJob): JobViewBody {
   const { job } = found
   const dead = found.where === 'dead'
   // A dead entry keeps the job's own data, attempts and reason in its envelope.
-  const letter = dead ? (job.data as { data: unknown; jobId: string; attemptsMade: number; failedReason: string; createdAt: number; diedAt: number; opts: { attempts?: number; tenant?: string } }) : undefined
-  const opts = (letter?.opts ?? job.opts) as { attempts?: number; tenant?: string; delay?: number; priority?: number }
+  const letter = dead
+    ? (job.data as {
+        data: unknown
+        jobId: string
+        attemptsMade: number
+        failedReason: string
+        createdAt: number
+        diedAt: number
+        opts: { attempts?: number; tenant?: string }
+      })
+    : undefined
+  const opts = (letter?.opts ?? job.opts) as {
+    attempts?: number
+    tenant?: string
+    delay?: number
+    priority?: number
+  }
   return {
     id: letter?.jobId ?? job.id!,
     name: job.name,
@@ -60,11 +75,17 @@ export function jobView(found: FoundJob): JobViewBody {
     progress: job.progress,
     attemptsMade: letter?.attemptsMade ?? job.attemptsMade,
     attempts: opts.attempts ?? 1,
-    ...(!dead && job.returnvalue !== null && job.returnvalue !== undefined && { result: job.returnvalue }),
-    ...((letter?.failedReason ?? job.failedReason) && { failedReason: letter?.failedReason ?? job.failedReason }),
+    ...(!dead &&
+      job.returnvalue !== null &&
+      job.returnvalue !== undefined && { result: job.returnvalue }),
+    ...((letter?.failedReason ?? job.failedReason) && {
+      failedReason: letter?.failedReason ?? job.failedReason,
+    }),
     createdAt: letter?.createdAt ?? job.timestamp,
     ...(!dead && job.processedOn !== undefined && { processedAt: job.processedOn }),
-    ...((letter?.diedAt ?? job.finishedOn) !== undefined && { finishedAt: letter?.diedAt ?? job.finishedOn }),
+    ...((letter?.diedAt ?? job.finishedOn) !== undefined && {
+      finishedAt: letter?.diedAt ?? job.finishedOn,
+    }),
     ...(opts.delay ? { delayMs: opts.delay } : {}),
     ...(opts.priority ? { priority: opts.priority } : {}),
   }
@@ -123,7 +144,12 @@ const cancelRoute = createRoute({
   },
 })
 
-export function createJobsRoutes({ service, maxJobBytes, maxBulkBytes, maxBulkJobs }: JobsRoutesOptions) {
+export function createJobsRoutes({
+  service,
+  maxJobBytes,
+  maxBulkBytes,
+  maxBulkJobs,
+}: JobsRoutesOptions) {
   const app = createOpenApiApp()
   app.use('/api/jobs', limitBody(maxJobBytes))
   app.use('/api/jobs/bulk', limitBody(maxBulkBytes))

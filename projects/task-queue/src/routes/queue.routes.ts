@@ -13,7 +13,9 @@ export const QueueView = z
     name: z.string(),
     paused: z.boolean(),
     counts: z.record(z.string(), z.number()).openapi({ description: 'Jobs per BullMQ state.' }),
-    backlog: z.number().openapi({ description: 'Jobs in the tenants’ backlogs (fair scheduling), not yet in the queue.' }),
+    backlog: z.number().openapi({
+      description: 'Jobs in the tenants’ backlogs (fair scheduling), not yet in the queue.',
+    }),
     dead: z.number().openapi({ description: 'Jobs in the dead-letter queue.' }),
     globalConcurrency: z.number().nullable(),
     globalRateLimit: z.object({ max: z.number(), durationMs: z.number() }).nullable(),
@@ -22,16 +24,35 @@ export const QueueView = z
 
 export const LimitsRequest = z
   .strictObject({
-    globalConcurrency: z.number().int().min(1).max(100_000).nullable().optional().openapi({ description: 'null removes the limit.' }),
-    globalRateLimit: z
-      .strictObject({ max: z.number().int().min(1), durationMs: z.number().int().min(1).max(86_400_000) })
+    globalConcurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
       .nullable()
       .optional()
-      .openapi({ description: 'At most `max` jobs start per `durationMs` across every worker; null removes it.' }),
+      .openapi({ description: 'null removes the limit.' }),
+    globalRateLimit: z
+      .strictObject({
+        max: z.number().int().min(1),
+        durationMs: z.number().int().min(1).max(86_400_000),
+      })
+      .nullable()
+      .optional()
+      .openapi({
+        description:
+          'At most `max` jobs start per `durationMs` across every worker; null removes it.',
+      }),
   })
   .openapi('LimitsRequest')
 
-export function createQueueRoutes({ service, requireAdmin }: { service: QueueService; requireAdmin: MiddlewareHandler }) {
+export function createQueueRoutes({
+  service,
+  requireAdmin,
+}: {
+  service: QueueService
+  requireAdmin: MiddlewareHandler
+}) {
   const { queue } = service
   const app = createOpenApiApp()
   app.on(['POST', 'PUT'], '/api/queue/*', requireAdmin, limitBody(4096))
@@ -71,7 +92,10 @@ export function createQueueRoutes({ service, requireAdmin }: { service: QueueSer
       createRoute({
         method: 'post',
         path: `/api/queue/${action}`,
-        summary: action === 'pause' ? 'Stop every worker taking jobs (admin); enqueue still works' : 'Let workers take jobs again (admin)',
+        summary:
+          action === 'pause'
+            ? 'Stop every worker taking jobs (admin); enqueue still works'
+            : 'Let workers take jobs again (admin)',
         responses: { 200: jsonResponse(QueueView, 'The queue'), ...problemResponses(401, 503) },
       }),
       async (c) => {

@@ -3,7 +3,14 @@
  * GET /api/schedulers, GET|PUT|DELETE /api/schedulers/{id}; writes need the admin key.
  */
 import { createRoute, z } from '@hono/zod-openapi'
-import { createOpenApiApp, HttpError, jsonBody, jsonResponse, limitBody, problemResponses } from '@kit/http'
+import {
+  createOpenApiApp,
+  HttpError,
+  jsonBody,
+  jsonResponse,
+  limitBody,
+  problemResponses,
+} from '@kit/http'
 import type { JobSchedulerJson, Queue } from 'bullmq'
 import type { MiddlewareHandler } from 'hono'
 import { JobRequest, toJobOptions, type Retention } from '../jobs/job-requests.ts'
@@ -19,23 +26,53 @@ function isTimeZone(tz: string): boolean {
 
 export const SchedulerRequest = z
   .strictObject({
-    every: z.number().int().min(1000).max(366 * 24 * 3_600_000).optional().openapi({ description: 'Interval in ms.' }),
-    pattern: z.string().min(9).max(120).optional().openapi({ description: 'Cron pattern (with optional seconds field).', example: '0 9 * * 1-5' }),
-    tz: z.string().refine(isTimeZone, 'not an IANA time zone').optional().openapi({ example: 'Europe/Paris' }),
-    limit: z.number().int().min(1).optional().openapi({ description: 'Runs at most this many times.' }),
+    every: z
+      .number()
+      .int()
+      .min(1000)
+      .max(366 * 24 * 3_600_000)
+      .optional()
+      .openapi({ description: 'Interval in ms.' }),
+    pattern: z.string().min(9).max(120).optional().openapi({
+      description: 'Cron pattern (with optional seconds field).',
+      example: '0 9 * * 1-5',
+    }),
+    tz: z
+      .string()
+      .refine(isTimeZone, 'not an IANA time zone')
+      .optional()
+      .openapi({ example: 'Europe/Paris' }),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .openapi({ description: 'Runs at most this many times.' }),
     startDate: z.iso.datetime({ offset: true }).optional(),
     endDate: z.iso.datetime({ offset: true }).optional(),
     job: JobRequest,
   })
   .superRefine((body, ctx) => {
     if ((body.every === undefined) === (body.pattern === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['every'], message: 'give exactly one of every and pattern' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['every'],
+        message: 'give exactly one of every and pattern',
+      })
     }
     if (body.tz !== undefined && body.pattern === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['tz'], message: 'a time zone applies to a cron pattern only' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tz'],
+        message: 'a time zone applies to a cron pattern only',
+      })
     }
     if (body.job.options?.delayMs || body.job.options?.deduplication) {
-      ctx.addIssue({ code: 'custom', path: ['job', 'options'], message: 'a scheduled job takes no delayMs or deduplication' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['job', 'options'],
+        message: 'a scheduled job takes no delayMs or deduplication',
+      })
     }
   })
   .openapi('SchedulerRequest')
@@ -49,13 +86,19 @@ export const SchedulerView = z
     tz: z.string().optional(),
     limit: z.number().optional(),
     iterationCount: z.number().optional(),
-    next: z.number().optional().openapi({ description: 'When the next job is due (ms since the epoch).' }),
+    next: z
+      .number()
+      .optional()
+      .openapi({ description: 'When the next job is due (ms since the epoch).' }),
     data: z.unknown(),
   })
   .openapi('Scheduler')
 
 const SchedulerId = z.object({
-  id: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 characters of A-Z a-z 0-9 _ . -').openapi({ param: { name: 'id', in: 'path' }, example: 'nightly-report' }),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 characters of A-Z a-z 0-9 _ . -')
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'nightly-report' }),
 })
 
 function view(s: JobSchedulerJson): z.output<typeof SchedulerView> {
@@ -92,7 +135,10 @@ export function createSchedulerRoutes({
       method: 'get',
       path: '/api/schedulers',
       summary: 'Every job scheduler',
-      responses: { 200: jsonResponse(z.object({ schedulers: z.array(SchedulerView) }), 'The schedulers'), ...problemResponses(503) },
+      responses: {
+        200: jsonResponse(z.object({ schedulers: z.array(SchedulerView) }), 'The schedulers'),
+        ...problemResponses(503),
+      },
     }),
     async (c) => c.json({ schedulers: (await queue.getJobSchedulers(0, -1, true)).map(view) }, 200)
   )
@@ -103,7 +149,10 @@ export function createSchedulerRoutes({
       path: '/api/schedulers/{id}',
       summary: 'One job scheduler and when it runs next',
       request: { params: SchedulerId },
-      responses: { 200: jsonResponse(SchedulerView, 'The scheduler'), ...problemResponses(400, 404, 503) },
+      responses: {
+        200: jsonResponse(SchedulerView, 'The scheduler'),
+        ...problemResponses(400, 404, 503),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param')
@@ -119,7 +168,10 @@ export function createSchedulerRoutes({
       path: '/api/schedulers/{id}',
       summary: 'Create or replace a job scheduler (admin)',
       request: { params: SchedulerId, body: jsonBody(SchedulerRequest) },
-      responses: { 200: jsonResponse(SchedulerView, 'The scheduler, with its next run'), ...problemResponses(400, 401, 413, 503) },
+      responses: {
+        200: jsonResponse(SchedulerView, 'The scheduler, with its next run'),
+        ...problemResponses(400, 401, 413, 503),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param')
@@ -140,7 +192,11 @@ export function createSchedulerRoutes({
         )
       } catch (error) {
         // cron-parser rejects the pattern before BullMQ writes anything.
-        if (pattern !== undefined && error instanceof Error && !/connection|stream|timed out/i.test(error.message)) {
+        if (
+          pattern !== undefined &&
+          error instanceof Error &&
+          !/connection|stream|timed out/i.test(error.message)
+        ) {
           throw new HttpError(400, 'validation_failed', 'Invalid request body', {
             errors: [{ path: 'pattern', message: `not a cron pattern: ${error.message}` }],
           })
@@ -148,7 +204,12 @@ export function createSchedulerRoutes({
         throw error
       }
       const scheduler = await queue.getJobScheduler(id)
-      if (!scheduler) throw new HttpError(400, 'scheduler_ended', 'The schedule has no run left (endDate passed or limit reached)')
+      if (!scheduler)
+        throw new HttpError(
+          400,
+          'scheduler_ended',
+          'The schedule has no run left (endDate passed or limit reached)'
+        )
       return c.json(view({ ...scheduler, id }), 200)
     }
   )
@@ -163,7 +224,8 @@ export function createSchedulerRoutes({
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      if (!(await queue.removeJobScheduler(id))) throw new HttpError(404, 'scheduler_not_found', `No scheduler ${id}`)
+      if (!(await queue.removeJobScheduler(id)))
+        throw new HttpError(404, 'scheduler_not_found', `No scheduler ${id}`)
       return c.body(null, 204)
     }
   )

@@ -24,8 +24,12 @@ export const EnqueueResult = z
     id: z.string(),
     name: z.string(),
     state: JobState,
-    duplicate: z.boolean().openapi({ description: 'Created by an earlier request with this Idempotency-Key.' }),
-    deduplicated: z.boolean().openapi({ description: 'A job with the same deduplication id was kept instead; `id` is that job.' }),
+    duplicate: z
+      .boolean()
+      .openapi({ description: 'Created by an earlier request with this Idempotency-Key.' }),
+    deduplicated: z.boolean().openapi({
+      description: 'A job with the same deduplication id was kept instead; `id` is that job.',
+    }),
   })
   .openapi('EnqueueResult')
 
@@ -38,7 +42,9 @@ export const JobView = z
     state: JobState,
     tenant: z.string().optional(),
     data: z.unknown(),
-    progress: z.unknown().openapi({ description: 'What the job reported: a percentage or an object.' }),
+    progress: z
+      .unknown()
+      .openapi({ description: 'What the job reported: a percentage or an object.' }),
     attemptsMade: z.number().int(),
     attempts: z.number().int(),
     result: z.unknown().optional(),
@@ -63,5 +69,8 @@ export const IdParam = z.object({
     .string()
     .min(1)
     .max(200)
-    .openapi({ param: { name: 'id', in: 'path' }, example: '7d6f2b1e-3c1a-4a4e-9f0b-2b0f6f3b8a11' }),
+    .openapi({
+      param: { name: 'id', in: 'path' },
+      example: '7d6f2b1e-3c1a-4a4e-9f0b-2b0f6f3b8a11',
+    }),
 })

@@ -73,7 +73,11 @@ function jobMetrics(registry: Registry) {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300],
       registers: [registry],
     }),
-    active: new Gauge({ name: 'task_queue_jobs_active', help: 'Jobs running in this worker', registers: [registry] }),
+    active: new Gauge({
+      name: 'task_queue_jobs_active',
+      help: 'Jobs running in this worker',
+      registers: [registry],
+    }),
   }
 }
 
@@ -124,7 +128,9 @@ export async function createJobWorker({
     removeOnFail: { count: config.KEEP_FAILED },
   })
   worker.on('error', (err) => logger.warn({ err }, 'worker error'))
-  worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled: its worker stopped renewing the lock; it runs again'))
+  worker.on('stalled', (jobId) =>
+    logger.warn({ jobId }, 'job stalled: its worker stopped renewing the lock; it runs again')
+  )
 
   if (registry) {
     const m = jobMetrics(registry)
@@ -138,13 +144,14 @@ export async function createJobWorker({
       m.active.dec()
       if (!job) return
       m.processed.inc({ name: job.name, outcome })
-      if (job.processedOn) m.duration.observe({ name: job.name }, (Date.now() - job.processedOn) / 1000)
+      if (job.processedOn)
+        m.duration.observe({ name: job.name }, (Date.now() - job.processedOn) / 1000)
     }
     worker.on('completed', (job) => finished(job, 'completed'))
     worker.on('failed', (job) => finished(job, job?.finishedOn ? 'failed' : 'retried'))
   }
 
-  const dlq = await createDeadLetterQueue({
+  const dlq = createDeadLetterQueue({
     source: queue,
     connection,
     queueOptions: { prefix: `{task-queue:${config.QUEUE_NAME}-dead}` },

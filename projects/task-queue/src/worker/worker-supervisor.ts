@@ -24,7 +24,10 @@ export function superviseWorkers({
   let closing = false
 
   function start(index: number): void {
-    const child = fork(entry, [], { env: { ...process.env, ...env, WORKERS: '0' }, stdio: 'inherit' })
+    const child = fork(entry, [], {
+      env: { ...process.env, ...env, WORKERS: '0' },
+      stdio: 'inherit',
+    })
     children.add(child)
     child.once('exit', (code, signal) => {
       children.delete(child)
