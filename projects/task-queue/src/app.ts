@@ -14,12 +14,11 @@ import {
   type createHealth,
   type createMetrics,
 } from '@kit/http'
-import { isRedisReady } from '@kit/redis'
-import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Config } from './config.ts'
 import { createQueueMetrics } from './metrics.ts'
 import type { QueueService } from './queue-service.ts'
+import { isReady, type RedisClient } from './redis-client.ts'
 import { isRedisOutage, queueUnavailable } from './redis-outage.ts'
 import { adminAuth } from './routes/admin-auth.ts'
 import { mountDashboards } from './routes/dashboard.ts'
@@ -40,7 +39,7 @@ export type AppDeps = {
   >
   service: QueueService
   /** The request-path client the service uses: its state decides 503 without a round trip. */
-  redis: Redis
+  redis: RedisClient
   adminKey: string
   logger: Logger
   health: ReturnType<typeof createHealth>
@@ -67,7 +66,7 @@ export function createApp({ config, service, redis, adminKey, logger, health, me
   // While Redis is away every queue route answers 503 at once: no command is even tried, so
   // nothing waits for a reconnect (the client's offline queue is off as well).
   app.use('/api/*', function failFast(_c, next) {
-    if (isRedisReady(redis)) return next()
+    if (isReady(redis)) return next()
     throw queueUnavailable()
   })
 

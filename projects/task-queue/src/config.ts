@@ -21,9 +21,19 @@ const schema = z.object({
   // Loopback by default: a dev run must not listen on every interface (Docker sets 0.0.0.0).
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Unset: a private redis-server is started under DATA_DIR (embedded mode). */
+  /**
+   * One URL, or a Redis Cluster's seed nodes comma-separated. Unset: a private redis-server is
+   * started under DATA_DIR (embedded mode).
+   */
   REDIS_URL: z
-    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
+    .string()
+    .refine(
+      (value) =>
+        value
+          .split(',')
+          .every((url) => z.url({ protocol: /^rediss?$/ }).safeParse(url.trim()).success),
+      'must be a redis:// or rediss:// URL, or several comma-separated (a cluster)'
+    )
     .optional(),
   /** The embedded redis-server's files (AOF); unused with REDIS_URL. */
   DATA_DIR: z.string().min(1).default('./data'),

@@ -7,13 +7,12 @@
 import { randomBytes } from 'node:crypto'
 import { exitOnConfigError } from '@kit/config'
 import { createHealth, createLogger, createMetrics, serveApp } from '@kit/http'
-import { createRedis, pingRedis } from '@kit/redis'
-import type { Redis } from 'ioredis'
 import { createApp } from './app.ts'
 import { loadConfig, type Config } from './config.ts'
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.ts'
 import { createQueueService } from './queue-service.ts'
 import { evictionPolicy } from './readiness.ts'
+import { createRedisClient, ping, type RedisClient } from './redis-client.ts'
 import { superviseWorkers, type WorkerSupervisor } from './worker/worker-supervisor.ts'
 
 let config: Config
@@ -35,11 +34,11 @@ try {
 }
 const redisUrl = config.REDIS_URL ?? embedded!.url
 // The request path fails fast: while Redis is away, the API answers 503 at once.
-const redis = createRedis(redisUrl, { role: 'request', name: 'task-queue-api', logger })
+const redis = createRedisClient(redisUrl, { role: 'request', name: 'task-queue-api', logger })
 const service = createQueueService({ redis, config })
 
 /** Runs `apply` now if Redis is ready, else the next time it is. */
-function whenReady(client: Redis, apply: () => Promise<unknown>): void {
+function whenReady(client: RedisClient, apply: () => Promise<unknown>): void {
   const run = () =>
     apply().catch((err: unknown) => logger.warn({ err }, 'could not apply the global limits'))
   if (client.status === 'ready') void run()
@@ -60,7 +59,7 @@ if (config.GLOBAL_CONCURRENCY !== undefined || config.GLOBAL_RATE_LIMIT !== unde
 
 let lastPolicy: string | undefined
 const health = createHealth([
-  { name: 'redis', critical: true, check: () => pingRedis(redis) },
+  { name: 'redis', critical: true, check: () => ping(redis) },
   {
     name: 'eviction-policy',
     critical: true,

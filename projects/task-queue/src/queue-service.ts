@@ -5,12 +5,12 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Queue, type Job, type JobsOptions } from 'bullmq'
-import type { Redis } from 'ioredis'
 import type { Config } from './config.ts'
 import { createDeadLetterQueue, type DeadLetterQueue } from './dead-letter/index.ts'
 import { createBatchingProducer, type BatchingProducer } from './enqueue-batching/index.ts'
 import { createFairQueue, type FairJob, type FairQueue } from './fair-scheduling/index.ts'
 import { createIdempotentEnqueue, type IdempotentEnqueue } from './idempotent-enqueue/index.ts'
+import type { RedisClient } from './redis-client.ts'
 import {
   toJobOptions,
   type BulkJobRequest,
@@ -50,7 +50,7 @@ export type FoundJob =
 
 export type QueueServiceOptions = {
   /** A request-path client: fails fast while Redis is down (@kit/redis role 'request'). */
-  redis: Redis
+  redis: RedisClient
   config: Pick<
     Config,
     | 'QUEUE_NAME'

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-client.ts'
 
 export type EvictionPolicy = { policy: string | undefined; ok: boolean }
 
@@ -13,11 +13,15 @@ export type EvictionPolicy = { policy: string | undefined; ok: boolean }
  * createHealth([{ name: 'eviction-policy', critical: true, check: async () => (await evictionPolicy(redis)).ok }])
  * ```
  */
-export async function evictionPolicy(redis: Redis): Promise<EvictionPolicy> {
+export async function evictionPolicy(redis: RedisClient): Promise<EvictionPolicy> {
   try {
-    const reply = await redis.config('GET', 'maxmemory-policy')
-    const policy = reply[1]
-    return { policy, ok: policy === 'noeviction' }
+    // A cluster: every master holds some queue's keys, so each must refuse to evict.
+    const nodes = 'nodes' in redis ? redis.nodes('master') : [redis]
+    const policies = await Promise.all(
+      nodes.map(async (node) => (await node.config('GET', 'maxmemory-policy'))[1])
+    )
+    const policy = policies.find((p) => p !== 'noeviction') ?? policies[0]
+    return { policy, ok: policies.length > 0 && policies.every((p) => p === 'noeviction') }
   } catch {
     return { policy: undefined, ok: false }
   }

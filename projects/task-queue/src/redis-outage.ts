@@ -1,6 +1,5 @@
 import { HttpError } from '@kit/http'
-import { isRedisReady } from '@kit/redis'
-import type { Redis } from 'ioredis'
+import { isReady, type RedisClient } from './redis-client.ts'
 
 // ioredis's messages when a command cannot be sent or is not answered: offline queue off
 // ("Stream isn't writeable…"), the socket closed under a pending command, the command timeout,
@@ -9,8 +8,8 @@ const OUTAGE =
   /Stream isn't writeable|Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|max retries per request/i
 
 /** True when `error` is Redis being unreachable rather than a bug or a bad request. */
-export function isRedisOutage(error: unknown, redis: Redis): boolean {
-  if (!isRedisReady(redis)) return true
+export function isRedisOutage(error: unknown, redis: RedisClient): boolean {
+  if (!isReady(redis)) return true
   return (
     error instanceof Error &&
     (error.name === 'MaxRetriesPerRequestError' || OUTAGE.test(error.message))

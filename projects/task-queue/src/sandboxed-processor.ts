@@ -7,17 +7,18 @@
  * Built to dist/sandboxed-processor.js; under the tests BullMQ forks it with the parent's tsx
  * loader.
  */
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { createEffectLedger } from './exactly-once/index.ts'
 import { createJobProcessor, createProcessors, effectKeys } from './jobs/processors.ts'
 
 const redisUrl = process.env.REDIS_URL
 if (!redisUrl) throw new Error('REDIS_URL is not set in the sandboxed processor')
 const queueName = process.env.QUEUE_NAME ?? 'jobs'
-const redis = new Redis(redisUrl, {
-  maxRetriesPerRequest: null,
-  connectionName: 'task-queue-sandbox',
-})
+const options = { maxRetriesPerRequest: null, connectionName: 'task-queue-sandbox' }
+// REDIS_URL lists a cluster's seed nodes comma-separated (see src/redis-client.ts).
+const redis = redisUrl.includes(',')
+  ? new Cluster(redisUrl.split(','), { redisOptions: options })
+  : new Redis(redisUrl, options)
 redis.on('error', () => {
   // Reconnects by itself; the job in progress fails through its own command and is retried.
 })

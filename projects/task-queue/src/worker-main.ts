@@ -7,10 +7,10 @@
  */
 import { ConfigError, exitOnConfigError } from '@kit/config'
 import { createHealth, createLogger, createMetrics, serveApp, type ServedApp } from '@kit/http'
-import { createRedis, pingRedis } from '@kit/redis'
 import { Hono } from 'hono'
 import { loadConfig, type Config } from './config.ts'
 import { evictionPolicy } from './readiness.ts'
+import { createRedisClient, ping } from './redis-client.ts'
 import { createJobWorker } from './worker/job-worker.ts'
 
 let config: Config
@@ -28,8 +28,16 @@ try {
 }
 
 const logger = createLogger({ name: 'task-queue-worker', level: config.LOG_LEVEL })
-const connection = createRedis(redisUrl, { role: 'worker', name: 'task-queue-worker', logger })
-const subscriber = createRedis(redisUrl, { role: 'subscriber', name: 'task-queue-cancel', logger })
+const connection = createRedisClient(redisUrl, {
+  role: 'worker',
+  name: 'task-queue-worker',
+  logger,
+})
+const subscriber = createRedisClient(redisUrl, {
+  role: 'subscriber',
+  name: 'task-queue-cancel',
+  logger,
+})
 const metrics = createMetrics({ collectDefaultMetrics: true })
 // dist/worker-main.js sits beside dist/sandboxed-processor.js; src/ holds the .ts twin.
 const sandboxedProcessor = new URL(
@@ -48,7 +56,7 @@ const jobWorker = await createJobWorker({
 let served: ServedApp | undefined
 if (config.WORKER_PORT !== undefined) {
   const health = createHealth([
-    { name: 'redis', critical: true, check: () => pingRedis(connection) },
+    { name: 'redis', critical: true, check: () => ping(connection) },
     {
       name: 'eviction-policy',
       critical: true,

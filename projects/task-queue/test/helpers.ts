@@ -5,15 +5,15 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createHealth, createLogger, serveApp, type ServedApp } from '@kit/http'
-import { createRedis, pingRedis, waitForRedis } from '@kit/redis'
 import { uniqueName } from '@kit/testing'
 import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { inject } from 'vitest'
 import { createApp } from '../src/app.ts'
 import { loadConfig, type Config } from '../src/config.ts'
 import { createQueueService, type QueueService } from '../src/queue-service.ts'
 import { evictionPolicy } from '../src/readiness.ts'
+import { createRedisClient, ping, waitUntilReady, type RedisClient } from '../src/redis-client.ts'
 
 export const ADMIN_KEY = 'test-admin-key-0123456789'
 export const admin = { authorization: `Bearer ${ADMIN_KEY}` }
@@ -24,11 +24,28 @@ export function testQueueName(label = 'q'): string {
   return uniqueName(label).toLowerCase()
 }
 
+/** Where a test runs: one redis-server, or the run's Redis Cluster (three masters). */
+export const TARGETS = ['single', 'cluster'] as const
+export type Target = (typeof TARGETS)[number]
+
+/** REDIS_URL for a target: one URL, or the cluster's seed nodes comma-separated. */
+export function redisUrlOf(target: Target): string {
+  return target === 'single' ? inject('redisUrl') : inject('redisClusterUrls')
+}
+
+/** A plain client for a test's own reads (a Cluster for a comma-separated URL). */
+export function testClient(url: string): Redis | Cluster {
+  const options = { maxRetriesPerRequest: null }
+  return url.includes(',')
+    ? new Cluster(url.split(','), { redisOptions: options })
+    : new Redis(url, options)
+}
+
 export type TestApp = {
   app: ReturnType<typeof createApp>
   config: Config
   service: QueueService
-  redis: Redis
+  redis: RedisClient
   close(): Promise<void>
 }
 
@@ -39,11 +56,11 @@ export async function buildTestApp({
 }: { redisUrl?: string; env?: Record<string, string> } = {}): Promise<TestApp> {
   const config = loadConfig({ REDIS_URL: redisUrl, QUEUE_NAME: testQueueName(), ADMIN_KEY, ...env })
   const logger = createLogger({ name: 'task-queue-test', level: 'silent' })
-  const redis = createRedis(redisUrl, { role: 'request', name: 'test-api', logger })
-  await waitForRedis(redis, 10_000)
+  const redis = createRedisClient(redisUrl, { role: 'request', name: 'test-api', logger })
+  await waitUntilReady(redis, 10_000)
   const service = createQueueService({ redis, config })
   const health = createHealth([
-    { name: 'redis', critical: true, check: () => pingRedis(redis) },
+    { name: 'redis', critical: true, check: () => ping(redis) },
     {
       name: 'eviction-policy',
       critical: true,
@@ -58,10 +75,9 @@ export async function buildTestApp({
     redis,
     async close() {
       await service.close().catch(() => {})
-      const admin = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true })
+      const admin = testClient(redisUrl)
       admin.on('error', () => {})
-      await admin
-        .connect()
+      await Promise.resolve()
         .then(async () => {
           for (const name of [config.QUEUE_NAME, `${config.QUEUE_NAME}-dead`]) {
             const queue = new Queue(name, { connection: admin, prefix: `{task-queue:${name}}` })

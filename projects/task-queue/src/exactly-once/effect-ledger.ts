@@ -13,7 +13,7 @@
  * writes touch one hash tag (`{orders}:effects`, `{orders}:totals`).
  */
 import { readFileSync } from 'node:fs'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 
 const APPLY_ONCE = readFileSync(new URL('./apply-once.lua', import.meta.url), 'utf8')
 
@@ -32,7 +32,8 @@ export type EffectOutcome = {
 }
 
 export type EffectLedgerOptions = {
-  redis: Redis
+  /** A client or a Redis Cluster (the keys of one call share a hash tag). */
+  redis: Redis | Cluster
   /** Marker keys are `<prefix>:<effectId>`; e.g. 'orders:effects'. */
   prefix: string
   /** How long a marker is kept: longer than a job can be retried. Default 7 days. */

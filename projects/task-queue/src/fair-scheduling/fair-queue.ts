@@ -21,7 +21,7 @@
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { JobsOptions, Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 
 const script = (file: string) => readFileSync(new URL(file, import.meta.url), 'utf8')
 const ENQUEUE = script('./fair-enqueue.lua')
@@ -41,7 +41,8 @@ export type FairJob<T = unknown> = {
 }
 
 export type FairQueueOptions = {
-  redis: Redis
+  /** A client or a Redis Cluster (the keys of one call share a hash tag). */
+  redis: Redis | Cluster
   /** The queue the dispatcher feeds. */
   queue: Queue
   /** Prefix of every key, with a hash tag: e.g. '{shop:emails}:fair'. */

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 
 const CLAIM = readFileSync(new URL('./claim-key.lua', import.meta.url), 'utf8')
 const CONFIRM = readFileSync(new URL('./confirm-key.lua', import.meta.url), 'utf8')
@@ -36,7 +36,8 @@ export type IdempotentResult = {
 }
 
 export type IdempotentEnqueueOptions = {
-  redis: Redis
+  /** A client or a Redis Cluster (the keys of one call share a hash tag). */
+  redis: Redis | Cluster
   /** Claims are `<prefix>:<sha256 of the key>`, e.g. 'task-queue:idempotency:jobs'. */
   prefix: string
   /** How long a key is remembered (default 24 h, Stripe's window). */

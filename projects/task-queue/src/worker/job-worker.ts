@@ -5,7 +5,6 @@
  * shutdown: take no new job, let the active ones finish, then stop.
  */
 import { MetricsTime, Queue, Worker, type Job } from 'bullmq'
-import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import { createBackoffStrategy } from '../backoff/index.ts'
@@ -14,6 +13,7 @@ import { attachDeadLetter, createDeadLetterQueue } from '../dead-letter/index.ts
 import { createEffectLedger } from '../exactly-once/index.ts'
 import { createFairQueue } from '../fair-scheduling/index.ts'
 import { createJobProcessor, createProcessors, effectKeys } from '../jobs/processors.ts'
+import type { RedisClient } from '../redis-client.ts'
 import { cancelChannelOf, fairKeyPrefix, shouldDeadLetter } from '../queue-service.ts'
 
 export type JobWorkerOptions = {
@@ -37,9 +37,9 @@ export type JobWorkerOptions = {
     | 'DEAD_LETTER_SWEEP_MS'
   >
   /** A consumer client: waits through outages (@kit/redis role 'worker'). */
-  connection: Redis
+  connection: RedisClient
   /** A pub/sub client for cancellations (role 'subscriber'). */
-  subscriber: Redis
+  subscriber: RedisClient
   logger: Logger
   registry?: Registry
   /** The sandboxed processor module (PROCESSOR_MODE=sandboxed). */
