@@ -127,7 +127,8 @@ export type WorkerProcess = {
 export async function startWorker(env: Record<string, string>): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker-main.ts'], {
     cwd: projectDir,
-    env: { ...process.env, ADMIN_KEY, LOG_LEVEL: 'info', ...env },
+    // 'info' at least: the test waits for the 'worker started' line.
+    env: { ...process.env, ADMIN_KEY, ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: string[] = []
