@@ -4,7 +4,7 @@
  * Redis memory after a large run. Each run is bounded and loopback only.
  */
 import type { Job } from 'bullmq'
-import { startRedisServer } from '@kit/testing'
+import { startRedisCluster, startRedisServer } from '@kit/testing'
 import { describe, expect, it } from 'vitest'
 import { effectKeys } from '../src/jobs/processors.ts'
 import {
@@ -228,6 +228,70 @@ describe('Redis killed with SIGKILL and restarted from its AOF', () => {
       await redis.stop()
     }
   }, 120_000)
+})
+
+describe('a Redis Cluster master killed, its replica promoted', () => {
+  it('when the master of the queue’s slot dies, enqueue is refused without hanging, replicated jobs survive, and the same worker resumes on the promoted replica', async () => {
+    const cluster = await startRedisCluster({ replicasPerMaster: 1 })
+    const t = await buildTestApp({ redisUrl: cluster.urls, env: { KEEP_COMPLETED: '100000' } })
+    // Test values: a job the failover caught mid-run (its lock or its completion written only
+    // to the dead master) is found by the stalled check within ~3 s instead of ~60 s.
+    const worker = await startWorker({
+      REDIS_URL: cluster.urls,
+      QUEUE_NAME: t.config.QUEUE_NAME,
+      LOCK_DURATION_MS: '2000',
+      STALLED_INTERVAL_MS: '1000',
+    })
+    const acknowledged: string[] = []
+    const refusals: number[] = []
+    let running = true
+    const producer = (async () => {
+      while (running) {
+        const started = performance.now()
+        const res = await t.app.request(post('/api/jobs', { name: 'noop', data: {} }))
+        if (res.status === 201) acknowledged.push(((await res.json()) as { id: string }).id)
+        else {
+          expect(res.status).toBe(503)
+          refusals.push(performance.now() - started)
+          await sleep(50)
+        }
+      }
+    })()
+    try {
+      await waitUntil(() => acknowledged.length >= 100, 20_000, '100 acknowledged jobs')
+      // What the cluster promises: writes its replicas have received survive a failover;
+      // writes acknowledged after that may be lost (replication is asynchronous).
+      await cluster.waitForReplication()
+      const replicated = [...acknowledged]
+      const master = await cluster.masterOf(t.config.QUEUE_PREFIX)
+      await master.kill()
+      await cluster.waitUntilHealthy({ timeoutMs: 30_000 })
+      const before = acknowledged.length
+      await waitUntil(() => acknowledged.length > before + 20, 30_000, 'enqueue to work again')
+      running = false
+      await producer
+
+      const found = await Promise.all(replicated.map((id) => t.service.queue.getJob(id)))
+      expect(found.filter((job) => job === undefined)).toHaveLength(0)
+      // Refused, never left hanging: the slowest refusal waited for ioredis's failover retries.
+      expect(Math.max(0, ...refusals)).toBeLessThan(10_000)
+      const survivors = (
+        await Promise.all(acknowledged.map((id) => t.service.queue.getJob(id)))
+      ).filter(Boolean)
+      await waitUntil(
+        async () => (await t.service.queue.getJobCountByTypes('completed')) >= survivors.length,
+        30_000,
+        'the surviving jobs completed'
+      )
+      expect(worker.child.exitCode).toBeNull()
+    } finally {
+      running = false
+      await producer.catch(() => {})
+      await worker.stop()
+      await t.close()
+      await cluster.stop()
+    }
+  }, 150_000)
 })
 
 describe('Redis memory after a large run', () => {

@@ -177,6 +177,11 @@ export function createFairQueue<T = unknown>({
           lastRecovery = now()
           await recover()
         }
+        // No tenant has a backlog: one LLEN, not a count of the queue, is the idle cost.
+        if ((await redis.llen(ringKey)) === 0) {
+          await sleep(pollMs, undefined, { signal })
+          continue
+        }
         const room = window - (await queue.getJobCountByTypes('wait', 'prioritized'))
         const moved = room > 0 ? await dispatch(room) : 0
         // More backlog and more room: go again at once; otherwise wait for the workers.
