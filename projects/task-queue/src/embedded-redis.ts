@@ -72,7 +72,10 @@ export async function startEmbeddedRedis({
   child.once('exit', (code) => (failure ??= `exited with code ${code}`))
   for (let i = 0; i < 200 && failure === undefined; i++) {
     if (await answers(port)) {
-      logger.info({ port, dir }, 'embedded redis-server started (AOF everysec, noeviction)')
+      logger.info(
+        { port, dir, redisPid: child.pid },
+        'embedded redis-server started (AOF everysec, noeviction)'
+      )
       return {
         url: `redis://127.0.0.1:${port}`,
         async close() {
