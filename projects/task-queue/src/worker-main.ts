@@ -88,10 +88,7 @@ logger.info(
 let closing: Promise<void> | undefined
 function shutdown(reason: string): Promise<void> {
   closing ??= (async () => {
-    logger.info(
-      { reason, active: jobWorker.worker.isRunning() },
-      'worker closing: no new jobs, finishing the active ones'
-    )
+    logger.info({ reason }, 'worker closing: no new jobs, finishing the active ones')
     await jobWorker.close()
     await served?.shutdown(reason)
     await Promise.all([connection.quit(), subscriber.quit()]).catch(() => {})
