@@ -106,6 +106,11 @@ export function queuePrefix(queueName: string): string {
   return `{task-queue:${queueName}}`
 }
 
+/** The BullMQ prefix of a queue's dead-letter queue (`<queue>-dead`), its own slot. */
+export function deadQueuePrefix(queueName: string): string {
+  return queuePrefix(`${queueName}-dead`)
+}
+
 /**
  * Parses the environment. Empty variables count as unset.
  *

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Queue, type Job, type JobsOptions } from 'bullmq'
-import type { Config } from './config.ts'
+import { deadQueuePrefix, type Config } from './config.ts'
 import { createDeadLetterQueue, type DeadLetterQueue } from './dead-letter/index.ts'
 import { createBatchingProducer, type BatchingProducer } from './enqueue-batching/index.ts'
 import { createFairQueue, type FairJob, type FairQueue } from './fair-scheduling/index.ts'
@@ -125,7 +125,7 @@ export function createQueueService({
   const dlq: DeadLetterQueue = createDeadLetterQueue({
     source: queue,
     connection: redis,
-    queueOptions: { prefix: `{task-queue:${config.QUEUE_NAME}-dead}` },
+    queueOptions: { prefix: deadQueuePrefix(config.QUEUE_NAME) },
     retention: {
       maxAgeMs: config.DEAD_LETTER_MAX_AGE_DAYS * 24 * 3_600_000,
       maxCount: config.DEAD_LETTER_MAX_COUNT,
@@ -139,11 +139,13 @@ export function createQueueService({
     keepFailed: config.KEEP_FAILED,
   }
 
+  /** Jobs of a tenant wait their turn in its backlog; delayed and deduplicated ones do not. */
+  const viaBacklog = (request: JobRequest, opts: TaskJobOptions) =>
+    request.tenant !== undefined && config.FAIR_SCHEDULING && !opts.delay && !opts.deduplication
+
   /** Adds the job under `jobId`; answers the id it has (another one when deduplicated). */
   async function add(request: JobRequest, opts: TaskJobOptions): Promise<string> {
-    const viaBacklog =
-      request.tenant !== undefined && config.FAIR_SCHEDULING && !opts.delay && !opts.deduplication
-    if (viaBacklog) {
+    if (viaBacklog(request, opts)) {
       await fair.add(request.tenant!, request.name, request.data, {
         ...opts,
         jobId: opts.jobId!,
@@ -159,9 +161,7 @@ export function createQueueService({
   async function enqueue(request: JobRequest, idempotencyKey?: string): Promise<EnqueueResult> {
     const jobId = randomUUID()
     const opts = toJobOptions(request, jobId, retention)
-    const queued =
-      request.tenant !== undefined && config.FAIR_SCHEDULING && !opts.delay && !opts.deduplication
-    const state: JobState = queued ? 'queued' : initialState(opts)
+    const state: JobState = viaBacklog(request, opts) ? 'queued' : initialState(opts)
     if (idempotencyKey !== undefined) {
       const { jobId: id, duplicate } = await idempotency.enqueue({
         key: idempotencyKey,

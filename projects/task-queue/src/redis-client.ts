@@ -14,10 +14,21 @@ export function isClusterUrl(url: string): boolean {
   return url.includes(',')
 }
 
+/**
+ * How long the API waits for one Redis command before answering 503: longer than @kit/redis's
+ * 500 ms, because one bulk enqueue is a pipeline of up to 1,000 scripts, which a busy Redis can
+ * take more than half a second to answer. A frozen Redis still costs a request at most this.
+ */
+const REQUEST_COMMAND_TIMEOUT_MS = 2000
+
 const clusterRoles: Record<RedisRole, ClusterOptions> = {
   request: {
     enableOfflineQueue: false,
-    redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 1000, commandTimeout: 500 },
+    redisOptions: {
+      maxRetriesPerRequest: 1,
+      connectTimeout: 1000,
+      commandTimeout: REQUEST_COMMAND_TIMEOUT_MS,
+    },
   },
   worker: { enableOfflineQueue: true, redisOptions: { maxRetriesPerRequest: null } },
   subscriber: { enableOfflineQueue: true, redisOptions: { maxRetriesPerRequest: null } },
@@ -33,7 +44,14 @@ export function createRedisClient(
   url: string,
   { role, name, logger }: { role: RedisRole; name: string; logger: RedisLogger }
 ): RedisClient {
-  if (!isClusterUrl(url)) return createRedis(url, { role, name, logger })
+  if (!isClusterUrl(url)) {
+    return createRedis(url, {
+      role,
+      name,
+      logger,
+      ...(role === 'request' && { redisOptions: { commandTimeout: REQUEST_COMMAND_TIMEOUT_MS } }),
+    })
+  }
   const cluster = new Cluster(url.split(','), {
     ...clusterRoles[role],
     clusterRetryStrategy: reconnectDelay,

@@ -10,7 +10,7 @@ import { Queue } from 'bullmq'
 import { Cluster, Redis } from 'ioredis'
 import { inject } from 'vitest'
 import { createApp } from '../src/app.ts'
-import { loadConfig, type Config } from '../src/config.ts'
+import { loadConfig, queuePrefix, type Config } from '../src/config.ts'
 import { createQueueService, type QueueService } from '../src/queue-service.ts'
 import { evictionPolicy } from '../src/readiness.ts'
 import { createRedisClient, ping, waitUntilReady, type RedisClient } from '../src/redis-client.ts'
@@ -80,7 +80,7 @@ export async function buildTestApp({
       await Promise.resolve()
         .then(async () => {
           for (const name of [config.QUEUE_NAME, `${config.QUEUE_NAME}-dead`]) {
-            const queue = new Queue(name, { connection: admin, prefix: `{task-queue:${name}}` })
+            const queue = new Queue(name, { connection: admin, prefix: queuePrefix(name) })
             await queue.obliterate({ force: true })
             await queue.close()
           }

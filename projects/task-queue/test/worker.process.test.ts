@@ -141,7 +141,7 @@ describe.each(TARGETS)('a worker process on %s Redis', (target) => {
     const view = await until(t, id, ['failed', 'dead'])
 
     expect(res.status).toBe(202)
-    expect(view.state).toBe('failed')
+    expect(view, JSON.stringify(view)).toMatchObject({ state: 'failed' })
     expect(view.failedReason).toBe('job cancelled: cancelled through the API')
     expect(view.attemptsMade).toBe(1)
   })

@@ -11,12 +11,14 @@ import {
   limitBody,
   problemResponses,
 } from '@kit/http'
+import type { DeadLetter } from '../dead-letter/index.ts'
 import { IdempotencyKeyReusedError } from '../idempotent-enqueue/index.ts'
 import {
   bulkRequestSchema,
   IDEMPOTENCY_HEADER,
   IdempotencyHeaders,
   JobRequest,
+  type TaskJobOptions,
 } from '../jobs/job-requests.ts'
 import type { FoundJob, QueueService } from '../queue-service.ts'
 import { BulkResult, CancelResult, EnqueueResult, IdParam, JobView } from './schemas.ts'
@@ -46,46 +48,40 @@ export function jobView(found: FoundJob): JobViewBody {
       createdAt: job.enqueuedAt,
     }
   }
-  const { job } = found
-  const dead = found.where === 'dead'
-  // A dead entry keeps the job's own data, attempts and reason in its envelope.
-  const letter = dead
-    ? (job.data as {
-        data: unknown
-        jobId: string
-        attemptsMade: number
-        failedReason: string
-        createdAt: number
-        diedAt: number
-        opts: { attempts?: number; tenant?: string }
-      })
-    : undefined
-  const opts = (letter?.opts ?? job.opts) as {
-    attempts?: number
-    tenant?: string
-    delay?: number
-    priority?: number
+  if (found.where === 'dead') {
+    // A dead entry keeps the job's own id, data, options, attempts and reason in its envelope.
+    const letter = found.job.data as DeadLetter
+    const opts = letter.opts as TaskJobOptions
+    return {
+      id: letter.jobId,
+      name: found.job.name,
+      state: 'dead',
+      ...(opts.tenant !== undefined && { tenant: opts.tenant }),
+      data: letter.data,
+      progress: found.job.progress,
+      attemptsMade: letter.attemptsMade,
+      attempts: opts.attempts ?? 1,
+      failedReason: letter.failedReason,
+      createdAt: letter.createdAt,
+      finishedAt: letter.diedAt,
+    }
   }
+  const { job, state } = found
+  const opts = job.opts as TaskJobOptions
   return {
-    id: letter?.jobId ?? job.id!,
+    id: job.id!,
     name: job.name,
-    state: dead ? 'dead' : found.state,
+    state,
     ...(opts.tenant !== undefined && { tenant: opts.tenant }),
-    data: letter ? letter.data : job.data,
+    data: job.data,
     progress: job.progress,
-    attemptsMade: letter?.attemptsMade ?? job.attemptsMade,
+    attemptsMade: job.attemptsMade,
     attempts: opts.attempts ?? 1,
-    ...(!dead &&
-      job.returnvalue !== null &&
-      job.returnvalue !== undefined && { result: job.returnvalue }),
-    ...((letter?.failedReason ?? job.failedReason) && {
-      failedReason: letter?.failedReason ?? job.failedReason,
-    }),
-    createdAt: letter?.createdAt ?? job.timestamp,
-    ...(!dead && job.processedOn !== undefined && { processedAt: job.processedOn }),
-    ...((letter?.diedAt ?? job.finishedOn) !== undefined && {
-      finishedAt: letter?.diedAt ?? job.finishedOn,
-    }),
+    ...(job.returnvalue !== null && job.returnvalue !== undefined && { result: job.returnvalue }),
+    ...(job.failedReason && { failedReason: job.failedReason }),
+    createdAt: job.timestamp,
+    ...(job.processedOn !== undefined && { processedAt: job.processedOn }),
+    ...(job.finishedOn !== undefined && { finishedAt: job.finishedOn }),
     ...(opts.delay ? { delayMs: opts.delay } : {}),
     ...(opts.priority ? { priority: opts.priority } : {}),
   }

@@ -8,7 +8,7 @@ import { MetricsTime, Queue, Worker, type Job } from 'bullmq'
 import type { Logger } from 'pino'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import { createBackoffStrategy } from '../backoff/index.ts'
-import type { Config } from '../config.ts'
+import { deadQueuePrefix, type Config } from '../config.ts'
 import { attachDeadLetter, createDeadLetterQueue } from '../dead-letter/index.ts'
 import { createEffectLedger } from '../exactly-once/index.ts'
 import { createFairQueue } from '../fair-scheduling/index.ts'
@@ -154,7 +154,7 @@ export async function createJobWorker({
   const dlq = createDeadLetterQueue({
     source: queue,
     connection,
-    queueOptions: { prefix: `{task-queue:${config.QUEUE_NAME}-dead}` },
+    queueOptions: { prefix: deadQueuePrefix(config.QUEUE_NAME) },
     retention: {
       maxAgeMs: config.DEAD_LETTER_MAX_AGE_DAYS * 24 * 3_600_000,
       maxCount: config.DEAD_LETTER_MAX_COUNT,
