@@ -189,8 +189,17 @@ export function createQueueService({
     async find(id: string): Promise<FoundJob | undefined> {
       const pending = await fair.pending(id)
       if (pending) return { where: 'backlog', job: pending }
+      // State first, then the job: the job may finish between the two reads, and a state read
+      // earlier than the data can only be behind it. Data that say "finished" while the state
+      // does not get the state read again, so a completed job never shows without its result.
+      let state = (await queue.getJobState(id)) as JobState
       const job = await queue.getJob(id)
-      if (job) return { where: 'queue', job, state: (await job.getState()) as JobState }
+      if (job) {
+        if (job.finishedOn && state !== 'completed' && state !== 'failed') {
+          state = (await job.getState()) as JobState
+        }
+        return { where: 'queue', job, state }
+      }
       const dead = await dlq.get(id)
       return dead ? { where: 'dead', job: dead } : undefined
     },
