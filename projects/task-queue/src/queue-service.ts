@@ -196,7 +196,7 @@ export function createQueueService({
       const job = await queue.getJob(id)
       if (job) {
         if (job.finishedOn && state !== 'completed' && state !== 'failed') {
-          state = (await job.getState())
+          state = await job.getState()
         }
         return { where: 'queue', job, state }
       }
