@@ -10,10 +10,9 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { MiddlewareHandler, Context } from 'hono'
-import type { DeadLetterQueue } from './dead-letter/index.ts'
 import type { DeliveryLog } from './delivery/delivery-log.ts'
 import { operationsRoutes } from './delivery/operations.routes.ts'
-import type { ChannelQueues } from './delivery/queues.ts'
+import type { ChannelQueues, DeadLetters } from './delivery/queues.ts'
 import { eventRoutes } from './events/events.routes.ts'
 import type { Trigger } from './events/trigger.ts'
 import type { InboxStore } from './inbox/inbox-store.ts'
@@ -33,7 +32,7 @@ export type AppDeps = {
   templates: Templates
   inbox: InboxStore
   live: LiveInbox
-  dlq: DeadLetterQueue
+  deadLetters: DeadLetters
   queues: ChannelQueues
   /** A 'request' client: fails fast while Redis is down. */
   redis: Redis
@@ -71,8 +70,7 @@ export function createApp(deps: AppDeps) {
   subscriberRoutes(app, { subscribers: deps.subscribers, ssrf: deps.ssrf })
   inboxRoutes(app, { inbox: deps.inbox, live: deps.live })
   operationsRoutes(app, {
-    dlq: deps.dlq,
-    queues: deps.queues,
+    deadLetters: deps.deadLetters,
     log: deps.log,
     redis: deps.redis,
     prefix: deps.prefix,

@@ -6,9 +6,8 @@ import { Gauge, Histogram } from 'prom-client'
 import { createApp } from './app.ts'
 import type { Config } from './config.ts'
 import { openDatabase } from './db/database.ts'
-import { createDeadLetterQueue } from './dead-letter/index.ts'
 import { createDeliveryLog } from './delivery/delivery-log.ts'
-import { createChannelQueues } from './delivery/queues.ts'
+import { createChannelQueues, createDeadLetters } from './delivery/queues.ts'
 import { breakerBoardKey } from './delivery/senders.ts'
 import { createTrigger } from './events/trigger.ts'
 import { createFanOut } from './fan-out/plan-deliveries.ts'
@@ -77,7 +76,7 @@ export function createApiService({
     idempotencyTtlMs: config.IDEMPOTENCY_TTL_HOURS * 3_600_000,
   })
   const queues = createChannelQueues({ connection: queueConnection ?? producer, prefix, config })
-  const dlq = createDeadLetterQueue({ connection: queueConnection ?? producer, prefix })
+  const deadLetters = createDeadLetters({ queues, connection: queueConnection ?? producer, prefix })
   const live = createLiveInbox({ subscriber, prefix })
 
   const metrics = createMetrics({ collectDefaultMetrics: true })
@@ -145,7 +144,7 @@ export function createApiService({
     templates,
     inbox,
     live,
-    dlq,
+    deadLetters,
     queues,
     redis,
     prefix,
@@ -168,7 +167,7 @@ export function createApiService({
     trigger,
     subscribers,
     inbox,
-    dlq,
+    deadLetters,
     queues,
     db,
     sqlite,
@@ -176,7 +175,10 @@ export function createApiService({
     async close() {
       clearInterval(pruning)
       await relay.close()
-      await Promise.allSettled([queues.close(), dlq.close()])
+      await Promise.allSettled([
+        queues.close(),
+        ...Object.values(deadLetters).map((d) => d.close()),
+      ])
       for (const client of [subscriber, producer, redis])
         await client.quit().catch(() => client.disconnect())
       database.close()

@@ -4,10 +4,9 @@ import type { Logger } from 'pino'
 import { Counter, Registry } from 'prom-client'
 import type { Config } from './config.ts'
 import { openDatabase } from './db/database.ts'
-import { createDeadLetterQueue } from './dead-letter/index.ts'
 import { createDeliveryLog } from './delivery/delivery-log.ts'
 import { createDeliveryWorkers } from './delivery/delivery-worker.ts'
-import { createChannelQueues } from './delivery/queues.ts'
+import { createChannelQueues, createDeadLetters } from './delivery/queues.ts'
 import { createSenders, type ProviderUrls } from './delivery/senders.ts'
 import { createInboxStore } from './inbox/inbox-store.ts'
 import type { Resolver } from './ssrf-guard/index.ts'
@@ -62,14 +61,14 @@ export function createWorkerService({
     ...(resolver && { resolver }),
   })
   const queues = createChannelQueues({ connection, prefix, config })
-  const dlq = createDeadLetterQueue({ connection, prefix })
+  const deadLetters = createDeadLetters({ queues, connection, prefix })
   const workers = createDeliveryWorkers({
     db: database.db,
     log: createDeliveryLog(database.db),
     subscribers: createSubscriberStore(database.db),
     templates: createTemplates(database.db),
     senders,
-    dlq,
+    deadLetters,
     queues,
     config,
     connection,
@@ -84,7 +83,10 @@ export function createWorkerService({
     /** Lets running deliveries finish (BullMQ's graceful close), then closes the rest. */
     async close() {
       await workers.close()
-      await Promise.allSettled([queues.close(), dlq.close()])
+      await Promise.allSettled([
+        queues.close(),
+        ...Object.values(deadLetters).map((d) => d.close()),
+      ])
       senders.close()
       await owned?.quit().catch(() => owned.disconnect())
       database.close()

@@ -143,7 +143,7 @@ describe('webhook delivery', () => {
     })
   })
 
-  it('when the endpoint always fails, makes exactly 5 attempts spaced by the schedule (±10 %), then buries it; a replay delivers once and a second replay does nothing', async () => {
+  it('when the endpoint always fails, makes exactly 5 attempts spaced by the schedule (±10 %), then it goes to the dead-letter queue; a replay delivers once and a second replay does nothing', async () => {
     await addSubscriber(stack, 'wh-500')
     let failing = true
     stack.receiver.script((name) =>
@@ -161,24 +161,33 @@ describe('webhook delivery', () => {
     const stamps = sent.map((h) => Number(h['webhook-timestamp']))
     expect(stamps).toEqual([...stamps].sort((a, b) => a - b))
     ;[100, 200, 300, 400].forEach((delay, i) => expect(gaps[i]).toBeGreaterThanOrEqual(delay * 0.9))
-    const letters = (await (await stack.request('/v1/dead-letters')).json()) as {
-      id: string
-      deliveryId: string
-    }[]
-    const letter = letters.find((l) => l.deliveryId === log.deliveries[0]!.id)
-    expect(letter).toBeDefined()
+    // The move to the dead-letter queue follows the job's final failure (the worker's event).
+    type Letter = { channel: string; jobId: string; deliveryId: string; reason: string }
+    const letter = await waitFor(
+      async () =>
+        ((await (await stack.request('/v1/dead-letters')).json()) as Letter[]).find(
+          (l) => l.deliveryId === log.deliveries[0]!.id
+        ),
+      { message: 'the delivery never reached the dead-letter queue' }
+    )
+    expect(letter).toMatchObject({ channel: 'webhook', reason: 'http_500' })
 
     failing = false
-    const replay = await stack.request(`/v1/dead-letters/${letter!.id}/replay`, { method: 'POST' })
+    const replay = await stack.request(`/v1/dead-letters/webhook/${letter.jobId}/replay`, {
+      method: 'POST',
+    })
     expect(replay.status).toBe(202)
     await waitFor(() => stack.receiver.applied.has(log.deliveries[0]!.id), {
       message: 'replay never delivered',
     })
-    const again = await stack.request(`/v1/dead-letters/${letter!.id}/replay`, { method: 'POST' })
+    const again = await stack.request(`/v1/dead-letters/webhook/${letter.jobId}/replay`, {
+      method: 'POST',
+    })
     const callsAfter = stack.receiver.calls
     await settled(stack)
 
-    expect(again.status).toBe(404)
+    expect(again.status).toBe(200)
+    expect(await again.json()).toMatchObject({ status: 'already-replayed' })
     expect(stack.receiver.calls).toBe(callsAfter)
     expect((await eventLog(log.event.id)).deliveries[0]).toMatchObject({ status: 'sent' })
     stack.receiver.script(undefined)

@@ -7,7 +7,7 @@ import { ProviderError, type Outgoing } from '../channels/outgoing.ts'
 import type { Config } from '../config.ts'
 import type { Db } from '../db/database.ts'
 import { digestItems, digests, events } from '../db/schema.ts'
-import type { DeadLetterQueue } from '../dead-letter/index.ts'
+import { attachDeadLetter } from '../dead-letter/index.ts'
 import {
   AllProvidersOpenError,
   LadderExhaustedError,
@@ -21,6 +21,7 @@ import {
   BACKOFF,
   queueName,
   type ChannelQueues,
+  type DeadLetters,
   type DeliveryJob,
   type DigestJob,
 } from './queues.ts'
@@ -53,7 +54,8 @@ export type DeliveryWorkerDeps = {
   subscribers: SubscriberStore
   templates: Templates
   senders: Senders
-  dlq: DeadLetterQueue
+  /** Where deliveries that failed for good go (one dead-letter queue per channel). */
+  deadLetters: DeadLetters
   /** To enqueue a closed digest's deliveries. */
   queues: ChannelQueues
   config: Config
@@ -85,7 +87,7 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
     subscribers,
     templates,
     senders,
-    dlq,
+    deadLetters,
     queues,
     config,
     connection,
@@ -110,14 +112,14 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
     return Math.max(Math.round(base / 2 + (Math.random() * base) / 2), retryAfterMs ?? 0)
   }
 
-  async function fail(
-    job: Job,
+  /** Marks the delivery failed for good; the job fails too, and moves to the dead letters. */
+  function fail(
     delivery: Delivery,
     reason: string,
     attempt: number,
     provider: string | null,
     detail?: string
-  ): Promise<never> {
+  ): never {
     log.attemptFailed(delivery, {
       reason,
       provider,
@@ -125,7 +127,6 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
       final: true,
       ...(detail !== undefined && { detail }),
     })
-    await dlq.bury(job, reason)
     onOutcome?.(delivery.channel as Channel, 'failed', provider ?? undefined)
     throw new UnrecoverableError(reason)
   }
@@ -190,7 +191,7 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
       return 'endpoint_disabled'
     }
     const event = db.select().from(events).where(eq(events.id, delivery.eventId)).get()
-    if (!event) return fail(job, delivery, 'event_missing', attempt, null)
+    if (!event) return fail(delivery, 'event_missing', attempt, null)
     // The spec's recommended payload; the body is serialised once and signed as sent.
     const body = JSON.stringify({
       type: event.type,
@@ -215,22 +216,14 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
         return 'sent'
       case 'disable':
         subscribers.setEndpointStatus(endpoint.id, 'disabled', 'gone (HTTP 410)')
-        return fail(
-          job,
-          delivery,
-          result.reason,
-          attempt,
-          'webhook',
-          `${detail}; endpoint disabled`
-        )
+        return fail(delivery, result.reason, attempt, 'webhook', `${detail}; endpoint disabled`)
       case 'abort':
-        return fail(job, delivery, result.reason, attempt, 'webhook', detail)
+        return fail(delivery, result.reason, attempt, 'webhook', detail)
       case 'retry': {
         const failingSince = subscribers.endpointFailed(endpoint)
         if (now() - failingSince >= config.WEBHOOK_DISABLE_AFTER_MS) {
           subscribers.setEndpointStatus(endpoint.id, 'disabled', 'persistent failure')
           return fail(
-            job,
             delivery,
             result.reason,
             attempt,
@@ -239,14 +232,7 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
           )
         }
         if (final)
-          return fail(
-            job,
-            delivery,
-            result.reason,
-            attempt,
-            'webhook',
-            `${detail}; retries exhausted`
-          )
+          return fail(delivery, result.reason, attempt, 'webhook', `${detail}; retries exhausted`)
         log.attemptFailed(delivery, {
           reason: result.reason,
           provider: 'webhook',
@@ -271,7 +257,7 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
     if (delivery.channel === 'webhook') return deliverWebhook(job, delivery, attempt, final)
 
     const message = render(delivery)
-    if (!message) return fail(job, delivery, 'event_missing', attempt, null)
+    if (!message) return fail(delivery, 'event_missing', attempt, null)
     const channel = delivery.channel as Exclude<Channel, 'webhook'>
     // This attempt's pins (see DeliveryLog.pin): only those it took fresh may be lifted.
     const attemptToken = randomBytes(6).toString('base64url')
@@ -312,11 +298,11 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
         throw new DelayedError()
       }
       if (error instanceof PermanentError)
-        return fail(job, delivery, 'rejected', attempt, null, error.message)
+        return fail(delivery, 'rejected', attempt, null, error.message)
       const detail = error instanceof LadderExhaustedError ? error.message : String(error)
       const lastProvider =
         error instanceof LadderExhaustedError ? (error.errors.at(-1)?.provider ?? null) : null
-      if (final) return fail(job, delivery, 'retries_exhausted', attempt, lastProvider, detail)
+      if (final) return fail(delivery, 'retries_exhausted', attempt, lastProvider, detail)
       log.attemptFailed(delivery, {
         reason: 'provider_failed',
         provider: lastProvider,
@@ -379,6 +365,7 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
     return 'digest_closed'
   }
 
+  const stops: (() => void)[] = []
   const workers = CHANNELS.map((channel) => {
     const worker = new Worker<DeliveryJob | DigestJob, string>(
       queueName(channel),
@@ -410,11 +397,16 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
             attempts: job.attemptsMade,
             final: true,
           })
-        void dlq
-          .bury(job, 'stalled')
-          .catch((error: unknown) => logger.error({ err: error }, 'could not bury a stalled job'))
       }
     })
+    // A job that fails for good (UnrecoverableError, attempts spent, stalled too often) moves to
+    // its channel's dead-letter queue; a sweep finishes moves a crash interrupted.
+    stops.push(
+      attachDeadLetter(worker, deadLetters[channel], {
+        onError: (err) =>
+          logger.warn({ err, channel }, 'dead-letter move failed; the sweep retries'),
+      })
+    )
     return worker
   })
 
@@ -424,6 +416,7 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
       await Promise.all(workers.map((w) => w.waitUntilReady()))
     },
     async close(force = false) {
+      for (const stop of stops) stop()
       await Promise.all(workers.map((w) => w.close(force)))
     },
   }

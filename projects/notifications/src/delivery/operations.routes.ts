@@ -1,19 +1,16 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { HttpError, jsonBody, jsonResponse, problemResponses } from '@kit/http'
 import { isRedisReady } from '@kit/redis'
-import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { CHANNELS, type Channel } from '../channels/channel.ts'
-import type { DeadLetterQueue } from '../dead-letter/index.ts'
 import { TEMPLATE_FIELDS, type TemplatedChannel, type Templates } from '../templates/templates.ts'
 import type { DeliveryLog } from './delivery-log.ts'
-import { queueName, type ChannelQueues, type DeliveryJob } from './queues.ts'
+import { queueName, type DeadLetters, type DeliveryJob } from './queues.ts'
 import { breakerBoardKey } from './senders.ts'
 
 const DeadLetterView = z
   .object({
-    id: z.string(),
-    queue: z.string(),
+    channel: z.enum(CHANNELS),
     jobId: z.string(),
     reason: z.string(),
     attemptsMade: z.number().int(),
@@ -50,29 +47,24 @@ function unavailable(): never {
 export function operationsRoutes(
   app: OpenAPIHono,
   {
-    dlq,
-    queues,
+    deadLetters,
     log,
     redis,
     prefix,
     templates,
   }: {
-    dlq: DeadLetterQueue
-    queues: ChannelQueues
+    deadLetters: DeadLetters
     log: DeliveryLog
     redis: Redis
     prefix: string
     templates: Templates
   }
 ) {
-  const queueOf = (name: string): Queue | undefined =>
-    CHANNELS.map((channel) => queues.byChannel[channel] as Queue).find((q) => q.name === name)
-
   app.openapi(
     createRoute({
       method: 'get',
       path: '/v1/dead-letters',
-      summary: 'Deliveries that ran out of attempts or failed for good, oldest first',
+      summary: 'Deliveries that failed for good, per channel, newest first',
       responses: {
         200: jsonResponse(z.array(DeadLetterView), 'Dead letters'),
         ...problemResponses(503),
@@ -80,43 +72,56 @@ export function operationsRoutes(
     }),
     async (c) => {
       if (!isRedisReady(redis)) unavailable()
-      const letters = await dlq.list(0, 499)
-      return c.json(
-        letters.map((l) => ({
-          id: l.id,
-          queue: l.queue,
-          jobId: l.jobId,
-          reason: l.reason,
-          attemptsMade: l.attemptsMade,
-          failedAt: new Date(l.failedAt).toISOString(),
-          deliveryId: (l.data as Partial<DeliveryJob>).deliveryId ?? null,
-        })),
-        200
+      const entries = await Promise.all(
+        CHANNELS.map(async (channel) =>
+          (await deadLetters[channel].list(0, 499)).map((job) => ({
+            channel,
+            jobId: job.data.jobId,
+            reason: job.data.failedReason,
+            attemptsMade: job.data.attemptsMade,
+            failedAt: new Date(job.data.diedAt).toISOString(),
+            deliveryId: (job.data.data as Partial<DeliveryJob>).deliveryId ?? null,
+          }))
+        )
       )
+      return c.json(entries.flat(), 200)
     }
   )
 
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/v1/dead-letters/{id}/replay',
-      summary: 'Send a dead letter again (a delivery already sent meanwhile is not sent twice)',
-      request: { params: z.object({ id: z.string().min(1).max(200) }) },
+      path: '/v1/dead-letters/{channel}/{jobId}/replay',
+      summary:
+        'Send a dead letter again; a second replay does nothing (and a delivery sent meanwhile is not sent twice)',
+      request: {
+        params: z.object({ channel: z.enum(CHANNELS), jobId: z.string().min(1).max(200) }),
+      },
       responses: {
-        202: jsonResponse(z.object({ jobId: z.string() }), 'Queued again'),
-        ...problemResponses(404, 503),
+        202: jsonResponse(
+          z.object({ status: z.literal('replayed'), jobId: z.string() }),
+          'Queued again'
+        ),
+        200: jsonResponse(
+          z.object({ status: z.literal('already-replayed'), jobId: z.string() }),
+          'Replayed before: nothing done'
+        ),
+        ...problemResponses(400, 404, 503),
       },
     }),
     async (c) => {
       if (!isRedisReady(redis)) unavailable()
-      const { id } = c.req.valid('param')
-      const letter = await dlq.get(id)
-      if (!letter) throw new HttpError(404, 'not_found', `No dead letter ${id}`)
-      const delivery = log.get((letter.data as Partial<DeliveryJob>).deliveryId ?? '')
+      const { channel, jobId } = c.req.valid('param')
+      const dlq = deadLetters[channel]
+      const entry = await dlq.get(jobId)
+      const delivery = entry && log.get((entry.data.data as Partial<DeliveryJob>).deliveryId ?? '')
       if (delivery?.status === 'failed') log.requeued(delivery, 'replayed')
-      const jobId = await dlq.replay(id, queueOf)
-      if (jobId === null) throw new HttpError(404, 'not_found', `No dead letter ${id}`)
-      return c.json({ jobId }, 202)
+      const result = await dlq.replay(jobId)
+      if (result.status === 'not-found')
+        throw new HttpError(404, 'not_found', `No dead letter ${jobId} on ${channel}`)
+      if (result.status === 'already-replayed')
+        return c.json({ status: 'already-replayed' as const, jobId: result.jobId }, 200)
+      return c.json({ status: 'replayed' as const, jobId: result.jobId }, 202)
     }
   )
 

@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq'
 import { CHANNELS, type Channel } from '../channels/channel.ts'
+import { createDeadLetterQueue, type DeadLetterQueue } from '../dead-letter/index.ts'
 import type { Config } from '../config.ts'
 
 /** What a channel job carries: ids only, so no address or message text sits in Redis. */
@@ -69,4 +70,33 @@ export function createChannelQueues({
       await Promise.all(Object.values(byChannel).map((queue) => queue.close()))
     },
   }
+}
+
+/** A dead-letter queue per channel queue (`{email}-dead`: the same hash tag as its source). */
+export type DeadLetters = Record<Channel, DeadLetterQueue>
+
+/**
+ * The dead-letter queues of the channel queues (the task queue's `dead-letter` pattern, copied):
+ * a delivery that fails for good moves from its queue's failed set to its own queue, where it
+ * waits to be replayed.
+ */
+export function createDeadLetters({
+  queues,
+  connection,
+  prefix,
+}: {
+  queues: ChannelQueues
+  connection: ConnectionOptions
+  prefix: string
+}): DeadLetters {
+  return Object.fromEntries(
+    CHANNELS.map((channel) => [
+      channel,
+      createDeadLetterQueue({
+        source: queues.byChannel[channel],
+        connection,
+        queueOptions: { prefix },
+      }),
+    ])
+  ) as DeadLetters
 }
