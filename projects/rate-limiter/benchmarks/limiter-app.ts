@@ -6,7 +6,7 @@
  *   VARIANT=kit   the project's own middleware (src/middleware/rate-limit.ts) as the service
  *                 wires it: draft-11 RateLimit-Policy + RateLimit, 429 with Retry-After and a
  *                 problem+json body; Redis limiters coalesced (COALESCE, default on) behind
- *                 createResilientLimiter (insurance, 100 ms timeout, block cache), memory limiters
+ *                 createResilientLimiter (insurance, its store monitor, block cache), memory limiters
  *                 bare (as src/limits.ts builds them). FORM=handler: the same decision as
  *                 withRateLimit around the route's handler instead of a middleware in front of it
  *   VARIANT=rlf   rate-limiter-flexible's RateLimiterMemory / RateLimiterRedis wired as a Hono
@@ -19,7 +19,8 @@
  * Both limiters key by the client IP through the project's resolver (no trusted proxy), or by the
  * X-Client-Id header when CLIENT_KEY says so, so the key costs the same on both sides. Both Redis
  * variants get their client from @kit/redis `createRedis(url, { role: 'request' })`:
- * enableOfflineQueue false, maxRetriesPerRequest 1, connectTimeout 1000, commandTimeout 500
+ * enableOfflineQueue false, maxRetriesPerRequest 1, connectTimeout 1000, and no command timeout
+ * (the service's settings, src/service.ts)
  * (rate-limiter-flexible's README asks ioredis for `enableOfflineQueue: false` too), plus
  * `enableAutoPipelining` when AUTO_PIPELINING=true.
  */
@@ -39,6 +40,7 @@ import {
   createMemoryLimiter,
   createRedisLimiter,
   createResilientLimiter,
+  createStoreMonitor,
   type Limiter,
   type Policy,
 } from '../src/limiter/index.ts'
@@ -65,7 +67,7 @@ function connectRedis(env: Env, name: string): Redis {
   return createRedis(env.REDIS_URL as string, {
     role: 'request',
     name,
-    redisOptions: { enableAutoPipelining: env.AUTO_PIPELINING },
+    redisOptions: { enableAutoPipelining: env.AUTO_PIPELINING, commandTimeout: undefined },
   })
 }
 
@@ -82,8 +84,11 @@ function kitLimiter(env: Env, policy: Policy, redis: Redis | undefined): Limiter
   const store = createRedisLimiter(policy, { redis, prefix: env.KEY_PREFIX })
   return createResilientLimiter(env.COALESCE ? createCoalescingLimiter(store) : store, {
     onStoreFailure: 'insurance',
+    monitor: createStoreMonitor({
+      ping: () => redis.ping(),
+      connected: () => redis.status === 'ready',
+    }),
     insurance: createMemoryLimiter(policy),
-    timeoutMs: 100,
     blockCache: env.BLOCK_CACHE,
   })
 }

@@ -91,7 +91,7 @@ const envSchema = z.object({
   TRUST_PROXY: z.string().default('0'),
   IPV6_PREFIX: z.coerce.number().int().min(1).max(128).default(64),
   STORE_FAILURE: z.enum(['fail-open', 'fail-closed', 'insurance']).default('insurance'),
-  REDIS_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(100),
+  REDIS_TIMEOUT_MS: z.coerce.number().int().min(50).max(10_000).default(500),
   SHADOW_MODE: flag.default(false),
   BLOCK_CACHE: flag.default(true),
   COALESCE: flag.default(true),

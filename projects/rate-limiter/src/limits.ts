@@ -16,12 +16,16 @@ import {
   createMemoryLimiter,
   createRedisLimiter,
   createResilientLimiter,
+  createStoreMonitor,
+  StoreUnavailableError,
   type Algorithm,
   type Limiter,
   type LimiterEvent,
   type MemoryLimiter,
   type Policy,
   type StoreFailurePolicy,
+  type StoreMonitor,
+  type StoreState,
 } from './limiter/index.ts'
 import {
   createPriorityLoadShedder,
@@ -30,6 +34,8 @@ import {
 
 export type Limits = {
   backend: 'memory' | 'redis'
+  /** Whether Redis answers (what sends decisions to it or to the outage policy); absent in memory. */
+  monitor: StoreMonitor | undefined
   onStoreFailure: StoreFailurePolicy
   /** The limiters of each policy, by name. */
   byPolicy: ReadonlyMap<string, Limiter>
@@ -42,7 +48,7 @@ export type Limits = {
     Record<RouteId, { limiter: ConcurrencyLimiter; fallback: ConcurrencyLimiter }>
   >
   shedder: PriorityLoadShedder
-  /** Stops the memory limiters' sweep timers. */
+  /** Stops the memory limiters' sweep timers and the monitor's. */
   close(): void
 }
 
@@ -56,15 +62,28 @@ export function createLimits(
   {
     redis,
     onLimiterEvent,
+    onStoreChange,
     clock,
   }: {
     /** Absent: every limiter is in memory (one process's view). */
     redis?: Redis
     onLimiterEvent?: (event: LimiterEvent) => void
+    /** Redis went down or came back (for the log). */
+    onStoreChange?: (state: StoreState, reason: string) => void
     clock?: () => number
   } = {}
 ): Limits {
   const memoryLimiters: MemoryLimiter[] = []
+  // One monitor for the one connection every Redis limiter shares.
+  const monitor =
+    redis === undefined
+      ? undefined
+      : createStoreMonitor({
+          ping: () => redis.ping(),
+          connected: () => redis.status === 'ready',
+          timeoutMs: config.redisTimeoutMs,
+          ...(onStoreChange && { onChange: onStoreChange }),
+        })
   const build = (policy: Policy): Limiter => {
     if (redis === undefined) {
       const limiter = createMemoryLimiter(policy, clock ? { clock } : {})
@@ -73,18 +92,18 @@ export function createLimits(
     }
     const insurance = config.storeFailure === 'insurance' ? createMemoryLimiter(policy) : undefined
     if (insurance) memoryLimiters.push(insurance)
-    const store = createRedisLimiter(policy, { redis, prefix: `${config.keyPrefix}${policy.name}:` })
-    return createResilientLimiter(
-      config.coalesce ? createCoalescingLimiter(store) : store,
-      {
-        onStoreFailure: config.storeFailure,
-        ...(insurance && { insurance }),
-        timeoutMs: config.redisTimeoutMs,
-        blockCache: config.blockCache,
-        ...(onLimiterEvent && { onEvent: onLimiterEvent }),
-        ...(clock && { clock }),
-      }
-    )
+    const store = createRedisLimiter(policy, {
+      redis,
+      prefix: `${config.keyPrefix}${policy.name}:`,
+    })
+    return createResilientLimiter(config.coalesce ? createCoalescingLimiter(store) : store, {
+      onStoreFailure: config.storeFailure,
+      monitor,
+      ...(insurance && { insurance }),
+      blockCache: config.blockCache,
+      ...(onLimiterEvent && { onEvent: onLimiterEvent }),
+      ...(clock && { clock }),
+    })
   }
 
   const byPolicy = new Map(
@@ -113,19 +132,23 @@ export function createLimits(
     const fallback = createMemoryConcurrencyLimiter(options)
     concurrency[id] = {
       limiter:
-        redis === undefined
+        redis === undefined || monitor === undefined
           ? fallback
-          : createRedisConcurrencyLimiter({
-              redis,
-              ...options,
-              prefix: `${config.keyPrefix}concurrency:${id}:`,
-            }),
+          : watchedConcurrencyLimiter(
+              createRedisConcurrencyLimiter({
+                redis,
+                ...options,
+                prefix: `${config.keyPrefix}concurrency:${id}:`,
+              }),
+              monitor
+            ),
       fallback,
     }
   }
 
   return {
     backend: redis === undefined ? 'memory' : 'redis',
+    monitor,
     onStoreFailure: config.storeFailure,
     byPolicy,
     forRoute: (route, tier) =>
@@ -139,6 +162,32 @@ export function createLimits(
     }),
     close() {
       for (const limiter of memoryLimiters) limiter.close()
+      monitor?.close()
+    },
+  }
+}
+
+/**
+ * The Redis concurrency limiter behind the same monitor as the rate limiters: while Redis is down
+ * an acquire fails at once (the middleware's outage policy answers), and a slot that a frozen
+ * Redis grants after the request gave up on it is released as soon as it arrives.
+ */
+function watchedConcurrencyLimiter(
+  limiter: ConcurrencyLimiter,
+  monitor: StoreMonitor
+): ConcurrencyLimiter {
+  return {
+    limit: limiter.limit,
+    acquire(key) {
+      if (!monitor.available()) {
+        return Promise.reject(new StoreUnavailableError('Concurrency store is down'))
+      }
+      const call = limiter.acquire(key)
+      return monitor.watch(call).catch((error: unknown) => {
+        monitor.reportFailure(error)
+        call.then((late) => (late.acquired ? late.release() : undefined)).catch(() => undefined)
+        throw error
+      })
     },
   }
 }

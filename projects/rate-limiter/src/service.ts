@@ -28,8 +28,14 @@ export function createService(config: Config, { logger }: { logger: Logger }): S
         role: 'request',
         name: 'rate-limiter',
         logger,
-        // Concurrent decisions share one round trip: the Node side is where a limiter's cost is.
-        redisOptions: { enableAutoPipelining: true },
+        redisOptions: {
+          // Concurrent decisions share one round trip: the Node side is where a limiter's cost is.
+          enableAutoPipelining: true,
+          // No per-command timeout: its timer runs before the replies that arrived while the
+          // process was busy are read, so a busy process would take a late answer for an outage.
+          // The limiters' store monitor decides when Redis is down (REDIS_TIMEOUT_MS).
+          commandTimeout: undefined,
+        },
       })
     : undefined
   const storeUp = () => (redis === undefined ? true : isRedisReady(redis))
@@ -41,7 +47,14 @@ export function createService(config: Config, { logger }: { logger: Logger }): S
     storeUp,
     loadShedderInFlight: () => limits.shedder.inFlight,
   })
-  const limits = createLimits(config, { redis, onLimiterEvent: rateLimitMetrics.recordLimiter })
+  const limits = createLimits(config, {
+    redis,
+    onLimiterEvent: rateLimitMetrics.recordLimiter,
+    onStoreChange: (state, reason) =>
+      state === 'down'
+        ? logger.warn({ reason }, 'rate limit store down: the outage policy decides')
+        : logger.info({ reason }, 'rate limit store up: Redis decides again'),
+  })
 
   // Redis is critical for readiness only when an outage means refusing traffic (fail-closed);
   // with fail-open or insurance the service still serves, and reports itself degraded.

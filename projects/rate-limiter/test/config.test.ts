@@ -28,7 +28,7 @@ describe('loadConfig', () => {
       trustProxy: 0,
       ipv6Prefix: 64,
       storeFailure: 'insurance',
-      redisTimeoutMs: 100,
+      redisTimeoutMs: 500,
       shadowMode: false,
       blockCache: true,
       coalesce: true,

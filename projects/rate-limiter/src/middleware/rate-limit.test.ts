@@ -129,7 +129,9 @@ describe.each(FORMS)('%s', (form) => {
     const key = () => 'k'
 
     expect(() => rateLimit({ limiters, key, retryJitterSeconds: -1 })).toThrow(/retryJitterSeconds/)
-    expect(() => rateLimit({ limiters, key, retryJitterSeconds: 1.5 })).toThrow(/retryJitterSeconds/)
+    expect(() => rateLimit({ limiters, key, retryJitterSeconds: 1.5 })).toThrow(
+      /retryJitterSeconds/
+    )
   })
 
   it('when two limits apply and the burst one denies, names only it and spends nothing', async () => {

@@ -337,9 +337,10 @@ function prepareLimiters(limiters: readonly Limiter[]): PreparedLimiters {
   const policies = limiters.map((limiter) => limiter.policy)
   return {
     single: limiters.length === 1 ? limiters[0] : undefined,
-    now: limiters.length === 1 && 'consumeNow' in (limiters[0] as Limiter)
-      ? (limiters[0] as MemoryLimiter)
-      : undefined,
+    now:
+      limiters.length === 1 && 'consumeNow' in (limiters[0] as Limiter)
+        ? (limiters[0] as MemoryLimiter)
+        : undefined,
     multi: limiters.length > 1 ? createMultiLimiter(limiters) : undefined,
     policies,
     policyField: serializeRateLimitPolicy(

@@ -25,7 +25,12 @@ beforeAll(async () => {
     }),
     rateLimit({
       limiters: [
-        createMemoryLimiter({ name: 'burst', algorithm: 'fixed-window', limit: 2, windowMs: 60_000 }),
+        createMemoryLimiter({
+          name: 'burst',
+          algorithm: 'fixed-window',
+          limit: 2,
+          windowMs: 60_000,
+        }),
       ],
       key,
     }),
