@@ -1,6 +1,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
 import {
   errorHandler,
+  HttpError,
   kitMiddleware,
   limitBody,
   notFoundHandler,
@@ -65,6 +66,25 @@ export type AppDeps = {
   /** The limiters' metrics (allowed, limited, near-limit, store failures...). */
   rateLimitMetrics?: RateLimitMetrics
   clock?: () => number
+}
+
+/**
+ * The request body. A client that closes the connection before sending all of it is not a server
+ * error: 400 `client_closed_request` (no one reads it), so it is neither logged as an error nor
+ * refunded as our failure.
+ */
+async function readBody(c: Context): Promise<ArrayBuffer> {
+  try {
+    return await c.req.arrayBuffer()
+  } catch (error) {
+    if (!c.req.raw.signal.aborted) throw error
+    throw new HttpError(
+      400,
+      'client_closed_request',
+      'The client closed the connection before the body was complete',
+      { cause: error }
+    )
+  }
 }
 
 /** Who is calling: a key for the limiters and, for a known API key, its tier. */
@@ -221,7 +241,7 @@ export function createApp({
     limitBody(MAX_UPLOAD_BYTES),
     async (c) => {
       // Reading the whole body is the "work" that holds the concurrency slot.
-      const body = await c.req.arrayBuffer()
+      const body = await readBody(c)
       return c.json({ uploaded: body.byteLength }, 201)
     }
   )

@@ -1,8 +1,9 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http'
+import { connect } from 'node:net'
 import { waitFor } from '@kit/testing'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { parseRateLimit, parseRateLimitPolicy } from '../src/headers/ratelimit-header-parser.ts'
-import { startService, statusCounts, type RunningService } from './helpers.ts'
+import { policies, startService, statusCounts, type RunningService } from './helpers.ts'
 
 /** An upload whose body stays open until `finish()`: it holds its concurrency slot meanwhile. */
 function openUpload(url: string): { finish(): Promise<IncomingMessage>; request: ClientRequest } {
@@ -75,12 +76,60 @@ describe('POST /api/uploads (Redis concurrency limiter, 2 in flight)', () => {
         },
       }),
       duplex: 'half',
-    } as RequestInit)
+    })
 
     expect(response.status).toBe(413)
     await waitFor(async () => (await service.redis?.zcard(slots)) === 0, {
       message: 'the refused upload kept its slot',
     })
+  })
+})
+
+describe('POST /api/uploads, the client closing the connection mid-body', () => {
+  let service: RunningService
+  beforeAll(async () => {
+    service = await startService({
+      TRUST_PROXY: '1',
+      POLICIES: policies({ policies: { uploads: { limit: 30, windowMs: 60_000 } } }),
+    })
+  })
+  afterAll(() => service.stop())
+
+  /** Sends the head and a tenth of a 100 kB body, then resets the socket once the handler reads. */
+  async function abortedUpload(client: string): Promise<void> {
+    const { port } = new URL(service.url)
+    const socket = connect(Number(port), '127.0.0.1')
+    socket.on('error', () => undefined)
+    socket.write(
+      'POST /api/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n' +
+        `X-Forwarded-For: ${client}\r\nContent-Length: 100000\r\n\r\n`
+    )
+    socket.write(Buffer.alloc(10_000))
+    const slots = service.limits.concurrency.uploads?.fallback as unknown as { size: number }
+    await waitFor(() => slots.size === 1, { message: 'the upload never reached its handler' })
+    socket.resetAndDestroy()
+    await waitFor(() => slots.size === 0, { message: 'the aborted upload never finished' })
+  }
+
+  it('when 5 uploads are aborted, answers no 500, logs no error and refunds no unit', async () => {
+    const client = '198.51.100.77'
+    for (let i = 0; i < 5; i++) await abortedUpload(client)
+
+    const next = await fetch(`${service.url}/api/uploads`, {
+      method: 'POST',
+      headers: { 'x-forwarded-for': client },
+      body: 'x',
+    })
+    const scraped = await (await fetch(`${service.url}/metrics`)).text()
+
+    expect(next.status).toBe(201)
+    // 30 per minute: the five aborted uploads were decided and spent, the sixth is this one.
+    expect(parseRateLimit(next.headers.get('ratelimit'))[0]).toMatchObject({
+      name: 'uploads',
+      remaining: 24,
+    })
+    expect(scraped).not.toMatch(/http_requests_total\{[^}]*status="5\d\d"/)
+    expect(service.logs.filter((line) => line.level >= 50)).toEqual([])
   })
 })
 
