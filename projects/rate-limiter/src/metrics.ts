@@ -160,7 +160,7 @@ export function createRateLimitMetrics({
 
   return {
     /** Wire to rateLimit({ onEvent }). */
-    recordRateLimit(event: RateLimitEvent): void {
+    recordRateLimit: (event: RateLimitEvent): void => {
       if (event.type === 'decision') {
         const admitted = event.allowed || event.shadowed
         for (const decision of event.decisions) recordDecision(decision, admitted, event.shadowed)
@@ -174,19 +174,19 @@ export function createRateLimitMetrics({
       }
     },
     /** Wire to createResilientLimiter({ onEvent }). */
-    recordLimiter(event: LimiterEvent): void {
+    recordLimiter: (event: LimiterEvent): void => {
       if (event.type === 'store-failure') storeFailures(event.policy.name).inc()
       else if (event.type === 'insurance') insuranceDecisions(event.decision.policy.name).inc()
       else if (event.type === 'block-cache-hit') blockCacheHits(event.decision.policy.name).inc()
     },
     /** Wire to concurrencyLimit({ onEvent }). */
-    recordConcurrency(event: ConcurrencyEvent): void {
+    recordConcurrency: (event: ConcurrencyEvent): void => {
       if (event.type === 'acquired') concurrencyAcquired(event.name).inc()
       else if (event.type === 'rejected') concurrencyRejected(event.name).inc()
       else if (event.type === 'store-failure') storeFailures(event.name).inc()
     },
     /** Wire to loadShed({ onEvent }). */
-    recordLoadShed(event: LoadShedEvent): void {
+    recordLoadShed: (event: LoadShedEvent): void => {
       const counter = event.type === 'shed' ? shed : shedAdmitted
       counter.labels({ priority: event.priority }).inc()
     },

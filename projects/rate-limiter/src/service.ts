@@ -4,7 +4,7 @@
  * but listens nowhere; `serveApp` does that.
  */
 import { createHealth, createMetrics } from '@kit/http'
-import { createRedis, isRedisReady, pingRedis } from '@kit/redis'
+import { createRedis } from '@kit/redis'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { createApp } from './app.ts'
@@ -38,7 +38,9 @@ export function createService(config: Config, { logger }: { logger: Logger }): S
         },
       })
     : undefined
-  const storeUp = () => (redis === undefined ? true : isRedisReady(redis))
+  // What the limiters decide by: the store monitor (connection and answers), not the client's
+  // connection state alone, which stays 'ready' while Redis is frozen.
+  const storeUp = () => limits.monitor?.available() ?? true
 
   const metrics = createMetrics()
   const rateLimitMetrics = createRateLimitMetrics({
@@ -58,16 +60,21 @@ export function createService(config: Config, { logger }: { logger: Logger }): S
 
   // Redis is critical for readiness only when an outage means refusing traffic (fail-closed);
   // with fail-open or insurance the service still serves, and reports itself degraded.
+  // The check asks the limiters' monitor, so a Redis found down here also sends decisions to the
+  // outage policy at once, and one found down by decisions fails the check.
+  const monitor = limits.monitor
   const health = createHealth(
-    redis === undefined
+    monitor === undefined
       ? []
       : [
           {
             name: 'redis',
             critical: config.storeFailure === 'fail-closed',
-            check: () => pingRedis(redis),
+            check: () => monitor.check(),
           },
-        ]
+        ],
+    // The monitor's verdict on a frozen Redis takes REDIS_TIMEOUT_MS.
+    { timeoutMs: config.redisTimeoutMs + 250 }
   )
 
   const app = createApp({ config, limits, logger, health, storeUp, metrics, rateLimitMetrics })

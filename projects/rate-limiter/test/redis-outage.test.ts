@@ -1,5 +1,5 @@
 import { startRedisServer, waitFor, type RedisServer } from '@kit/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { policies, startService, statusCounts, type RunningService } from './helpers.ts'
 
 // R5 (reliability.md § 3): Redis killed mid-run, in each outage policy. A private redis-server
@@ -13,6 +13,12 @@ const CLIENT_SLACK_MS = 900
 const DECISION_BOUND = '0.5'
 
 type Timed = { response: Response; ms: number }
+/** The parts of /readyz these tests read. */
+type Readiness = {
+  status: string
+  checks?: Record<string, string>
+  store?: { backend: string; state: string; onStoreFailure: string; deciding: string }
+}
 
 /** Decisions of the `default` policy that took longer than `bound` seconds, from /metrics. */
 function decisionsSlowerThan(metricsText: string, bound: string): number {
@@ -54,7 +60,7 @@ describe.each(['fail-open', 'fail-closed', 'insurance'] as const)('STORE_FAILURE
   }
   const readiness = async () => {
     const response = await fetch(`${service.url}/readyz`)
-    return { status: response.status, body: (await response.json()) as Record<string, any> }
+    return { status: response.status, body: (await response.json()) as Readiness }
   }
   const metrics = async () => (await fetch(`${service.url}/metrics`)).text()
 
@@ -154,36 +160,42 @@ describe.each(['fail-open', 'fail-closed', 'insurance'] as const)('STORE_FAILURE
 })
 
 describe('STORE_FAILURE=insurance, Redis frozen (SIGSTOP: connections open, nothing answers)', () => {
-  let redis: RedisServer
-  let service: RunningService
-
-  beforeAll(async () => {
-    redis = await startRedisServer()
-    service = await startService({
+  /** A private redis-server (this test freezes it) and the service on it, stopped after the test. */
+  async function frozenSetup() {
+    const redis = await startRedisServer()
+    const service = await startService({
       REDIS_URL: redis.url,
       STORE_FAILURE: 'insurance',
       REDIS_TIMEOUT_MS: String(TIMEOUT_MS),
       POLICIES: policies({ policies: { default: { limit: 3, windowMs: 60_000 } } }),
     })
-  })
-  afterAll(async () => {
-    redis.resume()
-    await service.stop()
-    await redis.stop()
-  })
+    onTestFinished(async () => {
+      redis.resume()
+      await service.stop()
+      await redis.stop()
+    })
+    const resource = async () => {
+      const response = await fetch(`${service.url}/api/resource`)
+      await response.arrayBuffer()
+      return response.status
+    }
+    const readiness = async () => {
+      const response = await fetch(`${service.url}/readyz`)
+      return { status: response.status, body: (await response.json()) as Readiness }
+    }
+    const scrape = async () => (await fetch(`${service.url}/metrics`)).text()
+    return { redis, service, resource, readiness, scrape }
+  }
 
-  it('when Redis stops answering, the first decision waits for the verdict, the next ones do not, and insurance limits', async () => {
-    await fetch(`${service.url}/api/resource`).then((response) => response.arrayBuffer())
+  it('when Redis stops answering, the first decision waits for the verdict, the next ones do not, insurance limits, and /readyz and the gauge say so', async () => {
+    const { redis, resource, readiness, scrape } = await frozenSetup()
+    await resource()
 
     redis.pause()
     const statuses = []
-    for (let i = 0; i < 5; i++) {
-      const response = await fetch(`${service.url}/api/resource`)
-      await response.arrayBuffer()
-      statuses.push(response.status)
-    }
-    const scraped = await (await fetch(`${service.url}/metrics`)).text()
-    redis.resume()
+    for (let i = 0; i < 5; i++) statuses.push(await resource())
+    const ready = await readiness()
+    const scraped = await scrape()
 
     // The insurance limiter starts from zero: 3 pass, then it refuses, as Redis would have.
     expect(statuses).toEqual([200, 200, 200, 429, 429])
@@ -193,5 +205,42 @@ describe('STORE_FAILURE=insurance, Redis frozen (SIGSTOP: connections open, noth
     expect(scraped).toMatch(
       /rate_limit_insurance_decisions_total\{policy="default",backend="redis"\} 5/
     )
+    // What decides is what the service reports.
+    expect(scraped).toMatch(/rate_limit_store_up\{backend="redis"\} 0/)
+    expect(ready).toMatchObject({
+      status: 200,
+      body: {
+        status: 'degraded',
+        checks: { redis: 'down' },
+        store: { state: 'down', deciding: 'insurance' },
+      },
+    })
+  })
+
+  it('when Redis is frozen before any request, /readyz finds it down, and up again once it resumes', async () => {
+    const { redis, resource, readiness, scrape } = await frozenSetup()
+    const before = await readiness()
+
+    redis.pause()
+    const frozen = await readiness()
+    const gaugeWhileFrozen = await scrape()
+    redis.resume()
+    const after = await waitFor(
+      async () => {
+        const ready = await readiness()
+        return ready.body.status === 'ready' ? ready : undefined
+      },
+      { message: '/readyz never saw Redis again' }
+    )
+
+    expect(before.body).toMatchObject({ status: 'ready', store: { state: 'up' } })
+    expect(frozen.body).toMatchObject({
+      status: 'degraded',
+      store: { state: 'down', deciding: 'insurance' },
+    })
+    expect(gaugeWhileFrozen).toMatch(/rate_limit_store_up\{backend="redis"\} 0/)
+    expect(after.body).toMatchObject({ store: { state: 'up', deciding: 'redis' } })
+    expect(await scrape()).toMatch(/rate_limit_store_up\{backend="redis"\} 1/)
+    expect(await resource()).toBe(200)
   })
 })
