@@ -19,7 +19,6 @@ import { toWindowSeconds } from './headers/ratelimit-headers.ts'
 import {
   ALGORITHMS,
   InvalidRequestError,
-  MAX_KEY_BYTES,
   StoreUnavailableError,
   type Algorithm,
   type Limiter,
@@ -37,7 +36,8 @@ export const MAX_UPLOAD_BYTES = 1024 * 1024
 export const MAX_WORK_MS = 5000
 /** POST /api/decisions keys are namespaced so they never meet the routes' own client keys. */
 const DECISION_KEY_PREFIX = 'decision:'
-const MAX_DECISION_KEY_BYTES = MAX_KEY_BYTES - DECISION_KEY_PREFIX.length
+/** A decision key is an identifier (a user id, an email, an address), not data. */
+const DECISION_KEY = /^[A-Za-z0-9_.:@/+=-]{1,128}$/
 
 export type AppSettings = Pick<
   Config,
@@ -103,7 +103,7 @@ type AppEnv = { Variables: { client: Client } }
  * | POST /api/uploads                 | `routes.uploads` + at most `concurrency` (2) in flight  |
  * | GET  /api/priority                | the load shedder (`X-Priority: critical` uses reserve)  |
  * | GET  /api/algorithms/:algorithm   | one policy per algorithm (`routes.algorithms` numbers)  |
- * | POST /api/decisions               | the limiter as a service: `{ policy, key, cost }`       |
+ * | POST /api/decisions               | the limiter as a service; `routes.decisions` per caller |
  * | GET  /healthz, /readyz, /metrics  | not limited                                             |
  *
  * @example
@@ -281,16 +281,16 @@ export function createApp({
   api.post(
     '/decisions',
     limitBody(MAX_JSON_BYTES),
+    // Callers name any key they like: each caller's decisions are limited like any other route,
+    // and the keys they create are bounded by the store (MEMORY_MAX_KEYS in memory, TTLs in Redis).
+    limited('decisions'),
     validator(
       'json',
       z.strictObject({
         policy: z.enum(policyNames, { error: `must be one of ${policyNames.join(', ')}` }),
-        key: z
-          .string()
-          .min(1)
-          .refine((key) => Buffer.byteLength(key) <= MAX_DECISION_KEY_BYTES, {
-            error: `must be at most ${MAX_DECISION_KEY_BYTES} bytes (UTF-8)`,
-          }),
+        key: z.string().regex(DECISION_KEY, {
+          error: 'must be 1-128 characters of A-Z a-z 0-9 _ . : @ / + = -',
+        }),
         cost: z.number().int().min(0).default(1),
       })
     ),
@@ -313,7 +313,9 @@ export function createApp({
             retryAfterMs: decision.retryAfterMs,
             source: (decision as { source?: string }).source ?? 'store',
           },
-          decision.allowed ? 200 : 429
+          // A denial is an answer to the question asked: 429 means the caller itself is over
+          // this route's limit.
+          200
         )
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error

@@ -27,7 +27,14 @@ export class ConfigError extends Error {
 }
 
 /** The demo's routes that take policies (see app.ts for the paths). */
-export const ROUTE_IDS = ['resource', 'reports', 'search', 'uploads', 'priority'] as const
+export const ROUTE_IDS = [
+  'resource',
+  'reports',
+  'search',
+  'uploads',
+  'priority',
+  'decisions',
+] as const
 export type RouteId = (typeof ROUTE_IDS)[number]
 
 export type RouteConfig = {
@@ -60,6 +67,8 @@ export type Config = {
   /** Up to this many seconds added at random to a refusal's `t` and Retry-After. */
   retryJitterSeconds: number
   rateLimitField: 'all' | 'most-restrictive'
+  /** Most keys each in-memory limiter holds (memory backend and insurance); LRU past it. */
+  memoryMaxKeys: number
   loadShedCapacity: number
   loadShedReservedShare: number
   concurrencyLeaseMs: number
@@ -98,6 +107,7 @@ const envSchema = z.object({
   LEGACY_HEADERS: flag.default(false),
   RETRY_JITTER_SECONDS: z.coerce.number().int().min(0).max(3600).default(0),
   RATELIMIT_FIELD: z.enum(['all', 'most-restrictive']).default('all'),
+  MEMORY_MAX_KEYS: positiveInt.max(100_000_000).default(50_000),
   LOAD_SHED_CAPACITY: positiveInt.max(1_000_000).default(100),
   LOAD_SHED_RESERVED_SHARE: z.coerce.number().min(0).lt(1).default(0.2),
   CONCURRENCY_LEASE_MS: positiveInt.max(3_600_000).default(60_000),
@@ -135,6 +145,7 @@ const documentSchema = z.strictObject({
       search: routeOverride,
       uploads: routeOverride,
       priority: routeOverride,
+      decisions: routeOverride,
       algorithms: policySchema.omit({ algorithm: true }).partial().optional(),
     })
     .optional(),
@@ -158,6 +169,7 @@ export const DEFAULT_POLICY_DOCUMENT: {
     'search-burst': { algorithm: 'token-bucket', limit: 5, windowMs: 1000, burst: 10 },
     'search-minute': { limit: 100, windowMs: 60_000 },
     uploads: { limit: 30, windowMs: 60_000 },
+    decisions: { limit: 1000, windowMs: 60_000 },
   },
   routes: {
     resource: { policies: ['default'], tiers: { pro: ['pro'] } },
@@ -165,6 +177,7 @@ export const DEFAULT_POLICY_DOCUMENT: {
     search: { policies: ['search-burst', 'search-minute'] },
     uploads: { policies: ['uploads'], concurrency: 2 },
     priority: { policies: [] },
+    decisions: { policies: ['decisions'] },
     algorithms: { limit: 100, windowMs: 1000 },
   },
   apiKeys: {},
@@ -253,6 +266,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     legacyHeaders: e.LEGACY_HEADERS,
     retryJitterSeconds: e.RETRY_JITTER_SECONDS,
     rateLimitField: e.RATELIMIT_FIELD,
+    memoryMaxKeys: e.MEMORY_MAX_KEYS,
     loadShedCapacity: e.LOAD_SHED_CAPACITY,
     loadShedReservedShare: e.LOAD_SHED_RESERVED_SHARE,
     concurrencyLeaseMs: e.CONCURRENCY_LEASE_MS,

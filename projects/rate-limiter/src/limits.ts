@@ -85,12 +85,16 @@ export function createLimits(
           ...(onStoreChange && { onChange: onStoreChange }),
         })
   const build = (policy: Policy): Limiter => {
+    // Bounded: expired keys go first (on access and by the sweep), then, past the cap, the least
+    // recently used key, whose client starts afresh.
+    const memoryOptions = { maxKeys: config.memoryMaxKeys, ...(clock && { clock }) }
     if (redis === undefined) {
-      const limiter = createMemoryLimiter(policy, clock ? { clock } : {})
+      const limiter = createMemoryLimiter(policy, memoryOptions)
       memoryLimiters.push(limiter)
       return limiter
     }
-    const insurance = config.storeFailure === 'insurance' ? createMemoryLimiter(policy) : undefined
+    const insurance =
+      config.storeFailure === 'insurance' ? createMemoryLimiter(policy, memoryOptions) : undefined
     if (insurance) memoryLimiters.push(insurance)
     const store = createRedisLimiter(policy, {
       redis,
