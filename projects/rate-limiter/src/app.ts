@@ -10,7 +10,7 @@ import {
   type createHealth,
   type createMetrics,
 } from '@kit/http'
-import { Hono, type Context } from 'hono'
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import { createClientIpResolver, hashIdentifier } from './client-identity/client-key.ts'
@@ -27,7 +27,7 @@ import type { Limits } from './limits.ts'
 import type { RateLimitMetrics } from './metrics.ts'
 import { concurrencyLimit } from './middleware/concurrency-limit.ts'
 import { loadShed } from './middleware/load-shed.ts'
-import { rateLimit } from './middleware/rate-limit.ts'
+import { rateLimit, rateLimitPolicyField } from './middleware/rate-limit.ts'
 
 /** Bodies of the demo's POST routes: a report request is small, an upload up to 1 MiB. */
 export const MAX_JSON_BYTES = 16 * 1024
@@ -86,6 +86,8 @@ async function readBody(c: Context): Promise<ArrayBuffer> {
     )
   }
 }
+
+const passThrough: MiddlewareHandler = (_c, next) => next()
 
 /** Who is calling: a key for the limiters and, for a known API key, its tier. */
 type Client = { key: string; tier?: string }
@@ -222,29 +224,24 @@ export function createApp({
   )
 
   const uploads = limits.concurrency.uploads
-  api.post(
-    '/uploads',
-    limited('uploads'),
-    ...(uploads
-      ? [
-          concurrencyLimit<AppEnv>({
-            name: 'uploads-concurrency',
-            limiter: uploads.limiter,
-            fallback: uploads.fallback,
-            onStoreFailure: limits.onStoreFailure,
-            key: (c) => c.var.client.key,
-            shadow: config.shadowMode,
-            ...(rateLimitMetrics && { onEvent: rateLimitMetrics.recordConcurrency }),
-          }),
-        ]
-      : []),
-    limitBody(MAX_UPLOAD_BYTES),
-    async (c) => {
-      // Reading the whole body is the "work" that holds the concurrency slot.
-      const body = await readBody(c)
-      return c.json({ uploaded: body.byteLength }, 201)
-    }
-  )
+  // The concurrency limit first: a request it refuses spends no rate-limit unit.
+  const uploadSlots = uploads
+    ? concurrencyLimit<AppEnv>({
+        name: 'uploads-concurrency',
+        limiter: uploads.limiter,
+        fallback: uploads.fallback,
+        onStoreFailure: limits.onStoreFailure,
+        key: (c) => c.var.client.key,
+        shadow: config.shadowMode,
+        laterPolicies: (c) => rateLimitPolicyField(limits.forRoute('uploads', c.var.client.tier)),
+        ...(rateLimitMetrics && { onEvent: rateLimitMetrics.recordConcurrency }),
+      })
+    : passThrough
+  api.post('/uploads', uploadSlots, limited('uploads'), limitBody(MAX_UPLOAD_BYTES), async (c) => {
+    // Reading the whole body is the "work" that holds the concurrency slot.
+    const body = await readBody(c)
+    return c.json({ uploaded: body.byteLength }, 201)
+  })
 
   api.get(
     '/priority',

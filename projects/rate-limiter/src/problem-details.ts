@@ -53,14 +53,15 @@ export function temporaryReducedCapacity(
     instance?: string
   } = {}
 ): ProblemDetails {
-  const { violatedPolicies = [], detail, instance } = options
+  const { violatedPolicies, detail, instance } = options
   return {
     type: PROBLEM_TYPES.temporaryReducedCapacity,
     title: 'Service Unavailable',
     status: 503,
     ...(detail !== undefined && { detail }),
     ...(instance !== undefined && { instance }),
-    'violated-policies': violatedPolicies,
+    // Named only when one was exceeded; a store outage or a full server exceeds none.
+    ...(violatedPolicies?.length && { 'violated-policies': violatedPolicies }),
   }
 }
 

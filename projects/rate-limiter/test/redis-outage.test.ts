@@ -110,9 +110,16 @@ describe.each(['fail-open', 'fail-closed', 'insurance'] as const)('STORE_FAILURE
       onStoreFailure: mode,
     })
     const statuses = statusCounts(outage.map((timed) => timed.response))
+    // The policy is the resource's, whatever decides; the client's standing is not known.
+    for (const { response } of outage) {
+      expect(response.headers.get('ratelimit-policy')).toBe('"default";q=5;w=60')
+    }
     if (mode === 'fail-open') {
-      // Admits everything, and says so: Envoy's failure_mode_allowed.
+      // Admits everything, and says so: Envoy's failure_mode_allowed. No standing is made up.
       expect(statuses).toEqual({ 200: 8 })
+      expect(outage.map(({ response }) => response.headers.get('ratelimit'))).toEqual(
+        Array(8).fill(null)
+      )
       expect(scraped).toMatch(
         /rate_limit_failure_mode_allowed_total\{policy="default",backend="redis"\} [1-9]/
       )
@@ -122,10 +129,12 @@ describe.each(['fail-open', 'fail-closed', 'insurance'] as const)('STORE_FAILURE
       })
     } else if (mode === 'fail-closed') {
       expect(statuses).toEqual({ 503: 8 })
-      const body = await outage[0]?.response.json()
+      const body = (await outage[0]?.response.json()) as Record<string, unknown>
       expect(body).toMatchObject({
         type: 'https://iana.org/assignments/http-problem-types#temporary-reduced-capacity',
       })
+      // No policy was exceeded: none is named.
+      expect(body).not.toHaveProperty('violated-policies')
       expect(scraped).toMatch(
         /rate_limit_failure_mode_denied_total\{policy="default",backend="redis"\} [1-9]/
       )

@@ -49,12 +49,15 @@ describe('POST /api/uploads (Redis concurrency limiter, 2 in flight)', () => {
     expect(third.status).toBe(429)
     expect(await third.json()).toMatchObject({ 'violated-policies': ['uploads-concurrency'] })
     expect(third.headers.get('retry-after')).toBe('1')
-    // Both limits of the route are reported: the rate policy and the concurrency one.
+    // Both limits of the route are reported: the concurrency one and the rate policy.
     expect(parseRateLimitPolicy(third.headers.get('ratelimit-policy'))).toMatchObject([
-      { name: 'uploads', quota: 30, windowSeconds: 60 },
       { name: 'uploads-concurrency', quota: 2, quotaUnit: 'concurrent-requests' },
+      { name: 'uploads', quota: 30, windowSeconds: 60 },
     ])
-    expect(parseRateLimit(third.headers.get('ratelimit'))[1]).toMatchObject({ remaining: 0 })
+    expect(parseRateLimit(third.headers.get('ratelimit'))[0]).toMatchObject({
+      name: 'uploads-concurrency',
+      remaining: 0,
+    })
     expect([firstDone.statusCode, secondDone.statusCode]).toEqual([201, 201])
     expect(fourth.status).toBe(201)
     expect(await fourth.json()).toEqual({ uploaded: 1 })
@@ -82,6 +85,50 @@ describe('POST /api/uploads (Redis concurrency limiter, 2 in flight)', () => {
     await waitFor(async () => (await service.redis?.zcard(slots)) === 0, {
       message: 'the refused upload kept its slot',
     })
+  })
+})
+
+describe('POST /api/uploads, two limits on one resource (3 per minute, 2 in flight)', () => {
+  let service: RunningService
+  beforeAll(async () => {
+    service = await startService({
+      REDIS_URL: inject('redisUrl'),
+      POLICIES: policies({ policies: { uploads: { limit: 3, windowMs: 60_000 } } }),
+    })
+  })
+  afterAll(() => service.stop())
+
+  it('when the concurrency limit refuses, no rate-limit unit is spent, and every answer lists the same policies', async () => {
+    const slots = `${service.config.keyPrefix}concurrency:uploads:{ip:127.0.0.1}`
+    const first = openUpload(service.url)
+    const second = openUpload(service.url)
+    await waitFor(async () => (await service.redis?.zcard(slots)) === 2, {
+      message: 'the two uploads never took their slots',
+    })
+
+    const busy = await fetch(`${service.url}/api/uploads`, { method: 'POST', body: 'x' })
+    await Promise.all([first.finish(), second.finish()])
+    await waitFor(async () => (await service.redis?.zcard(slots)) === 0)
+    const third = await fetch(`${service.url}/api/uploads`, { method: 'POST', body: 'y' })
+    const overQuota = await fetch(`${service.url}/api/uploads`, { method: 'POST', body: 'z' })
+
+    expect(busy.status).toBe(429)
+    expect(await busy.json()).toMatchObject({ 'violated-policies': ['uploads-concurrency'] })
+    // The refused upload spent nothing: the third of three is admitted, with 0 left.
+    expect(third.status).toBe(201)
+    expect(parseRateLimit(third.headers.get('ratelimit'))).toContainEqual(
+      expect.objectContaining({ name: 'uploads', remaining: 0 })
+    )
+    expect(overQuota.status).toBe(429)
+    expect(await overQuota.json()).toMatchObject({ 'violated-policies': ['uploads'] })
+    const field = third.headers.get('ratelimit-policy')
+    expect(
+      parseRateLimitPolicy(field)
+        .map((policy) => policy.name)
+        .sort()
+    ).toEqual(['uploads', 'uploads-concurrency'])
+    expect(busy.headers.get('ratelimit-policy')).toBe(field)
+    expect(overQuota.headers.get('ratelimit-policy')).toBe(field)
   })
 })
 
@@ -124,10 +171,9 @@ describe('POST /api/uploads, the client closing the connection mid-body', () => 
 
     expect(next.status).toBe(201)
     // 30 per minute: the five aborted uploads were decided and spent, the sixth is this one.
-    expect(parseRateLimit(next.headers.get('ratelimit'))[0]).toMatchObject({
-      name: 'uploads',
-      remaining: 24,
-    })
+    expect(parseRateLimit(next.headers.get('ratelimit'))).toContainEqual(
+      expect.objectContaining({ name: 'uploads', remaining: 24 })
+    )
     expect(scraped).not.toMatch(/http_requests_total\{[^}]*status="5\d\d"/)
     expect(service.logs.filter((line) => line.level >= 50)).toEqual([])
   })

@@ -34,6 +34,10 @@ export type ConcurrencyLimitOptions<E extends Env = Env> = {
   fallback?: ConcurrencyLimiter
   shadow?: boolean
   onEvent?: (event: ConcurrencyEvent) => void
+  /** The `RateLimit-Policy` members of the limits that run after this one on the same route
+   * (`rateLimitPolicyField(limiters)`), listed on this middleware's own refusals too: every
+   * answer of a resource then lists the same policies, as the draft asks. */
+  laterPolicies?: (c: Context<E>) => string
 }
 
 export function concurrencyLimit<E extends Env = Env>({
@@ -44,6 +48,7 @@ export function concurrencyLimit<E extends Env = Env>({
   fallback,
   shadow = false,
   onEvent,
+  laterPolicies,
 }: ConcurrencyLimitOptions<E>): MiddlewareHandler<E> {
   if (onStoreFailure === 'insurance' && fallback === undefined) {
     throw new TypeError("onStoreFailure 'insurance' needs a fallback limiter")
@@ -54,6 +59,12 @@ export function concurrencyLimit<E extends Env = Env>({
 
   return async function concurrencyLimitMiddleware(c, next) {
     const clientKey = await key(c)
+    // Listed on every answer of the route, whichever limit decides it.
+    setRateLimitHeaders(c, { 'RateLimit-Policy': policyField })
+    const later = (): Record<string, string> => {
+      const field = laterPolicies?.(c) ?? ''
+      return field === '' ? {} : { 'RateLimit-Policy': field }
+    }
     let lease: ConcurrencyLease | undefined
     let source: 'store' | 'fallback' = 'store'
     try {
@@ -64,10 +75,9 @@ export function concurrencyLimit<E extends Env = Env>({
         return sendProblem(
           c,
           temporaryReducedCapacity({
-            violatedPolicies: [name],
             detail: 'The concurrency store is unavailable and this service fails closed.',
           }),
-          { 'Retry-After': '1' }
+          { 'Retry-After': '1', ...later() }
         )
       }
       if (onStoreFailure === 'insurance' && fallback !== undefined) {
@@ -84,7 +94,6 @@ export function concurrencyLimit<E extends Env = Env>({
       source,
     })
     const headers = {
-      'RateLimit-Policy': policyField,
       RateLimit: serializeRateLimit([
         { name, remaining: Math.max(0, lease.limit - lease.inFlight) },
       ]),
@@ -95,6 +104,7 @@ export function concurrencyLimit<E extends Env = Env>({
         return next()
       }
       return sendProblem(c, quotaExceeded({ violatedPolicies: [name] }), {
+        ...later(),
         ...headers,
         'Retry-After': '1',
       })

@@ -283,10 +283,13 @@ describe.each(FORMS)('%s', (form) => {
 
     expect(response.status).toBe(503)
     expect(response.headers.get('retry-after')).toBe('1')
-    expect(await response.json()).toMatchObject({
+    const body = (await response.json()) as Record<string, unknown>
+    expect(body).toMatchObject({
       type: 'https://iana.org/assignments/http-problem-types#temporary-reduced-capacity',
-      'violated-policies': ['api'],
     })
+    // No policy was exceeded, so none is named; the policies of the resource are still listed.
+    expect(body).not.toHaveProperty('violated-policies')
+    expect(response.headers.get('ratelimit-policy')).toMatch(/^"api";q=/)
     expect(events).toMatchObject([{ type: 'store-unavailable', shadowed: false }])
   })
 

@@ -222,13 +222,14 @@ function createGate<E extends Env>({
         durationMs: performance.now() - started,
       })
       if (shadow) return await proceed()
+      // No policy was exceeded (none could be asked): none is named. The policies are the
+      // resource's all the same.
       return sendProblem(
         c,
         temporaryReducedCapacity({
-          violatedPolicies: chosen.policies.map((policy) => policy.name),
           detail: 'The rate limit store is unavailable and this service fails closed.',
         }),
-        { 'Retry-After': '1' }
+        { 'Retry-After': '1', 'RateLimit-Policy': chosen.policyField }
       )
     }
     return await answer(c, proceed, chosen, clientKey, units, decisions, allowed, started)
@@ -319,6 +320,22 @@ function createGate<E extends Env>({
   }
 }
 
+/**
+ * The `RateLimit-Policy` field `rateLimit` sends for these limiters, for another middleware of the
+ * same route that answers before it (see concurrencyLimit's `laterPolicies`).
+ * @example
+ * rateLimitPolicyField([perSecond, perMinute]) // '"burst";q=5;w=1, "minute";q=100;w=60'
+ */
+export function rateLimitPolicyField(limiters: readonly Limiter[]): string {
+  return serializeRateLimitPolicy(
+    limiters.map(({ policy }) => ({
+      name: policy.name,
+      quota: policy.limit,
+      windowSeconds: toWindowSeconds(policy.windowMs),
+    }))
+  )
+}
+
 type PreparedLimiters = {
   single: Limiter | undefined
   /** The single limiter again when it decides synchronously (in memory). */
@@ -343,13 +360,7 @@ function prepareLimiters(limiters: readonly Limiter[]): PreparedLimiters {
         : undefined,
     multi: limiters.length > 1 ? createMultiLimiter(limiters) : undefined,
     policies,
-    policyField: serializeRateLimitPolicy(
-      policies.map((policy) => ({
-        name: policy.name,
-        quota: policy.limit,
-        windowSeconds: toWindowSeconds(policy.windowMs),
-      }))
-    ),
+    policyField: rateLimitPolicyField(limiters),
     members: policies.map((policy) => rateLimitMember(policy.name)),
     singleRefusal: limiters.length === 1 ? singleRefusal(policies[0] as Policy) : undefined,
   }
@@ -378,6 +389,9 @@ function member(
   decision: Decision,
   jitter: number
 ): string {
+  // Admitted because the store failed open: the client's standing is unknown, so its member is
+  // left out rather than made up (the draft allows a subset).
+  if (unknownStanding(decision)) return ''
   const serialize = chosen.members[index] as (remaining: number, resetSeconds: number) => string
   return serialize(
     decision.remaining,
@@ -398,9 +412,13 @@ function rateLimitFieldOf(
   // One policy (the usual case): its member, whatever the mode.
   if (decisions.length === 1) return member(chosen, 0, decisions[0] as Decision, jitter)
   if (mode === 'all') {
-    return decisions.map((decision, index) => member(chosen, index, decision, jitter)).join(', ')
+    return decisions
+      .map((decision, index) => member(chosen, index, decision, jitter))
+      .filter((text) => text !== '')
+      .join(', ')
   }
-  const chosenMost = most ?? mostRestrictive(decisions)
+  const chosenMost = most ?? mostRestrictive(decisions.filter((d) => !unknownStanding(d)))
+  if (chosenMost === undefined) return ''
   return member(chosen, decisions.indexOf(chosenMost), chosenMost, jitter)
 }
 
@@ -417,11 +435,10 @@ function rateLimitHeaders(
 ): Record<string, string> {
   const most = decisions.length === 1 ? (decisions[0] as Decision) : mostRestrictive(decisions)
   // Decisions come in the order of the limiters, so `index` names the policy of each.
-  const headers: Record<string, string> = {
-    'RateLimit-Policy': chosen.policyField,
-    RateLimit: rateLimitFieldOf(chosen, decisions, options.rateLimitField, options.jitter, most),
-  }
-  if (options.legacyHeaders) {
+  const headers: Record<string, string> = { 'RateLimit-Policy': chosen.policyField }
+  const field = rateLimitFieldOf(chosen, decisions, options.rateLimitField, options.jitter, most)
+  if (field !== '') headers.RateLimit = field
+  if (options.legacyHeaders && !unknownStanding(most)) {
     Object.assign(
       headers,
       legacyRateLimitHeaders({
@@ -433,4 +450,9 @@ function rateLimitHeaders(
     )
   }
   return headers
+}
+
+/** A decision admitted by the fail-open outage policy: no store counted it. */
+function unknownStanding(decision: Decision): boolean {
+  return (decision as { source?: string }).source === 'fail-open'
 }

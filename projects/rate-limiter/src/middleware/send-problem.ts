@@ -34,7 +34,8 @@ export function setRateLimitHeaders(c: Context, headers: Record<string, string>)
 export function setRateLimitFields(c: Context, policyField: string, rateLimitField: string): void {
   const res = nodeResponse(c)
   setField(c, res, 'RateLimit-Policy', policyField)
-  setField(c, res, 'RateLimit', rateLimitField)
+  // Empty: no member is known (the store failed open), so the field is left out.
+  if (rateLimitField !== '') setField(c, res, 'RateLimit', rateLimitField)
 }
 
 function setField(c: Context, res: ServerResponse | undefined, name: string, value: string): void {
