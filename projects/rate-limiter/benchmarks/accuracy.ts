@@ -189,7 +189,7 @@ export async function measureAccuracy({
 }): Promise<AccuracyReport> {
   const policy = { limit: 100, windowMs: 1000 }
   const fullRequests = 100
-  const capKeys = loadConfig({}).memoryMaxKeys / (smoke ? 10 : 1)
+  const capKeys = loadConfig({}).MEMORY_MAX_KEYS / (smoke ? 10 : 1)
   const samples = smoke
     ? { memoryKeys: 10_000, redisKeys: 1_000, commandDecisions: 200, latency: 2_000 }
     : { memoryKeys: 100_000, redisKeys: 10_000, commandDecisions: 1_000, latency: 20_000 }

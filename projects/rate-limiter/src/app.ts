@@ -41,15 +41,14 @@ const DECISION_KEY = /^[A-Za-z0-9_.:@/+=-]{1,128}$/
 
 export type AppSettings = Pick<
   Config,
-  | 'trustProxy'
-  | 'ipv6Prefix'
-  | 'shadowMode'
-  | 'legacyHeaders'
-  | 'retryJitterSeconds'
-  | 'rateLimitField'
-  | 'apiKeys'
-  | 'apiKeySecret'
-  | 'routes'
+  | 'TRUST_PROXY'
+  | 'IPV6_PREFIX'
+  | 'SHADOW_MODE'
+  | 'LEGACY_HEADERS'
+  | 'RETRY_JITTER_SECONDS'
+  | 'RATELIMIT_FIELD'
+  | 'API_KEY_SECRET'
+  | 'POLICIES'
 >
 
 export type AppDeps = {
@@ -161,21 +160,21 @@ export function createApp({
   if (metrics) app.get('/metrics', metrics.handler)
 
   const resolveIp = createClientIpResolver({
-    trustProxy: config.trustProxy,
-    ipv6Prefix: config.ipv6Prefix,
+    trustProxy: config.TRUST_PROXY,
+    ipv6Prefix: config.IPV6_PREFIX,
   })
   // Only the hashes of the configured keys are kept; an unknown key is just anonymous traffic,
   // never a fresh quota (else a client could mint a new key per request).
   const tiers = new Map(
-    Object.entries(config.apiKeys).map(([key, tier]) => [
-      hashIdentifier(key, config.apiKeySecret),
+    Object.entries(config.POLICIES.apiKeys).map(([key, tier]) => [
+      hashIdentifier(key, config.API_KEY_SECRET),
       tier,
     ])
   )
   function identify(c: Context<AppEnv>): Client {
     const apiKey = c.req.header('x-api-key')
     if (apiKey) {
-      const hash = hashIdentifier(apiKey, config.apiKeySecret)
+      const hash = hashIdentifier(apiKey, config.API_KEY_SECRET)
       const tier = tiers.get(hash)
       if (tier !== undefined) return { key: `api-key:${hash}`, tier }
     }
@@ -185,10 +184,10 @@ export function createApp({
 
   const common = {
     key: (c: Context<AppEnv>) => c.var.client.key,
-    shadow: config.shadowMode,
-    legacyHeaders: config.legacyHeaders,
-    rateLimitField: config.rateLimitField,
-    retryJitterSeconds: config.retryJitterSeconds,
+    shadow: config.SHADOW_MODE,
+    legacyHeaders: config.LEGACY_HEADERS,
+    rateLimitField: config.RATELIMIT_FIELD,
+    retryJitterSeconds: config.RETRY_JITTER_SECONDS,
     clock,
     ...(rateLimitMetrics && { onEvent: rateLimitMetrics.recordRateLimit }),
   }
@@ -197,7 +196,7 @@ export function createApp({
     rateLimit<AppEnv>({
       ...common,
       limiters: (c) => limits.forRoute(route, c.var.client.tier),
-      cost: config.routes[route].cost,
+      cost: config.POLICIES.routes[route].cost,
       // Our failure is not the client's spending: a 5xx gives the units back.
       refundWhen: (c) => c.res.status >= 500,
     })
@@ -213,7 +212,7 @@ export function createApp({
   )
 
   api.post('/reports', limitBody(MAX_JSON_BYTES), limited('reports'), (c) =>
-    c.json({ report: 'accepted', cost: config.routes.reports.cost }, 202)
+    c.json({ report: 'accepted', cost: config.POLICIES.routes.reports.cost }, 202)
   )
 
   api.get(
@@ -232,7 +231,7 @@ export function createApp({
         fallback: uploads.fallback,
         onStoreFailure: limits.onStoreFailure,
         key: (c) => c.var.client.key,
-        shadow: config.shadowMode,
+        shadow: config.SHADOW_MODE,
         laterPolicies: (c) => rateLimitPolicyField(limits.forRoute('uploads', c.var.client.tier)),
         ...(rateLimitMetrics && { onEvent: rateLimitMetrics.recordConcurrency }),
       })

@@ -53,7 +53,10 @@ export type Limits = {
 }
 
 /** The policy of the benchmark route of one algorithm. */
-export function algorithmPolicy(algorithm: Algorithm, config: Config['algorithmRoutes']): Policy {
+export function algorithmPolicy(
+  algorithm: Algorithm,
+  config: Config['POLICIES']['algorithms']
+): Policy {
   return { name: `algorithm-${algorithm}`, algorithm, ...config }
 }
 
@@ -81,41 +84,41 @@ export function createLimits(
       : createStoreMonitor({
           ping: () => redis.ping(),
           connected: () => redis.status === 'ready',
-          timeoutMs: config.redisTimeoutMs,
+          timeoutMs: config.REDIS_TIMEOUT_MS,
           ...(onStoreChange && { onChange: onStoreChange }),
         })
   const build = (policy: Policy): Limiter => {
     // Bounded: expired keys go first (on access and by the sweep), then, past the cap, the least
     // recently used key, whose client starts afresh.
-    const memoryOptions = { maxKeys: config.memoryMaxKeys, ...(clock && { clock }) }
+    const memoryOptions = { maxKeys: config.MEMORY_MAX_KEYS, ...(clock && { clock }) }
     if (redis === undefined) {
       const limiter = createMemoryLimiter(policy, memoryOptions)
       memoryLimiters.push(limiter)
       return limiter
     }
     const insurance =
-      config.storeFailure === 'insurance' ? createMemoryLimiter(policy, memoryOptions) : undefined
+      config.STORE_FAILURE === 'insurance' ? createMemoryLimiter(policy, memoryOptions) : undefined
     if (insurance) memoryLimiters.push(insurance)
     const store = createRedisLimiter(policy, {
       redis,
-      prefix: `${config.keyPrefix}${policy.name}:`,
+      prefix: `${config.KEY_PREFIX}${policy.name}:`,
     })
-    return createResilientLimiter(config.coalesce ? createCoalescingLimiter(store) : store, {
-      onStoreFailure: config.storeFailure,
+    return createResilientLimiter(config.COALESCE ? createCoalescingLimiter(store) : store, {
+      onStoreFailure: config.STORE_FAILURE,
       monitor,
       ...(insurance && { insurance }),
-      blockCache: config.blockCache,
+      blockCache: config.BLOCK_CACHE,
       ...(onLimiterEvent && { onEvent: onLimiterEvent }),
       ...(clock && { clock }),
     })
   }
 
   const byPolicy = new Map(
-    Object.values(config.policies).map((policy) => [policy.name, build(policy)] as const)
+    Object.values(config.POLICIES.policies).map((policy) => [policy.name, build(policy)] as const)
   )
   const list = (names: readonly string[]) => names.map((name) => byPolicy.get(name) as Limiter)
   const routeLists = new Map<string, readonly Limiter[]>()
-  for (const [id, route] of Object.entries(config.routes)) {
+  for (const [id, route] of Object.entries(config.POLICIES.routes)) {
     routeLists.set(id, list(route.policies))
     for (const [tier, names] of Object.entries(route.tiers))
       routeLists.set(`${id}:${tier}`, list(names))
@@ -123,16 +126,16 @@ export function createLimits(
 
   const forAlgorithm = {} as Record<Algorithm, readonly Limiter[]>
   for (const algorithm of ALGORITHMS) {
-    forAlgorithm[algorithm] = [build(algorithmPolicy(algorithm, config.algorithmRoutes))]
+    forAlgorithm[algorithm] = [build(algorithmPolicy(algorithm, config.POLICIES.algorithms))]
   }
 
   const concurrency: Limits['concurrency'] = {}
-  for (const [id, route] of Object.entries(config.routes) as [
+  for (const [id, route] of Object.entries(config.POLICIES.routes) as [
     RouteId,
-    Config['routes'][RouteId],
+    Config['POLICIES']['routes'][RouteId],
   ][]) {
     if (route.concurrency === undefined) continue
-    const options = { limit: route.concurrency, leaseMs: config.concurrencyLeaseMs }
+    const options = { limit: route.concurrency, leaseMs: config.CONCURRENCY_LEASE_MS }
     const fallback = createMemoryConcurrencyLimiter(options)
     concurrency[id] = {
       limiter:
@@ -142,7 +145,7 @@ export function createLimits(
               createRedisConcurrencyLimiter({
                 redis,
                 ...options,
-                prefix: `${config.keyPrefix}concurrency:${id}:`,
+                prefix: `${config.KEY_PREFIX}concurrency:${id}:`,
               }),
               monitor
             ),
@@ -153,7 +156,7 @@ export function createLimits(
   return {
     backend: redis === undefined ? 'memory' : 'redis',
     monitor,
-    onStoreFailure: config.storeFailure,
+    onStoreFailure: config.STORE_FAILURE,
     byPolicy,
     forRoute: (route, tier) =>
       (tier !== undefined ? routeLists.get(`${route}:${tier}`) : undefined) ??
@@ -161,8 +164,8 @@ export function createLimits(
     forAlgorithm,
     concurrency,
     shedder: createPriorityLoadShedder({
-      capacity: config.loadShedCapacity,
-      reservedShare: config.loadShedReservedShare,
+      capacity: config.LOAD_SHED_CAPACITY,
+      reservedShare: config.LOAD_SHED_RESERVED_SHARE,
     }),
     close() {
       for (const limiter of memoryLimiters) limiter.close()

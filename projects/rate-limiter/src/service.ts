@@ -23,8 +23,8 @@ export type Service = {
 }
 
 export function createService(config: Config, { logger }: { logger: Logger }): Service {
-  const redis = config.redisUrl
-    ? createRedis(config.redisUrl, {
+  const redis = config.REDIS_URL
+    ? createRedis(config.REDIS_URL, {
         role: 'request',
         name: 'rate-limiter',
         logger,
@@ -69,12 +69,12 @@ export function createService(config: Config, { logger }: { logger: Logger }): S
       : [
           {
             name: 'redis',
-            critical: config.storeFailure === 'fail-closed',
+            critical: config.STORE_FAILURE === 'fail-closed',
             check: () => monitor.check(),
           },
         ],
     // The monitor's verdict on a frozen Redis takes REDIS_TIMEOUT_MS.
-    { timeoutMs: config.redisTimeoutMs + 250 }
+    { timeoutMs: config.REDIS_TIMEOUT_MS + 250 }
   )
 
   const app = createApp({ config, limits, logger, health, storeUp, metrics, rateLimitMetrics })

@@ -284,7 +284,7 @@ describe('POST /api/decisions, bounded (memory backend)', () => {
 
   it('when one client sends more decisions than the route allows, answers 429 problem details naming the route policy', async () => {
     const client = '198.51.100.200'
-    const { limit } = service.config.policies.decisions!
+    const { limit } = service.config.POLICIES.policies.decisions!
     const statuses: number[] = []
     for (let i = 0; i <= limit; i++) statuses.push((await decide(`spam-${i}`, client)).status)
     const refused = await decide('one-more', client)

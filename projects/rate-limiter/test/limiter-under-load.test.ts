@@ -14,7 +14,7 @@ const WINDOW_MS = 2000
 const PER_PROCESS = 500
 const WINDOWS = 10
 // Longer than the service's default REDIS_TIMEOUT_MS: a deadline measured on this loop expires.
-const BUSY_MS = loadConfig({}).redisTimeoutMs + 200
+const BUSY_MS = loadConfig({}).REDIS_TIMEOUT_MS + 200
 
 let instances: ChildProcess[] = []
 let burners: ChildProcess[] = []

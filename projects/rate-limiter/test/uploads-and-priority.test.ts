@@ -35,7 +35,7 @@ describe('POST /api/uploads (Redis concurrency limiter, 2 in flight)', () => {
   afterAll(() => service.stop())
 
   it('when two uploads are in flight, refuses a third with 429 and admits one after a release', async () => {
-    const slots = `${service.config.keyPrefix}concurrency:uploads:{ip:127.0.0.1}`
+    const slots = `${service.config.KEY_PREFIX}concurrency:uploads:{ip:127.0.0.1}`
     const first = openUpload(service.url)
     const second = openUpload(service.url)
     await waitFor(async () => (await service.redis?.zcard(slots)) === 2, {
@@ -68,7 +68,7 @@ describe('POST /api/uploads (Redis concurrency limiter, 2 in flight)', () => {
   })
 
   it('when the body is over 1 MiB (chunked), answers 413 and releases the slot', async () => {
-    const slots = `${service.config.keyPrefix}concurrency:uploads:{ip:127.0.0.1}`
+    const slots = `${service.config.KEY_PREFIX}concurrency:uploads:{ip:127.0.0.1}`
 
     const response = await fetch(`${service.url}/api/uploads`, {
       method: 'POST',
@@ -99,7 +99,7 @@ describe('POST /api/uploads, two limits on one resource (3 per minute, 2 in flig
   afterAll(() => service.stop())
 
   it('when the concurrency limit refuses, no rate-limit unit is spent, and every answer lists the same policies', async () => {
-    const slots = `${service.config.keyPrefix}concurrency:uploads:{ip:127.0.0.1}`
+    const slots = `${service.config.KEY_PREFIX}concurrency:uploads:{ip:127.0.0.1}`
     const first = openUpload(service.url)
     const second = openUpload(service.url)
     await waitFor(async () => (await service.redis?.zcard(slots)) === 2, {
