@@ -15,7 +15,8 @@ import type { Logger } from 'pino'
 import { z } from 'zod'
 import { createClientIpResolver, hashIdentifier } from './client-identity/client-key.ts'
 import type { Config, RouteId } from './config.ts'
-import { toWindowSeconds } from './headers/ratelimit-headers.ts'
+import { PROBLEM_TYPES } from './middleware/problem-details.ts'
+import { toWindowSeconds } from './middleware/ratelimit-headers.ts'
 import {
   ALGORITHMS,
   InvalidRequestError,
@@ -315,9 +316,13 @@ export function createApp({
         )
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error
-        return problemResponse(503, 'store_unavailable', 'The rate limit store is unavailable', {
-          headers: { 'Retry-After': '1' },
-        })
+        // The same problem the middleware answers when the store is down and it fails closed.
+        return problemResponse(
+          503,
+          'store_unavailable',
+          'The rate limit store is unavailable and this service fails closed.',
+          { headers: { 'Retry-After': '1' }, type: PROBLEM_TYPES.temporaryReducedCapacity }
+        )
       }
     }
   )

@@ -1,7 +1,7 @@
 import { createLogger, serveApp } from '@kit/http'
 import { waitForRedis } from '@kit/redis'
 import { uniqueName } from '@kit/testing'
-import { parseRateLimit } from '../src/headers/ratelimit-header-parser.ts'
+import { parseRateLimit } from '../src/middleware/ratelimit-header-parser.ts'
 import { loadConfig, type Config } from '../src/config.ts'
 import { createService, type Service } from '../src/service.ts'
 

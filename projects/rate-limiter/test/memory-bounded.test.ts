@@ -25,23 +25,19 @@ async function measure(): Promise<MemoryBoundedReport> {
 const mb = (bytes: number): string => `${(bytes / MB).toFixed(1)} MB`
 
 describe('memory limiter bounded (R9)', () => {
-  it(
-    'when 1,000,000 distinct keys go idle past their 1 s window, the sweep empties the store and the heap returns to within 50 MB of its baseline',
-    async () => {
-      const report = await measure()
-      console.info(
-        `R9: ${report.keys} keys filled in ${report.fillMs} ms; heap ${mb(report.baselineBytes)}` +
-          ` -> ${mb(report.filledBytes)} held -> ${mb(report.afterBytes)} after a` +
-          ` ${report.sweepMs} ms sweep (delta ${mb(report.afterBytes - report.baselineBytes)},` +
-          ` ${report.sizeAfterIdle} keys left)`
-      )
+  it('when 1,000,000 distinct keys go idle past their 1 s window, the sweep empties the store and the heap returns to within 50 MB of its baseline', async () => {
+    const report = await measure()
+    console.info(
+      `R9: ${report.keys} keys filled in ${report.fillMs} ms; heap ${mb(report.baselineBytes)}` +
+        ` -> ${mb(report.filledBytes)} held -> ${mb(report.afterBytes)} after a` +
+        ` ${report.sweepMs} ms sweep (delta ${mb(report.afterBytes - report.baselineBytes)},` +
+        ` ${report.sizeAfterIdle} keys left)`
+    )
 
-      expect(report.sizeAfterFill).toBe(1_000_000)
-      // The bound is meaningful: holding the keys costs more than it allows.
-      expect(report.filledBytes - report.baselineBytes).toBeGreaterThan(BOUND_BYTES)
-      expect(report.sizeAfterIdle).toBe(0)
-      expect(report.afterBytes - report.baselineBytes).toBeLessThan(BOUND_BYTES)
-    },
-    30_000
-  )
+    expect(report.sizeAfterFill).toBe(1_000_000)
+    // The bound is meaningful: holding the keys costs more than it allows.
+    expect(report.filledBytes - report.baselineBytes).toBeGreaterThan(BOUND_BYTES)
+    expect(report.sizeAfterIdle).toBe(0)
+    expect(report.afterBytes - report.baselineBytes).toBeLessThan(BOUND_BYTES)
+  }, 30_000)
 })

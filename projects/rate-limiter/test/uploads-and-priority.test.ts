@@ -2,7 +2,7 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage } from
 import { connect } from 'node:net'
 import { waitFor } from '@kit/testing'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { parseRateLimit, parseRateLimitPolicy } from '../src/headers/ratelimit-header-parser.ts'
+import { parseRateLimit, parseRateLimitPolicy } from '../src/middleware/ratelimit-header-parser.ts'
 import { policies, startService, statusCounts, type RunningService } from './helpers.ts'
 
 /** An upload whose body stays open until `finish()`: it holds its concurrency slot meanwhile. */

@@ -1,6 +1,6 @@
-import { uniqueName } from '@kit/testing'
+import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   ALGORITHMS,
   capacityOf,
@@ -14,13 +14,16 @@ import {
   type Decision,
   type Limiter,
   type Policy,
-} from '../src/limiter/index.ts'
+} from './index.ts'
 
-const prefix = `${uniqueName('limiter-redis')}:`
+// A real Redis, from the environment; keys under a prefix of this run's own.
+const prefix = `test-limiter-redis-${randomUUID().slice(0, 8)}:`
 let redis: Redis
 
 beforeAll(() => {
-  redis = new Redis(inject('redisUrl'), { enableAutoPipelining: true })
+  const url = process.env.REDIS_URL
+  if (url === undefined) throw new Error('REDIS_URL must name a Redis for these tests')
+  redis = new Redis(url, { enableAutoPipelining: true })
 })
 
 afterAll(async () => {
@@ -173,7 +176,10 @@ describe.each(ALGORITHMS)('createRedisLimiter (%s)', (algorithm: Algorithm) => {
   })
 
   it('when Redis is unreachable, rejects with StoreUnavailableError', async () => {
-    const closed = new Redis(inject('redisUrl'), { lazyConnect: true, enableOfflineQueue: false })
+    const closed = new Redis(process.env.REDIS_URL as string, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+    })
     const limiter = createRedisLimiter(policy, { redis: closed, prefix })
 
     const attempt = limiter.consume('k')
