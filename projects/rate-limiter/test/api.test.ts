@@ -224,6 +224,9 @@ describe('the demo service (memory backend)', () => {
     })
 
     it('when requests were limited, exposes allowed and limited counters by policy', async () => {
+      const client = newClient()
+      for (let i = 0; i < 4; i++) await get('/api/resource', client)
+
       const text = await (await get('/metrics')).text()
 
       expect(text).toMatch(/rate_limit_allowed_total\{policy="default",backend="memory"\} \d+/)

@@ -136,8 +136,11 @@ describe.each(ALGORITHMS)('createRedisLimiter (%s)', (algorithm: Algorithm) => {
   })
 
   it('when a client is limited, keeps every key it wrote under one hash tag and with a TTL', async () => {
-    const limiter = createRedisLimiter({ ...policy, windowMs: 1000 }, { redis, prefix })
+    // A minute, away from its edge: no key expires between the consumes and the scan, however
+    // busy the machine (a fixed window's key lives until its window ends).
+    const limiter = createRedisLimiter({ ...policy, windowMs: 60_000 }, { redis, prefix })
     const key = `layout-${algorithm}`
+    await awayFromWindowEdge(60_000)
 
     for (let i = 0; i < 12; i++) await limiter.consume(key)
     const keys = await keysWithTtl(`${prefix}{${key}}*`)
@@ -146,7 +149,7 @@ describe.each(ALGORITHMS)('createRedisLimiter (%s)', (algorithm: Algorithm) => {
     expect(keys.size).toBe(algorithm === 'sliding-log' ? 2 : 1)
     for (const ttl of keys.values()) {
       expect(ttl).toBeGreaterThan(0)
-      expect(ttl).toBeLessThanOrEqual(2000)
+      expect(ttl).toBeLessThanOrEqual(120_000)
     }
     expect(new Set(tags)).toEqual(new Set([key]))
   })
