@@ -1,5 +1,5 @@
 /**
- * The rate limiter's benchmark (issue 3, "Benchmark"): the kit's middleware on each algorithm and
+ * The rate limiter's benchmark: the kit's middleware on each algorithm and
  * backend against a bare Hono app and rate-limiter-flexible wired into the same app, all requests
  * passing and all rejected, interleaved round by round; then the accuracy-against-cost table and
  * the bursty-arrival chart. Results go to benchmarks/results, REPORT.md is regenerated.

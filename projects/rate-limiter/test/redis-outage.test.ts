@@ -2,7 +2,7 @@ import { startRedisServer, waitFor, type RedisServer } from '@kit/testing'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { policies, startService, statusCounts, type RunningService } from './helpers.ts'
 
-// R5 (reliability.md § 3): Redis killed mid-run, in each outage policy. A private redis-server
+// Redis killed mid-run, in each outage policy. A private redis-server
 // per mode: this file kills it.
 const TIMEOUT_MS = 100
 // Seen by the client, a request may take longer than the limiter's timeout (HTTP on loopback on

@@ -154,7 +154,7 @@ describe.each(ALGORITHMS)('createRedisLimiter (%s)', (algorithm: Algorithm) => {
     expect(new Set(tags)).toEqual(new Set([key]))
   })
 
-  it('when 10,000 distinct keys are consumed, refunded and denied, leaves no key without a TTL (R2)', async () => {
+  it('when 10,000 distinct keys are consumed, refunded and denied, leaves no key without a TTL', async () => {
     const own = `${prefix}r2-${algorithm}:`
     const limiter = createRedisLimiter(
       { ...policy, limit: 2, windowMs: 60_000 },
