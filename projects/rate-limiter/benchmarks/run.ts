@@ -140,8 +140,8 @@ function passScenario(name: string, description: string, { clients = false } = {
     name,
     description,
     ...allPass?.node,
-    async prepare(target) {
-      return {
+    prepare(target) {
+      return Promise.resolve({
         requests: requestMix(
           clients
             ? {
@@ -152,7 +152,7 @@ function passScenario(name: string, description: string, { clients = false } = {
             : { path: '/limited' }
         ),
         check: passCheck(limitedTargets.get(target.url) ? passPolicy : undefined),
-      }
+      })
     },
   }
 }

@@ -43,7 +43,7 @@ function setup(inner: BatchLimiter) {
   const limiter = createCoalescingLimiter(inner, { schedule: (f) => (flush = f) })
   return {
     limiter,
-    async settle<T>(pending: Promise<T>[]): Promise<T[]> {
+    settle: <T>(pending: Promise<T>[]): Promise<T[]> => {
       flush?.()
       flush = undefined
       return Promise.all(pending)
@@ -158,7 +158,7 @@ describe('createCoalescingLimiter', () => {
       consumeMany(limiter, 'k', 3).map((p) =>
         p.then(
           () => 'resolved',
-          (error) => error
+          (error: unknown) => error
         )
       )
     )

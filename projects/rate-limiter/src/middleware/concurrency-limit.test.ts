@@ -53,7 +53,7 @@ function appWith(options: Omit<ConcurrencyLimitOptions, 'name' | 'key'>) {
       return c.json({ ok: true }, 201)
     }
   )
-  const post = () => app.request('/uploads', { method: 'POST' })
+  const post = async () => app.request('/uploads', { method: 'POST' })
   return { post, gates, untilWaiting: (count: number) => untilWaiting(gates, count) }
 }
 

@@ -44,7 +44,7 @@ describe('loadShed', () => {
         return c.text('ok')
       }
     )
-    const inFlight = Array.from({ length: 4 }, () => app.request('/p'))
+    const inFlight = Array.from({ length: 4 }, async () => app.request('/p'))
     await untilWaiting(gates, 4)
 
     const shed = await app.request('/p')
