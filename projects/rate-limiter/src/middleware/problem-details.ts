@@ -76,14 +76,16 @@ export function temporaryReducedCapacity({
 
 /**
  * Answers `problem` through the context, so the headers set before with `c.header()` (the
- * RateLimit fields, the request id) stay on the refusal.
+ * RateLimit fields, the request id) stay on the refusal. `body` is the problem serialized, when
+ * the caller keeps it ready (a refusal that never changes).
  */
 export function sendProblem(
   c: Context,
   problem: ProblemDetails,
-  headers: Record<string, string> = {}
+  headers: Record<string, string> = {},
+  body: string = JSON.stringify(problem)
 ): Response {
-  return c.body(JSON.stringify(problem), problem.status, {
+  return c.body(body, problem.status, {
     ...headers,
     'Content-Type': PROBLEM_CONTENT_TYPE,
   })

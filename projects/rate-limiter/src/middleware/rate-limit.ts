@@ -20,7 +20,12 @@
  */
 import { randomInt as cryptoRandomInt } from 'node:crypto'
 import type { Context, Env, MiddlewareHandler } from 'hono'
-import { quotaExceeded, sendProblem, temporaryReducedCapacity } from './problem-details.ts'
+import {
+  quotaExceeded,
+  sendProblem,
+  temporaryReducedCapacity,
+  type ProblemDetails,
+} from './problem-details.ts'
 import {
   legacyRateLimitHeaders,
   rateLimitMember,
@@ -129,14 +134,16 @@ export function rateLimit<E extends Env = Env>({
   return async function rateLimitMiddleware(c, next) {
     const chosen = typeof limiters === 'function' ? limiters(c) : limiters
     if (chosen.length === 0) return next() // no policy applies to this request
-    const clientKey = await key(c)
+    const keyed = key(c)
+    const clientKey = typeof keyed === 'string' ? keyed : await keyed
     const units = typeof cost === 'function' ? cost(c) : cost
     // Every answer of the resource lists its policies, whatever is decided below.
     c.header('RateLimit-Policy', policyFieldOf(chosen), { append: true })
 
-    const started = performance.now()
+    // Timed only for the events that report it.
+    const started = onEvent === undefined ? 0 : performance.now()
     const outcome = await decide(chosen, clientKey, units, isStoreUnavailable)
-    const durationMs = performance.now() - started
+    const durationMs = onEvent === undefined ? 0 : performance.now() - started
 
     if (!outcome.decided) {
       onEvent?.({
@@ -173,8 +180,8 @@ export function rateLimit<E extends Env = Env>({
     if (refused) {
       const denied = decisions.filter((decision) => !decision.allowed)
       const wait = retryAfterSeconds(Math.max(...denied.map((d) => d.retryAfterMs))) + jitter
-      const problem = quotaExceeded({ violatedPolicies: denied.map((d) => d.policy.name) })
-      return sendProblem(c, problem, { 'Retry-After': String(wait) })
+      const { problem, body } = refusalOf(denied)
+      return sendProblem(c, problem, { 'Retry-After': String(wait) }, body)
     }
 
     await next()
@@ -205,6 +212,22 @@ export function rateLimitPolicyField(limiters: readonly RateLimiter[]): string {
   )
 }
 
+// The 429 body of each set of violated policies, serialized once: it never changes, and policy
+// names are configuration, so the map stays small.
+const refusals = new Map<string, { problem: ProblemDetails; body: string }>()
+
+function refusalOf(denied: readonly RateLimitDecision[]) {
+  const names = denied.map((decision) => decision.policy.name)
+  const id = names.join('\n')
+  let refusal = refusals.get(id)
+  if (refusal === undefined) {
+    const problem = quotaExceeded({ violatedPolicies: names })
+    refusal = { problem, body: JSON.stringify(problem) }
+    refusals.set(id, refusal)
+  }
+  return refusal
+}
+
 /**
  * Asks every limiter; all must allow. A refused request consumes nothing: what the others took is
  * refunded. A denial is known even while another policy's store is down, so it is still a 429.
@@ -215,6 +238,16 @@ async function decide(
   cost: number,
   isStoreUnavailable: (error: unknown) => boolean
 ): Promise<Outcome> {
+  if (limiters.length === 1) {
+    // One policy, the usual case: its answer is the outcome.
+    try {
+      const decision = await (limiters[0] as RateLimiter).consume(key, cost)
+      return { decided: true, decisions: [decision], allowed: decision.allowed }
+    } catch (error) {
+      if (!isStoreUnavailable(error)) throw error
+      return { decided: false, error }
+    }
+  }
   const results = await Promise.allSettled(limiters.map((limiter) => limiter.consume(key, cost)))
   const decisions: RateLimitDecision[] = []
   const took: RateLimiter[] = []
@@ -274,6 +307,10 @@ function rateLimitFieldOf(
   mode: 'all' | 'most-restrictive',
   jitter: number
 ): string {
+  if (decisions.length === 1) {
+    const decision = decisions[0] as RateLimitDecision
+    return unknownStanding(decision) ? '' : memberOf(decision, jitter)
+  }
   const known = decisions.filter((decision) => !unknownStanding(decision))
   if (known.length === 0) return ''
   if (mode === 'most-restrictive') return memberOf(mostRestrictive(known), jitter)
