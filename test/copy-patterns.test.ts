@@ -1,5 +1,15 @@
 import { spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -46,7 +56,9 @@ function sourceFiles(dir: string): string[] {
 
 /** Every module specifier a file imports, exports from, or loads dynamically. */
 function specifiersOf(file: string): string[] {
-  return ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.map((f) => f.fileName)
+  return ts
+    .preProcessFile(readFileSync(file, 'utf8'), true, true)
+    .importedFiles.map((f) => f.fileName)
 }
 
 /** 'hono/combine' → 'hono', '@hono/node-server/conninfo' → '@hono/node-server'. */
@@ -111,7 +123,12 @@ describe.each(patterns)('pattern folder $folder', ({ folder }) => {
     // Only what the folder imports (from its project's install), and the tools to check it.
     const owner = owningPackage(source)
     mkdirSync(join(project, 'node_modules', '@types'), { recursive: true })
-    for (const pkg of [...packages, ...TOOLS]) {
+    // A package that ships no types is typed by its DefinitelyTyped twin (ws → @types/ws), which a
+    // copier installs beside it; link it when the project has it.
+    const typings = packages
+      .map((pkg) => `@types/${pkg.startsWith('@') ? pkg.slice(1).replace('/', '__') : pkg}`)
+      .filter((types) => existsSync(join(owner, 'node_modules', types)))
+    for (const pkg of [...packages, ...typings, ...TOOLS]) {
       const from = [owner, root]
         .map((dir) => join(dir, 'node_modules', pkg))
         .find((path) => existsSync(path))
