@@ -168,10 +168,14 @@ describe('Redis killed with SIGKILL and restarted from its AOF', () => {
       args: ['--appendfsync', 'always', '--maxmemory-policy', 'noeviction'],
     })
     const t = await buildTestApp({ redisUrl: redis.url, env: { KEEP_COMPLETED: '100000' } })
+    // A job active when Redis died finished but could not be recorded; its lock expires and the
+    // stalled check runs it again. Short lock and check intervals keep that wait within the test.
     const worker = await startWorker({
       REDIS_URL: redis.url,
       QUEUE_NAME: t.config.QUEUE_NAME,
       WORKER_CONCURRENCY: '10',
+      LOCK_DURATION_MS: '5000',
+      STALLED_INTERVAL_MS: '5000',
     })
     const acknowledged: string[] = []
     const refusals: number[] = []
@@ -213,7 +217,7 @@ describe('Redis killed with SIGKILL and restarted from its AOF', () => {
       // The same worker process takes jobs again, and finishes every acknowledged one.
       await waitUntil(
         async () => (await t.service.queue.getJobCountByTypes('completed')) >= acknowledged.length,
-        30_000,
+        45_000,
         'every acknowledged job completed'
       )
       expect(worker.child.exitCode).toBeNull()

@@ -1,6 +1,6 @@
-import { uniqueName } from '@kit/testing'
+import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   ALGORITHMS,
   capacityOf,
@@ -14,13 +14,16 @@ import {
   type Decision,
   type Limiter,
   type Policy,
-} from '../src/limiter/index.ts'
+} from './index.ts'
 
-const prefix = `${uniqueName('limiter-redis')}:`
+// A real Redis, from the environment; keys under a prefix of this run's own.
+const prefix = `test-limiter-redis-${randomUUID().slice(0, 8)}:`
 let redis: Redis
 
 beforeAll(() => {
-  redis = new Redis(inject('redisUrl'), { enableAutoPipelining: true })
+  const url = process.env.REDIS_URL
+  if (url === undefined) throw new Error('REDIS_URL must name a Redis for these tests')
+  redis = new Redis(url, { enableAutoPipelining: true })
 })
 
 afterAll(async () => {
@@ -133,8 +136,11 @@ describe.each(ALGORITHMS)('createRedisLimiter (%s)', (algorithm: Algorithm) => {
   })
 
   it('when a client is limited, keeps every key it wrote under one hash tag and with a TTL', async () => {
-    const limiter = createRedisLimiter({ ...policy, windowMs: 1000 }, { redis, prefix })
+    // A minute, away from its edge: no key expires between the consumes and the scan, however
+    // busy the machine (a fixed window's key lives until its window ends).
+    const limiter = createRedisLimiter({ ...policy, windowMs: 60_000 }, { redis, prefix })
     const key = `layout-${algorithm}`
+    await awayFromWindowEdge(60_000)
 
     for (let i = 0; i < 12; i++) await limiter.consume(key)
     const keys = await keysWithTtl(`${prefix}{${key}}*`)
@@ -143,12 +149,12 @@ describe.each(ALGORITHMS)('createRedisLimiter (%s)', (algorithm: Algorithm) => {
     expect(keys.size).toBe(algorithm === 'sliding-log' ? 2 : 1)
     for (const ttl of keys.values()) {
       expect(ttl).toBeGreaterThan(0)
-      expect(ttl).toBeLessThanOrEqual(2000)
+      expect(ttl).toBeLessThanOrEqual(120_000)
     }
     expect(new Set(tags)).toEqual(new Set([key]))
   })
 
-  it('when 10,000 distinct keys are consumed, refunded and denied, leaves no key without a TTL (R2)', async () => {
+  it('when 10,000 distinct keys are consumed, refunded and denied, leaves no key without a TTL', async () => {
     const own = `${prefix}r2-${algorithm}:`
     const limiter = createRedisLimiter(
       { ...policy, limit: 2, windowMs: 60_000 },
@@ -173,7 +179,10 @@ describe.each(ALGORITHMS)('createRedisLimiter (%s)', (algorithm: Algorithm) => {
   })
 
   it('when Redis is unreachable, rejects with StoreUnavailableError', async () => {
-    const closed = new Redis(inject('redisUrl'), { lazyConnect: true, enableOfflineQueue: false })
+    const closed = new Redis(process.env.REDIS_URL as string, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+    })
     const limiter = createRedisLimiter(policy, { redis: closed, prefix })
 
     const attempt = limiter.consume('k')

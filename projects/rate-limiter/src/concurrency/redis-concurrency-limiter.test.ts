@@ -1,14 +1,31 @@
-import { uniqueName, waitFor } from '@kit/testing'
+import { randomUUID } from 'node:crypto'
+import { setTimeout as delay } from 'node:timers/promises'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { createRedisConcurrencyLimiter } from '../src/concurrency/concurrency-limiter.ts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRedisConcurrencyLimiter, type ConcurrencyLease } from './concurrency-limiter.ts'
+
+/** Asks `acquire` every 50 ms until it grants a slot, for at most `timeoutMs`. */
+async function acquiredWithin(
+  acquire: () => Promise<ConcurrencyLease>,
+  timeoutMs: number
+): Promise<ConcurrencyLease> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    const lease = await acquire()
+    if (lease.acquired || performance.now() > deadline) return lease
+    await delay(50)
+  }
+}
 
 describe('createRedisConcurrencyLimiter', () => {
-  const prefix = `${uniqueName('concurrency')}:`
+  // A real Redis, from the environment; keys under a prefix of this run's own.
+  const prefix = `test-concurrency-${randomUUID().slice(0, 8)}:`
   let redis: Redis
 
   beforeAll(() => {
-    redis = new Redis(inject('redisUrl'))
+    const url = process.env.REDIS_URL
+    if (url === undefined) throw new Error('REDIS_URL must name a Redis for these tests')
+    redis = new Redis(url)
   })
   afterAll(async () => {
     await redis.quit()
@@ -42,13 +59,7 @@ describe('createRedisConcurrencyLimiter', () => {
     await crashed.acquire('leaky') // never released: the instance "died"
 
     const whileHeld = await survivor.acquire('leaky')
-    const reclaimed = await waitFor(
-      async () => {
-        const lease = await survivor.acquire('leaky')
-        return lease.acquired ? lease : undefined
-      },
-      { timeoutMs: 2000, intervalMs: 50, message: 'the leaked slot was never reclaimed' }
-    )
+    const reclaimed = await acquiredWithin(() => survivor.acquire('leaky'), 2000)
 
     expect(whileHeld.acquired).toBe(false)
     expect(reclaimed.acquired).toBe(true)
