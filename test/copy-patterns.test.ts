@@ -166,9 +166,22 @@ describe.each(patterns)('pattern folder $folder', ({ folder }) => {
           numTotalTests: number
           numPassedTests: number
           numFailedTests: number
+          testResults: {
+            name: string
+            assertionResults: { fullName: string; status: string; failureMessages: string[] }[]
+          }[]
         })
       : undefined
     expect(results, vitest.stdout + vitest.stderr).toBeDefined()
+    const failed = results!.testResults.flatMap((file) =>
+      file.assertionResults
+        .filter((test) => test.status === 'failed')
+        .map(
+          (test) =>
+            `${relative(project, file.name)} > ${test.fullName}\n${test.failureMessages.join('\n')}`
+        )
+    )
+    expect(failed).toEqual([])
     expect(results!.numFailedTests, vitest.stdout + vitest.stderr).toBe(0)
     expect(results!.numTotalTests).toBeGreaterThan(0)
     expect(results!.numPassedTests).toBe(results!.numTotalTests)
