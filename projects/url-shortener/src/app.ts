@@ -28,6 +28,7 @@ export const MAX_BODY_BYTES = 16 * 1024
 export type AppSettings = Pick<
   Config,
   | 'PUBLIC_BASE_URL'
+  | 'HOST'
   | 'ANONYMOUS_CREATE'
   | 'REDIRECT_STATUS'
   | 'REDIRECT_CACHE_MAX_AGE'
@@ -52,6 +53,18 @@ export type AppDeps = {
   /** Request metrics and GET /metrics (behind the API key); the app adds its own gauges. */
   metrics?: ReturnType<typeof createMetrics>
   now?: () => number
+}
+
+/**
+ * The names and addresses of this service, refused as targets: the public host, and the address
+ * it listens on when that is one address (every interface's addresses cannot be known here;
+ * loopback and unspecified addresses are refused whatever the settings).
+ */
+function ownHosts({ PUBLIC_BASE_URL, HOST }: Pick<AppSettings, 'PUBLIC_BASE_URL' | 'HOST'>) {
+  const listening = HOST.toLowerCase()
+  return listening === '0.0.0.0' || listening === '::'
+    ? [hostOf(PUBLIC_BASE_URL)]
+    : [hostOf(PUBLIC_BASE_URL), listening]
 }
 
 /**
@@ -129,7 +142,7 @@ export function createApp({
       links,
       cache,
       schemas: createLinkSchemas({
-        policy: { ownHosts: [hostOf(config.PUBLIC_BASE_URL)], denyHosts: config.DENY_HOSTS },
+        policy: { ownHosts: ownHosts(config), denyHosts: config.DENY_HOSTS },
         now,
       }),
       publicBaseUrl: config.PUBLIC_BASE_URL,

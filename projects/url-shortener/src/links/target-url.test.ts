@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import ipaddr from 'ipaddr.js'
 import { describe, expect, it } from 'vitest'
 import { checkTarget, hostOf, MAX_TARGET_LENGTH } from './target-url.ts'
 import { CORPUS_POLICY, HOSTILE_TARGETS, VALID_TARGETS } from './target-url.fixtures.ts'
@@ -62,5 +63,209 @@ describe('checkTarget', () => {
   it('when a base URL is given, hostOf gives its normalised host', () => {
     expect(hostOf('https://Sho.RT./')).toBe('sho.rt')
     expect(hostOf('http://127.0.0.1:3000')).toBe('127.0.0.1')
+  })
+})
+
+// Spellings of one host that the WHATWG URL parser accepts and normalises to the same thing.
+
+/** An IPv4 address (32-bit number) in 1 to 4 parts, each decimal, hex or octal (WHATWG IPv4). */
+function ipv4Spelling(n: number): fc.Arbitrary<string> {
+  const part = (value: number) =>
+    fc.constantFrom('dec', 'hex', 'HEX', 'oct').map((base) => {
+      if (base === 'dec') return String(value)
+      if (base === 'oct') return value === 0 ? '0' : `0${value.toString(8)}`
+      const hex = value.toString(16)
+      return base === 'hex' ? `0x${hex}` : `0X${hex.toUpperCase()}`
+    })
+  const bytes = [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]
+  return fc.tuple(fc.integer({ min: 1, max: 4 }), fc.boolean()).chain(([count, trailingDot]) => {
+    // The last part holds every byte the earlier parts do not.
+    const last = bytes.slice(count - 1).reduce((sum, byte) => sum * 256 + byte, 0)
+    const parts = [...bytes.slice(0, count - 1), last].map(part)
+    return fc.tuple(...parts).map((spelled) => spelled.join('.') + (trailingDot ? '.' : ''))
+  })
+}
+
+/** An IPv6 address (8 parts) with random leading zeros, case, `::` and a dotted IPv4 tail. */
+function ipv6Spelling(parts: readonly number[]): fc.Arbitrary<string> {
+  const hex = (value: number) =>
+    fc.tuple(fc.integer({ min: 0, max: 3 }), fc.boolean()).map(([zeros, upper]) => {
+      const digits = value
+        .toString(16)
+        .padStart(Math.min(4, value.toString(16).length + zeros), '0')
+      return upper ? digits.toUpperCase() : digits
+    })
+  return fc
+    .tuple(fc.tuple(...parts.map(hex)), fc.boolean(), fc.boolean())
+    .map(([spelled, compress, dottedTail]) => {
+      let groups: string[] = spelled
+      if (dottedTail) {
+        const [high, low] = [parts[6] ?? 0, parts[7] ?? 0]
+        groups = [...spelled.slice(0, 6), `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`]
+      }
+      const zeroRun = groups.findIndex((group, i) => i < 6 && /^0+$/.test(group))
+      if (!compress || zeroRun === -1) return groups.join(':')
+      let end = zeroRun
+      while (end < groups.length && /^0+$/.test(groups[end] ?? '')) end++
+      return `${groups.slice(0, zeroRun).join(':')}::${groups.slice(end).join(':')}`
+    })
+    .map((spelling) => `[${spelling}]`)
+}
+
+/** A host name in random case, with a trailing dot, percent-escapes or full-width letters. */
+function nameSpelling(name: string): fc.Arbitrary<string> {
+  const letter = (char: string) =>
+    fc.constantFrom('lower', 'upper', 'escaped', 'fullwidth').map((form) => {
+      if (!/[a-z]/.test(char)) return char
+      if (form === 'upper') return char.toUpperCase()
+      if (form === 'escaped') return `%${char.charCodeAt(0).toString(16)}`
+      if (form === 'fullwidth') return String.fromCharCode(char.charCodeAt(0) - 0x61 + 0xff41)
+      return char
+    })
+  return fc
+    .tuple(fc.tuple(...[...name].map(letter)), fc.boolean())
+    .map(([chars, trailingDot]) => chars.join('') + (trailingDot ? '.' : ''))
+}
+
+const byte = fc.integer({ min: 0, max: 255 })
+const v4 = (first: fc.Arbitrary<number>) =>
+  fc
+    .tuple(first, byte, byte, byte)
+    .map(([a, b, c, d]) => ((a << 24) >>> 0) + (b << 16) + (c << 8) + d)
+/** 127.0.0.0/8 and 0.0.0.0/8 as 32-bit numbers. */
+const thisMachineV4 = v4(fc.constantFrom(127, 0))
+const publicV4 = v4(fc.integer({ min: 1, max: 223 })).filter(
+  (n) =>
+    ipaddr.fromByteArray([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]).range() ===
+    'unicast'
+)
+const v4Parts = (n: number) => [n >>> 16, n & 0xffff]
+
+/** Every "this machine" address, in every IPv6 form that carries one. */
+const thisMachineV6 = fc.oneof(
+  fc.constant([0, 0, 0, 0, 0, 0, 0, 1]),
+  fc.constant([0, 0, 0, 0, 0, 0, 0, 0]),
+  thisMachineV4.map((n) => [0, 0, 0, 0, 0, 0xffff, ...v4Parts(n)]),
+  thisMachineV4.map((n) => [0, 0, 0, 0, 0, 0, ...v4Parts(n)]),
+  thisMachineV4.map((n) => [0x64, 0xff9b, 0, 0, 0, 0, ...v4Parts(n)])
+)
+const publicV6 = fc
+  .tuple(
+    fc.integer({ min: 0x2001, max: 0x2fff }),
+    fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 7, maxLength: 7 })
+  )
+  .map(([first, rest]) => [first, ...rest])
+  .filter(
+    (parts) => ipaddr.IPv6.parse(parts.map((p) => p.toString(16)).join(':')).range() === 'unicast'
+  )
+
+const THIS_MACHINE = /this machine/
+const path = fc.constantFrom('/', '/abc', ':3000/loop', ':8080/a?b=c')
+
+describe('checkTarget: this machine and this shortener, in every spelling', () => {
+  const policy = { ownHosts: ['sho.rt', '203.0.113.7'], denyHosts: [] }
+  const refusal = (url: string) => {
+    const check = checkTarget(url, policy)
+    return check.ok ? 'accepted' : check.message
+  }
+
+  it('when a loopback or unspecified IPv4 address is spelled any way the URL parser accepts, refuses it', () => {
+    fc.assert(
+      fc.property(thisMachineV4.chain(ipv4Spelling), path, (host, rest) => {
+        const url = `http://${host}${rest}`
+
+        expect(URL.canParse(url), url).toBe(true)
+        expect(refusal(url), url).toMatch(THIS_MACHINE)
+      }),
+      { numRuns: 2000 }
+    )
+  })
+
+  it('when ::1, :: or an IPv6 address carrying a loopback IPv4 is spelled any way, refuses it', () => {
+    fc.assert(
+      fc.property(thisMachineV6.chain(ipv6Spelling), path, (host, rest) => {
+        const url = `http://${host}${rest}`
+
+        expect(URL.canParse(url), url).toBe(true)
+        expect(refusal(url), url).toMatch(THIS_MACHINE)
+      }),
+      { numRuns: 2000 }
+    )
+  })
+
+  it('when localhost or a name below it is spelled in any case, escaped, full-width or with a trailing dot, refuses it', () => {
+    const names = fc.oneof(
+      fc.constantFrom('localhost', 'localhost.localdomain', 'ip6-localhost'),
+      fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/).map((label) => `${label}.localhost`)
+    )
+    fc.assert(
+      fc.property(names.chain(nameSpelling), path, (host, rest) => {
+        const url = `http://${host}${rest}`
+
+        expect(URL.canParse(url), url).toBe(true)
+        expect(refusal(url), url).toMatch(THIS_MACHINE)
+      }),
+      { numRuns: 1000 }
+    )
+  })
+
+  it("when the shortener's own name or address is spelled any way, refuses it as this shortener", () => {
+    const own = fc.oneof(
+      fc.constantFrom('sho.rt', 'www.sho.rt').chain(nameSpelling),
+      ipv4Spelling(
+        ipaddr.IPv4.parse('203.0.113.7')
+          .toByteArray()
+          .reduce((n, b) => n * 256 + b, 0)
+      ),
+      ipv6Spelling([0, 0, 0, 0, 0, 0xffff, 0xcb00, 0x7107])
+    )
+    fc.assert(
+      fc.property(own, path, (host, rest) => {
+        const url = `https://${host}${rest}`
+
+        expect(URL.canParse(url), url).toBe(true)
+        expect(refusal(url), url).toMatch(/this shortener/)
+      }),
+      { numRuns: 1000 }
+    )
+  })
+
+  it('when a public address or name is spelled the same ways, accepts it with its canonical host', () => {
+    const hosts = fc.oneof(
+      publicV4.chain((n) =>
+        ipv4Spelling(n).map((spelled) => ({
+          spelled,
+          canonical: ipaddr
+            .fromByteArray([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff])
+            .toString(),
+        }))
+      ),
+      publicV6.chain((parts) =>
+        ipv6Spelling(parts).map((spelled) => ({
+          spelled,
+          canonical: `[${ipaddr.IPv6.parse(parts.map((p) => p.toString(16)).join(':')).toString()}]`,
+        }))
+      ),
+      fc.constantFrom('example.com', 'localhost.example', 'notlocalhost.com').chain((name) =>
+        nameSpelling(name).map((spelled) => ({
+          spelled,
+          canonical: name + (spelled.endsWith('.') ? '.' : ''),
+        }))
+      )
+    )
+    fc.assert(
+      fc.property(hosts, ({ spelled, canonical }) => {
+        const check = checkTarget(`http://${spelled}/x`, policy)
+
+        expect(check, spelled).toEqual({ ok: true, url: `http://${canonical}/x` })
+      }),
+      { numRuns: 2000 }
+    )
+  })
+
+  it('when a name has an empty label, refuses it as invalid', () => {
+    for (const url of ['http://localhost../', 'http://127.0.0.1../', 'http://a..b/']) {
+      expect(refusal(url), url).toMatch(/valid host/)
+    }
   })
 })
