@@ -10,7 +10,7 @@ import { createAnalyticsRoutes } from './analytics/analytics.routes.ts'
 import type { ClickRecorder } from './analytics/click-recorder.ts'
 import type { Config } from './config.ts'
 import type { Db } from './db/database.ts'
-import type { CachedLinkStore } from './links/cached-link-store.ts'
+import type { LinkCache } from './link-cache/link-cache.ts'
 import { createLinkSchemas } from './links/link-input.ts'
 import { isLive } from './links/link-store.ts'
 import type { LinkStore, RedirectEntry } from './links/link-store.ts'
@@ -38,7 +38,7 @@ export type AppSettings = Pick<
 export type AppDeps = {
   config: AppSettings
   links: LinkStore
-  cache: CachedLinkStore<RedirectEntry>
+  cache: LinkCache<RedirectEntry>
   /** The database of the links and the click analytics. */
   db: Db
   /** Click analytics; absent when TRACK_CLICKS=false. */

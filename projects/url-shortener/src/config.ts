@@ -54,7 +54,7 @@ const schema = z.object({
   WORKER_ID: z.coerce.number().int().min(0).max(1023).default(0),
   /** Entries of the in-process LRU (embedded mode). */
   CACHE_SIZE: z.coerce.number().int().min(1).default(10_000),
-  /** Lifetime of a Redis cache entry: bounds staleness if an invalidation is ever lost. */
+  /** Lifetime of a Redis cache entry: gives the memory of links nobody follows back. */
   CACHE_TTL_SECONDS: z.coerce.number().int().min(1).default(3600),
   /** Most-clicked links loaded into the cache at start. */
   WARM_UP_LINKS: z.coerce.number().int().min(0).default(1000),

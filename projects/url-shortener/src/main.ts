@@ -9,7 +9,7 @@ import { createApp } from './app.ts'
 import { createCodeStrategy } from './codes/code-strategy.ts'
 import { loadConfig } from './config.ts'
 import { openDatabase } from './db/database.ts'
-import { createCachedLinkStore } from './links/cached-link-store.ts'
+import { createLinkCache } from './link-cache/link-cache.ts'
 import { createLinkStore } from './links/link-store.ts'
 import { warmUpCache } from './links/warm-up.ts'
 import { createCreationLimiter } from './protection/create-rate-limit.ts'
@@ -33,7 +33,7 @@ const codes = createCodeStrategy(config.CODE_STRATEGY, {
   secret: config.CODE_SECRET,
 })
 const links = createLinkStore({ db: database.db, codes })
-const cache = createCachedLinkStore({
+const cache = createLinkCache({
   load: (code) => links.redirectEntry(code),
   version: (entry) => entry.version,
   redis,

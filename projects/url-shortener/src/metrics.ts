@@ -1,6 +1,6 @@
 import { Gauge } from 'prom-client'
 import type { Registry } from 'prom-client'
-import type { CacheStats } from './links/cached-link-store.ts'
+import type { CacheStats } from './link-cache/link-cache.ts'
 import type { RedirectCounters } from './redirects/redirect.routes.ts'
 
 export type ShortenerMetricsSources = {

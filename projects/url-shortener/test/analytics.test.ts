@@ -59,7 +59,9 @@ async function linkWithClicks(): Promise<string> {
 
 async function getJson<T>(path: string): Promise<{ status: number; body: T }> {
   const res = await request(app, 'GET', path)
-  expect(res.headers.get('content-type')).toMatch(res.ok ? /^application\/json/ : /^application\/problem\+json/)
+  expect(res.headers.get('content-type')).toMatch(
+    res.ok ? /^application\/json/ : /^application\/problem\+json/
+  )
   return { status: res.status, body: (await res.json()) as T }
 }
 

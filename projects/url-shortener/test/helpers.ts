@@ -13,8 +13,8 @@ import { loadConfig } from '../src/config.ts'
 import type { Config } from '../src/config.ts'
 import { openDatabase } from '../src/db/database.ts'
 import type { OpenedDatabase } from '../src/db/database.ts'
-import { createCachedLinkStore } from '../src/links/cached-link-store.ts'
-import type { CachedLinkStore } from '../src/links/cached-link-store.ts'
+import { createLinkCache } from '../src/link-cache/link-cache.ts'
+import type { LinkCache } from '../src/link-cache/link-cache.ts'
 import { createLinkStore } from '../src/links/link-store.ts'
 import type { LinkStore, RedirectEntry } from '../src/links/link-store.ts'
 import { createCreationLimiter } from '../src/protection/create-rate-limit.ts'
@@ -55,7 +55,7 @@ export type TestApp = {
   config: Config
   database: TestDatabase
   links: LinkStore
-  cache: CachedLinkStore<RedirectEntry>
+  cache: LinkCache<RedirectEntry>
   clicks?: ClickRecorder
   /** Stops the recorder and cache; closes the database if the app opened it. */
   close(): Promise<void>
@@ -90,7 +90,7 @@ export function buildTestApp({
     }),
     now,
   })
-  const cache = createCachedLinkStore({
+  const cache = createLinkCache({
     load: (code) => links.redirectEntry(code),
     version: (entry) => entry.version,
     redis,

@@ -74,7 +74,10 @@ describe('src/main.ts', () => {
     })
     const { code } = (await created.json()) as { code: string }
     const redirect = await fetch(`${url}/${code}`, { redirect: 'manual' })
-    const cached = await waitFor(() => keys.get(`url-shortener:link:{${code}}`))
+    const cached = await waitFor(async () => {
+      const [key] = await keys.keys(`url-shortener:link:*:{${code}}`)
+      return key === undefined ? null : keys.get(key)
+    })
     const ready = await (await fetch(`${url}/readyz`)).json()
     const exited = once(child, 'exit')
     child.kill('SIGTERM')

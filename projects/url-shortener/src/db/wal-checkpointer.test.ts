@@ -74,13 +74,10 @@ describe('startWalCheckpointer', () => {
     // Each drop of the WAL's length is a restart from its head. Without one, the WAL only grows
     // (about 150 MB here, seen while building this) and its peak is every frame ever written.
     const restarts = walFrames.filter((n, i) => i > 0 && n < (walFrames[i - 1] as number)).length
-    const written = walFrames.reduce(
-      (sum, n, i) => {
-        const before = i === 0 ? 0 : (walFrames[i - 1] as number)
-        return sum + (n < before ? n : n - before)
-      },
-      0
-    )
+    const written = walFrames.reduce((sum, n, i) => {
+      const before = i === 0 ? 0 : (walFrames[i - 1] as number)
+      return sum + (n < before ? n : n - before)
+    }, 0)
     expect(restarts).toBeGreaterThanOrEqual(10)
     expect(Math.max(...walFrames)).toBeLessThan(written / 3)
     // journal_size_limit gives the disk back after restarts.

@@ -5,7 +5,8 @@ import { Hono } from 'hono'
 import type { MiddlewareHandler } from 'hono'
 import QRCode from 'qrcode'
 import { createGroupCommit } from '../db/group-commit.ts'
-import type { CachedLinkStore } from './cached-link-store.ts'
+import { CacheUnavailableError } from '../link-cache/link-cache.ts'
+import type { LinkCache } from '../link-cache/link-cache.ts'
 import { CsvFormatError, csvToLinkBodies, linksToCsv } from './link-csv.ts'
 import type { CreateRequest, LinkSchemas } from './link-input.ts'
 import { AliasTakenError, CodeSpaceExhaustedError, isLive } from './link-store.ts'
@@ -15,7 +16,7 @@ import type { LinkView } from './link-view.ts'
 
 export type LinkRoutesDeps = {
   links: LinkStore
-  cache: Pick<CachedLinkStore<RedirectEntry>, 'invalidate'>
+  cache: Pick<LinkCache<RedirectEntry>, 'change'>
   schemas: LinkSchemas
   publicBaseUrl: string
   /** Refuses requests without a valid API key (management routes). */
@@ -193,20 +194,38 @@ export function createLinkRoutes({
 
   app.get('/:code', requireApiKey, (c) => c.json(view(existingLink(c.req.param('code')))))
 
+  /**
+   * Edits or deletes a link through the cache, so that the answer is sent only once no cache can
+   * serve the old target. While the cache cannot guarantee it, nothing is changed: 503.
+   */
+  async function changeLink(code: string, apply: () => Link | undefined): Promise<Link> {
+    existingLink(code)
+    let link: Link | undefined
+    try {
+      link = await cache.change(code, apply, (changed) => changed.updatedAt)
+    } catch (error) {
+      if (!(error instanceof CacheUnavailableError)) throw error
+      throw new HttpError(
+        503,
+        'cache_unavailable',
+        'The link cache cannot be invalidated right now; nothing was changed, retry',
+        { headers: { 'Retry-After': '1' } }
+      )
+    }
+    if (!link) throw new HttpError(404, 'not_found', 'No link with this code')
+    return link
+  }
+
   app.patch('/:code', requireApiKey, validator('json', schemas.updateLink), async (c) => {
     const code = c.req.param('code')
-    const link = links.update(code, c.req.valid('json'))
-    if (!link) throw new HttpError(404, 'not_found', 'No link with this code')
-    // Answer only once no cache can serve the old target.
-    await cache.invalidate(code, link.updatedAt)
+    const changes = c.req.valid('json')
+    const link = await changeLink(code, () => links.update(code, changes))
     return c.json(view(link))
   })
 
   app.delete('/:code', requireApiKey, async (c) => {
     const code = c.req.param('code')
-    const link = links.remove(code)
-    if (!link) throw new HttpError(404, 'not_found', 'No link with this code')
-    await cache.invalidate(code, link.updatedAt)
+    const link = await changeLink(code, () => links.remove(code))
     onDelete?.(link)
     return c.body(null, 204)
   })

@@ -2,13 +2,13 @@ import { problemResponse, requestHeader, SECURE_HEADERS } from '@kit/http'
 import { Hono } from 'hono'
 import type { Click } from '../analytics/click-recorder.ts'
 import { isReserved } from '../links/alias.ts'
-import type { CachedLinkStore } from '../links/cached-link-store.ts'
+import type { LinkCache } from '../link-cache/link-cache.ts'
 import { isLive } from '../links/link-store.ts'
 import type { LinkStore, RedirectEntry, RedirectStatus } from '../links/link-store.ts'
 import { PREVIEW_CSP, renderPreviewPage } from './preview-page.ts'
 
 export type RedirectRoutesDeps = {
-  cache: Pick<CachedLinkStore<RedirectEntry>, 'get'>
+  cache: Pick<LinkCache<RedirectEntry>, 'get'>
   links: Pick<LinkStore, 'countVisit' | 'get'>
   /** Click analytics; `record` is synchronous and does no I/O. Absent: clicks are not tracked. */
   clicks?: { record(click: Click): void }
