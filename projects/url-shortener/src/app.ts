@@ -33,6 +33,7 @@ export type AppSettings = Pick<
   | 'REDIRECT_STATUS'
   | 'REDIRECT_CACHE_MAX_AGE'
   | 'DENY_HOSTS'
+  | 'IMPORT_MAX_BYTES'
 >
 
 export type AppDeps = {
@@ -111,7 +112,13 @@ export function createApp({
   const requireApiKey = apiKeyAuth({ apiKey })
   app.route('/', health.routes)
   if (metrics) app.get('/metrics', requireApiKey, metrics.handler)
-  app.use('/api/*', limitBody(MAX_BODY_BYTES))
+  // JSON bodies are small; a CSV import has its own limit, checked as its body is spooled.
+  const jsonBodyLimit = limitBody(MAX_BODY_BYTES)
+  app.use('/api/*', function bodyLimitExceptImport(c, next) {
+    return c.req.method === 'POST' && c.req.path === '/api/links/import'
+      ? next()
+      : jsonBodyLimit(c, next)
+  })
 
   const stats = new Hono<{ Variables: ApiKeyVariables }>()
   stats.use(requireApiKey)
@@ -146,6 +153,7 @@ export function createApp({
         now,
       }),
       publicBaseUrl: config.PUBLIC_BASE_URL,
+      importMaxBytes: config.IMPORT_MAX_BYTES,
       requireApiKey,
       createGuard,
       onDelete: (link) => deleteLinkAnalytics(db, link.id),

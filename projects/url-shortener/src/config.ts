@@ -59,6 +59,12 @@ const schema = z.object({
   /** Most-clicked links loaded into the cache at start. */
   WARM_UP_LINKS: z.coerce.number().int().min(0).default(1000),
   TRACK_CLICKS: z.stringbool().default(true),
+  /** Largest CSV import body; a 100,000-link export with 200-character URLs is about 25 MB. */
+  IMPORT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(32 * 1024 * 1024),
   DENY_HOSTS: csvList.default(DEFAULT_DENY_HOSTS),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })

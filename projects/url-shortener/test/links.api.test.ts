@@ -2,7 +2,9 @@ import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { RESERVED_WORDS } from '../src/links/alias.ts'
 import { HOSTILE_TARGETS, VALID_TARGETS } from '../src/links/target-url.fixtures.ts'
-import { buildTestApp, countRows, createLink, request } from './helpers.ts'
+import { createLogger, serveApp } from '@kit/http'
+import { API_KEY, buildTestApp, countRows, createLink, request } from './helpers.ts'
+import type { TestApp } from './helpers.ts'
 
 type ErrorJson = {
   code: string
@@ -383,71 +385,171 @@ describe('POST /api/links/bulk', () => {
 })
 
 describe('GET /api/links/export.csv, POST /api/links/import', () => {
-  const source = buildTestApp()
-  const destination = buildTestApp()
-  afterAll(async () => {
-    await source.close()
-    await destination.close()
-  })
+  const importCsv = (app: TestApp['app'], csv: string, query = '') =>
+    request(app, 'POST', `/api/links/import${query}`, {
+      body: csv,
+      headers: { 'Content-Type': 'text/csv' },
+    })
 
-  it('when an export is imported elsewhere, the second export is identical', async () => {
-    await createLink(source.app, { url: 'https://example.com/a' })
+  it('when an export is imported elsewhere, the second export is identical, expired and used-up links included', async () => {
+    let clock = Date.parse('2026-03-01T12:00:00Z')
+    const source = buildTestApp({ now: () => clock })
+    const destination = buildTestApp()
+    const { code: plain } = await createLink(source.app, { url: 'https://example.com/a' })
     await createLink(source.app, {
       url: 'https://example.com/b,"quoted"',
       alias: 'csv-alias',
       redirectType: 308,
     })
-    await createLink(source.app, {
-      url: 'https://example.com/c',
-      expiresAt: '2999-01-01T00:00:00.000Z',
-      maxVisits: 5,
+    const { code: once } = await createLink(source.app, {
+      url: 'https://example.com/once',
+      maxVisits: 1,
     })
+    await createLink(source.app, { url: 'https://example.com/soon', expiresInSeconds: 60 })
+    await source.app.request(`/${once}`)
+    clock += 120_000
+
     const exported = await request(source.app, 'GET', '/api/links/export.csv')
     const csv = await exported.text()
-
-    const imported = await request(destination.app, 'POST', '/api/links/import', {
-      body: csv,
-      headers: { 'Content-Type': 'text/csv' },
-    })
+    const imported = await importCsv(destination.app, csv)
     const reexported = await (await request(destination.app, 'GET', '/api/links/export.csv')).text()
+    const redirect = await destination.app.request(`/${plain}`)
+    await source.close()
+    await destination.close()
 
     expect(exported.headers.get('content-type')).toMatch(/^text\/csv/)
-    expect(csv.split('\n')).toHaveLength(5)
-    expect(await imported.json()).toMatchObject({ created: 3, invalid: 0, conflict: 0 })
+    expect(csv.split('\n')).toHaveLength(6)
+    expect(csv).toContain(',1,1,')
+    expect(await imported.json()).toMatchObject({ rows: 4, created: 4, invalid: 0, conflict: 0 })
     expect(reexported).toBe(csv)
+    expect(redirect.headers.get('location')).toBe('https://example.com/a')
   })
 
-  it('when the CSV has bad rows, reports them per row and imports the rest', async () => {
+  it('when a 100,000-link export (10 MB) is imported over a socket, every link comes back as it was', async () => {
+    const destination = buildTestApp()
+    const server = await serveApp(destination.app, {
+      port: 0,
+      hostname: '127.0.0.1',
+      logger: createLogger({ level: 'silent' }),
+      handleSignals: false,
+    })
+    // An export as GET /api/links/export.csv writes it: one link per row, oldest first, a mix
+    // of plain, permanent, expiring and visit-limited (some used up) links.
+    const created = Date.parse('2025-06-01T00:00:00Z')
+    const iso = (ms: number) => new Date(ms).toISOString()
+    const rows = Array.from({ length: 100_000 }, (_, i) => {
+      const limited = i % 11 === 0
+      return [
+        `k${i.toString(36).padStart(8, '0')}`,
+        `https://shop.example.com/products/${i}?utm_source=newsletter&utm_campaign=spring-${i % 97}`,
+        i % 10 === 0 ? '301' : '',
+        i % 7 === 0 ? iso(created + i * 60_000) : '',
+        limited ? '5' : '',
+        limited ? String(i % 6) : '0',
+        iso(created + i),
+      ].join(',')
+    })
+    const csv = `code,url,redirect_type,expires_at,max_visits,visits,created_at\n${rows.join('\n')}\n`
+
+    const res = await fetch(`${server.url}/api/links/import`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/csv', 'X-API-Key': API_KEY },
+      body: csv,
+    })
+    const outcome = (await res.json()) as Record<string, unknown>
+    const exported = await (await request(destination.app, 'GET', '/api/links/export.csv')).text()
+    await server.shutdown('test done')
+    await destination.close()
+
+    expect(Buffer.byteLength(csv)).toBeGreaterThan(10_000_000)
+    expect(res.status).toBe(200)
+    expect(outcome).toMatchObject({ rows: 100_000, created: 100_000, invalid: 0, conflict: 0 })
+    expect(exported).toBe(csv)
+  }, 120_000)
+
+  it('when the body is over IMPORT_MAX_BYTES, with or without Content-Length, responds 413 and writes nothing', async () => {
+    const { app, database, close } = buildTestApp({ env: { IMPORT_MAX_BYTES: '4096' } })
+    const rows = Array.from({ length: 200 }, (_, i) => `https://example.com/${i}`)
+    const csv = `url\n${rows.join('\n')}\n`
+    const chunked = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const row of rows) controller.enqueue(new TextEncoder().encode(`${row}\n`))
+        controller.close()
+      },
+    })
+
+    const declared = await importCsv(app, csv)
+    const streamed = await app.request('/api/links/import', {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/csv', 'X-API-Key': API_KEY },
+      body: chunked,
+      duplex: 'half',
+    } as RequestInit)
+    const within = await importCsv(app, `url\n${rows.slice(0, 10).join('\n')}\n`)
+    const rowsAfter = countRows(database)
+    await close()
+
+    expect(Buffer.byteLength(csv)).toBeGreaterThan(4096)
+    expect([declared.status, streamed.status, within.status]).toEqual([413, 413, 200])
+    expect(await declared.json()).toMatchObject({ code: 'payload_too_large' })
+    expect(rowsAfter).toBe(10)
+  })
+
+  it('when the CSV has bad rows, reports them and imports the rest', async () => {
+    const { app, close } = buildTestApp()
     const csv =
       'code,url\nfine-one,https://example.com/ok\n,javascript:alert(1)\nfine-one,https://example.com/dup\n'
 
-    const res = await request(destination.app, 'POST', '/api/links/import', {
-      body: csv,
-      headers: { 'Content-Type': 'text/csv' },
-    })
+    const res = await importCsv(app, csv)
+    await close()
 
     expect(await res.json()).toMatchObject({
+      rows: 3,
       created: 1,
-      results: [
-        { index: 0, status: 'created' },
+      invalid: 1,
+      conflict: 1,
+      problems: [
         { index: 1, status: 'invalid', error: { errors: [{ path: 'url' }] } },
-        { index: 2, status: 'conflict' },
+        { index: 2, status: 'conflict', error: { code: 'alias_taken' } },
       ],
+      problemsOmitted: 0,
     })
   })
 
-  it('when the body is not CSV, responds 415 or 400', async () => {
-    const wrongType = await request(destination.app, 'POST', '/api/links/import', {
-      body: { url: 'x' },
-    })
-    const malformed = await request(destination.app, 'POST', '/api/links/import', {
-      body: 'code,target\nabc,https://example.com',
-      headers: { 'Content-Type': 'text/csv' },
-    })
+  it('when dryRun=true, reports what would happen and writes nothing; another value is a 400', async () => {
+    const { app, database, close } = buildTestApp()
+    const before = countRows(database)
+
+    const dry = await importCsv(
+      app,
+      'code,url\nx-dry-1,https://example.com/\nx-dry-1,https://example.com/\n',
+      '?dryRun=true'
+    )
+    const wrong = await importCsv(app, 'url\nhttps://example.com/\n', '?dryRun=1')
+    const rowsAfter = countRows(database)
+    await close()
+
+    expect(await dry.json()).toMatchObject({ dryRun: true, rows: 2, created: 1, conflict: 1 })
+    expect(wrong.status).toBe(400)
+    expect(((await wrong.json()) as ErrorJson).errors?.[0]?.path).toBe('dryRun')
+    expect(rowsAfter).toBe(before)
+  })
+
+  it('when the body is not CSV or is broken near its end, responds 415 or 400 and writes nothing', async () => {
+    const { app, database, close } = buildTestApp()
+    const before = countRows(database)
+    const rows = Array.from({ length: 1200 }, (_, i) => `https://example.com/${i}`).join('\n')
+
+    const wrongType = await request(app, 'POST', '/api/links/import', { body: { url: 'x' } })
+    const noUrl = await importCsv(app, 'code,target\nabc,https://example.com')
+    const brokenAtEnd = await importCsv(app, `url\n${rows}\n"https://example.com/unclosed\n`)
+    const rowsAfter = countRows(database)
+    await close()
 
     expect(wrongType.status).toBe(415)
-    expect(malformed.status).toBe(400)
-    expect(((await malformed.json()) as ErrorJson).code).toBe('malformed_csv')
+    expect([noUrl.status, brokenAtEnd.status]).toEqual([400, 400])
+    expect(((await brokenAtEnd.json()) as ErrorJson).code).toBe('malformed_csv')
+    expect(rowsAfter).toBe(before)
   })
 })
 

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { aliasProblem } from './alias.ts'
 import { REDIRECT_STATUSES } from './link-store.ts'
-import type { LinkChanges, NewLink } from './link-store.ts'
+import type { LinkChanges, NewLink, RestoredLink } from './link-store.ts'
 import { checkTarget } from './target-url.ts'
 import type { TargetPolicy } from './target-url.ts'
 
@@ -139,7 +139,65 @@ export function createLinkSchemas({ policy, now = Date.now }: LinkSchemaOptions)
       .optional(),
   })
 
-  return { createLink, updateLink, bulkCreate, listQuery }
+  const count = (min: number) =>
+    z
+      .string()
+      .regex(/^\d{1,10}$/, 'must be a whole number')
+      .transform(Number)
+      .pipe(z.number().min(min))
+  const instant = z.iso
+    .datetime({ offset: true, error: 'must be an ISO 8601 date-time' })
+    .transform((value) => Date.parse(value))
+
+  const importColumns = z
+    .strictObject({
+      code: alias.optional(),
+      url,
+      redirect_type: z.string().transform(Number).pipe(redirectType).optional(),
+      expires_at: instant.optional(),
+      max_visits: count(1).pipe(maxVisits).optional(),
+      visits: count(0).optional(),
+      created_at: instant.optional(),
+    })
+    .transform((row, ctx): RestoredLink => {
+      if (row.visits !== undefined && row.visits > (row.max_visits ?? 0)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['visits'],
+          message: 'is counted only for links with max_visits, and at most max_visits',
+        })
+      }
+      return {
+        target: row.url,
+        alias: row.code,
+        redirectStatus: row.redirect_type ?? null,
+        expiresAt: row.expires_at ?? null,
+        maxVisits: row.max_visits ?? null,
+        visits: row.visits,
+        createdAt: row.created_at,
+      }
+    })
+  /**
+   * One row of an import (the columns of `CSV_COLUMNS`, as strings; an empty cell is absent).
+   * A restore, not a create: past expiries, creation times and visit counts come back as they
+   * were exported.
+   */
+  const importRow = {
+    safeParse(record: Record<string, string | undefined>) {
+      const present: Record<string, string> = {}
+      for (const key in record) if (record[key]) present[key] = record[key]
+      return importColumns.safeParse(present)
+    },
+  }
+
+  const importQuery = z.strictObject({
+    dryRun: z
+      .enum(['true', 'false'])
+      .optional()
+      .transform((value) => value === 'true'),
+  })
+
+  return { createLink, updateLink, bulkCreate, listQuery, importRow, importQuery }
 }
 
 export type LinkSchemas = ReturnType<typeof createLinkSchemas>

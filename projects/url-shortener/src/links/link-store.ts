@@ -39,6 +39,14 @@ export type NewLink = {
   maxVisits?: number | null
 }
 
+/** A link as a backup holds it: any expiry (past ones too), its visits and creation time. */
+export type RestoredLink = NewLink & {
+  /** Epoch ms; default now. */
+  createdAt?: number
+  /** Visits already counted (links with maxVisits); default 0. */
+  visits?: number
+}
+
 export type LinkChanges = {
   target?: string
   redirectStatus?: RedirectStatus | null
@@ -69,6 +77,11 @@ export type LinkStore = {
    * inserting, in one IMMEDIATE transaction so concurrent creates of one URL make one link.
    */
   create(input: NewLink, options?: { reuse?: boolean }): { link: Link; created: boolean }
+  /**
+   * Inserts a link from a backup (CSV import): as `create`, but keeps the given creation time,
+   * visits and expiry, even a past one (an expired link comes back expired).
+   */
+  restore(input: RestoredLink): Link
   /** A link that is not deleted (it may have expired). */
   get(code: string): Link | undefined
   getById(id: number): Link | undefined
@@ -89,6 +102,8 @@ export type LinkStore = {
   exists(code: string): boolean
   /** Live links (not deleted, not expired, visits left), oldest first. */
   live(): IterableIterator<Link>
+  /** Every link that is not deleted (expired and used-up ones too), oldest first. */
+  all(): IterableIterator<Link>
   /** Runs `fn` in one IMMEDIATE transaction (bulk and import write many rows at once). */
   transaction<T>(fn: () => T): T
   /** Generated codes drawn again because they collided (benchmark and metrics). */
@@ -171,10 +186,11 @@ export function createLinkStore({
       target: sql.placeholder('target'),
       urlHash: sql.placeholder('urlHash'),
       redirectStatus: sql.placeholder('redirectStatus'),
-      createdAt: sql.placeholder('now'),
+      createdAt: sql.placeholder('createdAt'),
       updatedAt: sql.placeholder('now'),
       expiresAt: sql.placeholder('expiresAt'),
       maxVisits: sql.placeholder('maxVisits'),
+      visits: sql.placeholder('visits'),
     })
     .prepare()
   const selectRedirect = db
@@ -224,7 +240,7 @@ export function createLinkStore({
     .prepare()
   let collisionRetries = 0
 
-  function insertLink(input: NewLink): Link {
+  function insertLink(input: RestoredLink): Link {
     const at = now()
     const values = {
       target: input.target,
@@ -232,6 +248,8 @@ export function createLinkStore({
       redirectStatus: input.redirectStatus ?? null,
       expiresAt: input.expiresAt ?? null,
       maxVisits: input.maxVisits ?? null,
+      visits: input.visits ?? 0,
+      createdAt: input.createdAt ?? at,
       now: at,
     }
     // No RETURNING: every column of the new row is known here but its id, which the insert
@@ -241,11 +259,11 @@ export function createLinkStore({
       code,
       target: values.target,
       redirectStatus: values.redirectStatus,
-      createdAt: at,
+      createdAt: values.createdAt,
       updatedAt: at,
       expiresAt: values.expiresAt,
       maxVisits: values.maxVisits,
-      visits: 0,
+      visits: values.visits,
     })
     if (input.alias !== undefined) {
       try {
@@ -284,7 +302,24 @@ export function createLinkStore({
     return row && toLink(row)
   }
 
+  /** Links not deleted, oldest first, read in keyset pages of 500. */
+  function* pages(): IterableIterator<Link> {
+    // Keyset pages: no read transaction stays open while the caller streams the rows out.
+    for (let after = 0, page: LinkRow[]; ; after = (page.at(-1) as LinkRow).id) {
+      page = db
+        .select()
+        .from(links)
+        .where(and(notDeleted, gt(links.id, after)))
+        .orderBy(links.id)
+        .limit(500)
+        .all()
+      for (const row of page) yield toLink(row)
+      if (page.length < 500) return
+    }
+  }
+
   return {
+    restore: insertLink,
     create(input, { reuse = false } = {}) {
       if (!reuse) return { link: insertLink(input), created: true }
       return transaction(() => {
@@ -343,22 +378,9 @@ export function createLinkStore({
     },
     *live() {
       const at = now()
-      // Keyset pages: no read transaction stays open while the caller streams the rows out.
-      for (let after = 0, page: LinkRow[]; ; after = (page.at(-1) as LinkRow).id) {
-        page = db
-          .select()
-          .from(links)
-          .where(and(notDeleted, gt(links.id, after)))
-          .orderBy(links.id)
-          .limit(500)
-          .all()
-        for (const row of page) {
-          const link = toLink(row)
-          if (isLive(link, at)) yield link
-        }
-        if (page.length < 500) return
-      }
+      for (const link of pages()) if (isLive(link, at)) yield link
     },
+    all: pages,
     transaction,
     get collisionRetries() {
       return collisionRetries

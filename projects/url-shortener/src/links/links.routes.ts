@@ -1,4 +1,6 @@
+import { createReadStream } from 'node:fs'
 import { Readable } from 'node:stream'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { HttpError, problemBody, problemResponse, toFieldErrors, validator } from '@kit/http'
 import type { Problem } from '@kit/http'
 import { Hono } from 'hono'
@@ -7,18 +9,22 @@ import QRCode from 'qrcode'
 import { createGroupCommit } from '../db/group-commit.ts'
 import { CacheUnavailableError } from '../link-cache/link-cache.ts'
 import type { LinkCache } from '../link-cache/link-cache.ts'
-import { CsvFormatError, csvToLinkBodies, linksToCsv } from './link-csv.ts'
+import { CsvFormatError, linksToCsv, parseLinkCsv } from './link-csv.ts'
+import type { CsvRecord } from './link-csv.ts'
 import type { CreateRequest, LinkSchemas } from './link-input.ts'
 import { AliasTakenError, CodeSpaceExhaustedError, isLive } from './link-store.ts'
 import type { Link, LinkStore, RedirectEntry } from './link-store.ts'
 import { toLinkView } from './link-view.ts'
 import type { LinkView } from './link-view.ts'
+import { BodyTooLargeError, spoolBody } from './spooled-body.ts'
 
 export type LinkRoutesDeps = {
   links: LinkStore
   cache: Pick<LinkCache<RedirectEntry>, 'change'>
   schemas: LinkSchemas
   publicBaseUrl: string
+  /** Largest CSV import accepted, in bytes; larger bodies get 413. */
+  importMaxBytes: number
   /** Refuses requests without a valid API key (management routes). */
   requireApiKey: MiddlewareHandler
   /** Runs before an anonymous-capable create: identification, anonymous policy, rate limit. */
@@ -27,6 +33,11 @@ export type LinkRoutesDeps = {
   onDelete?: (link: Link) => void
   now?: () => number
 }
+
+/** Rows of an import written per transaction; the event loop runs between two. */
+const IMPORT_BATCH = 500
+/** Problem rows an import answer lists; the rest are counted in `problemsOmitted`. */
+const MAX_IMPORT_PROBLEMS = 1000
 
 /** One row's outcome in bulk create and CSV import. */
 export type RowResult = {
@@ -60,6 +71,7 @@ export function createLinkRoutes({
   cache,
   schemas,
   publicBaseUrl,
+  importMaxBytes,
   requireApiKey,
   createGuard,
   onDelete,
@@ -163,14 +175,79 @@ export function createLinkRoutes({
   })
 
   app.get('/export.csv', requireApiKey, (c) => {
-    const csv = Readable.toWeb(linksToCsv(links.live())) as ReadableStream
+    const csv = Readable.toWeb(linksToCsv(links.all())) as ReadableStream
     return c.body(csv, 200, {
       'Content-Type': 'text/csv; charset=utf-8',
       'Content-Disposition': 'attachment; filename="links.csv"',
     })
   })
 
-  app.post('/import', requireApiKey, async (c) => {
+  /**
+   * Restores CSV rows in transactions of IMPORT_BATCH, yielding between them, so a 100,000-row
+   * import never holds the write lock or the event loop for long. Not all-or-nothing: a failed
+   * import leaves the batches before it, and running the same file again reports their codes as
+   * conflicts.
+   */
+  async function importRows(records: AsyncIterable<CsvRecord>, dryRun: boolean) {
+    const tally = { rows: 0, created: 0, invalid: 0, conflict: 0 }
+    const problems: RowResult[] = []
+    const claimed = new Set<string>()
+    let batch: CsvRecord[] = []
+    const report = (row: RowResult) => {
+      tally[row.status]++
+      if (row.status !== 'created' && problems.length < MAX_IMPORT_PROBLEMS) problems.push(row)
+    }
+    const restore = (record: CsvRecord, index: number): RowResult => {
+      const parsed = schemas.importRow.safeParse(record)
+      if (!parsed.success) {
+        const error = problemBody(400, 'validation_failed', 'Invalid row', {
+          errors: toFieldErrors(parsed.error),
+        })
+        return { index, status: 'invalid', error }
+      }
+      const alias = parsed.data.alias
+      if (dryRun) {
+        if (alias !== undefined && (claimed.has(alias) || links.exists(alias))) {
+          return { index, status: 'conflict', error: aliasTakenError(alias) }
+        }
+        if (alias !== undefined) claimed.add(alias)
+        return { index, status: 'created' }
+      }
+      try {
+        links.restore(parsed.data)
+        return { index, status: 'created' }
+      } catch (error) {
+        if (error instanceof AliasTakenError) {
+          return { index, status: 'conflict', error: aliasTakenError(error.alias) }
+        }
+        throw error
+      }
+    }
+    const writeBatch = () => {
+      const first = tally.rows - batch.length
+      const rows = batch
+      batch = []
+      links.transaction(() => rows.forEach((record, i) => report(restore(record, first + i))))
+    }
+    for await (const record of records) {
+      batch.push(record)
+      tally.rows++
+      if (batch.length === IMPORT_BATCH) {
+        writeBatch()
+        await nextTurn()
+      }
+    }
+    writeBatch()
+    if (tally.rows === 0) throw new CsvFormatError('The CSV has no data rows')
+    return {
+      dryRun,
+      ...tally,
+      problems,
+      problemsOmitted: tally.invalid + tally.conflict - problems.length,
+    }
+  }
+
+  app.post('/import', requireApiKey, validator('query', schemas.importQuery), async (c) => {
     const type = c.req.header('content-type') ?? ''
     if (!/^text\/csv\b/i.test(type)) {
       return problemResponse(
@@ -179,17 +256,29 @@ export function createLinkRoutes({
         'Send the CSV with Content-Type: text/csv'
       )
     }
-    const dryRun = c.req.query('dryRun') === 'true'
-    let bodies: Record<string, unknown>[]
+    const tooLarge = () =>
+      new HttpError(413, 'payload_too_large', `An import is at most ${importMaxBytes} bytes`)
+    const declared = Number(c.req.header('content-length') ?? 0)
+    if (declared > importMaxBytes) throw tooLarge()
+    const body = c.req.raw.body
+    if (!body) throw new HttpError(400, 'malformed_csv', 'The CSV has no data rows')
+    const spooled = await spoolBody(body, importMaxBytes).catch((error: unknown) => {
+      throw error instanceof BodyTooLargeError ? tooLarge() : error
+    })
     try {
-      bodies = csvToLinkBodies(await c.req.text())
+      const { dryRun } = c.req.valid('query')
+      // A first pass checks the whole file is well-formed CSV, so a broken line near the end
+      // refuses the import before any row of it is written.
+      for await (const record of parseLinkCsv(createReadStream(spooled.path))) void record
+      return c.json(await importRows(parseLinkCsv(createReadStream(spooled.path)), dryRun))
     } catch (error) {
       if (error instanceof CsvFormatError) {
         throw new HttpError(400, 'malformed_csv', error.message)
       }
       throw error
+    } finally {
+      await spooled.cleanup()
     }
-    return c.json(summary(createRows(bodies, dryRun), dryRun))
   })
 
   app.get('/:code', requireApiKey, (c) => c.json(view(existingLink(c.req.param('code')))))

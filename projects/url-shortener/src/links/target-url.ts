@@ -53,9 +53,12 @@ function canonicalHost(hostname: string): string | undefined {
   return host
 }
 
+// The parser writes every IPv4 host as four decimal parts; a name never ends in a number.
+const DOTTED_DECIMAL = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/
+
 /** The address a canonical host spells, or undefined for a name. */
 function addressOf(host: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
-  if (ipaddr.IPv4.isValidFourPartDecimal(host)) return ipaddr.IPv4.parse(host)
+  if (DOTTED_DECIMAL.test(host)) return ipaddr.IPv4.parse(host)
   if (host.includes(':') && ipaddr.IPv6.isValid(host)) return ipaddr.IPv6.parse(host)
   return undefined
 }
