@@ -18,7 +18,8 @@ import { createLinkRoutes } from './links/links.routes.ts'
 import { hostOf } from './links/target-url.ts'
 import { apiKeyAuth } from './protection/api-key.ts'
 import type { ApiKeyVariables } from './protection/api-key.ts'
-import { rateLimit } from './protection/create-rate-limit.ts'
+import { clientIp, rateLimit } from './protection/create-rate-limit.ts'
+import { createCallerIdentity } from './protection/caller-identity.ts'
 import { registerShortenerMetrics } from './metrics.ts'
 import { createRedirectRoutes, isRedirectPath } from './redirects/redirect.routes.ts'
 
@@ -156,6 +157,7 @@ export function createApp({
       importMaxBytes: config.IMPORT_MAX_BYTES,
       requireApiKey,
       createGuard,
+      callerIdentity: createCallerIdentity({ secret: apiKey, clientIp }),
       onDelete: (link) => deleteLinkAnalytics(db, link.id),
       now,
     })

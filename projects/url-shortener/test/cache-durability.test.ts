@@ -57,7 +57,7 @@ async function targets(instance: TestApp, code: string, times = 50): Promise<Set
 
 /** Follows `code` on `reader` until a request is served from the cache. */
 async function cachedOn(reader: TestApp, code: string): Promise<void> {
-  await waitFor(() => !reader.cache.stats().degraded, { message: 'cache never usable' })
+  await reader.cache.ready()
   await waitFor(
     async () => {
       const hits = reader.cache.stats().hits
@@ -93,7 +93,7 @@ describe('PATCH /api/links/:code when Redis stops, freezes or crashes (real redi
     const afterRestart = await targets(b, code)
     const storedAfterRestart = storedTarget(database, code)
     const a2 = setup.start()
-    await waitFor(() => !a2.cache.stats().degraded, { message: 'A2 never ready' })
+    await a2.cache.ready()
     const retried = await request(a2.app, 'PATCH', `/api/links/${code}`, { body: { url: NEW } })
     const afterEdit = await targets(b, code)
 

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { createHealth, createLogger, createMetrics } from '@kit/http'
 import { createRedis, pingRedis } from '@kit/redis'
-import { tempSqliteFile, uniqueName, waitFor } from '@kit/testing'
+import { tempSqliteFile, uniqueName } from '@kit/testing'
 import { afterAll, beforeAll, inject } from 'vitest'
 import type { Hono } from 'hono'
 import type { Redis } from 'ioredis'
@@ -144,7 +144,10 @@ export function buildTestApp({
 
 type Json = Record<string, unknown> | unknown[]
 
-/** A JSON request through app.request(); `key: false` sends no API key. */
+/**
+ * A JSON request through app.request(); `key: false` sends no API key; `clientIp` is the TCP
+ * peer address the app sees (as @hono/node-server gives it in `c.env.incoming`).
+ */
 export function request(
   app: Hono,
   method: string,
@@ -153,18 +156,29 @@ export function request(
     body,
     key = API_KEY,
     headers = {},
-  }: { body?: Json | string; key?: string | false; headers?: Record<string, string> } = {}
+    clientIp,
+  }: {
+    body?: Json | string
+    key?: string | false
+    headers?: Record<string, string>
+    clientIp?: string
+  } = {}
 ): Promise<Response> {
   return Promise.resolve(
-    app.request(path, {
-      method,
-      headers: {
-        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        ...(key === false ? {} : { 'X-API-Key': key }),
-        ...headers,
+    app.request(
+      path,
+      {
+        method,
+        headers: {
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...(key === false ? {} : { 'X-API-Key': key }),
+          ...headers,
+        },
+        body:
+          body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    })
+      clientIp === undefined ? undefined : { incoming: { socket: { remoteAddress: clientIp } } }
+    )
   )
 }
 
@@ -195,7 +209,7 @@ export function twoInstances(options: Omit<TestAppOptions, 'redis' | 'keyPrefix'
   const keyPrefix = uniqueName('two-instances')
   const a = buildTestApp({ ...options, redis: redisA, keyPrefix })
   const b = buildTestApp({ ...options, redis: redisB, keyPrefix })
-  beforeAll(() => waitFor(() => redisA.status === 'ready' && redisB.status === 'ready'))
+  beforeAll(() => Promise.all([a.cache.ready(), b.cache.ready()]))
   afterAll(async () => {
     await a.close()
     await b.close()

@@ -152,7 +152,7 @@ describe('POST /api/links', () => {
     expect(upper.status).toBe(201)
   })
 
-  it('when reuse is asked for a URL that has a plain link, responds 200 with that link', async () => {
+  it('when reuse is asked for a URL the caller already shortened, responds 200 with that link', async () => {
     const first = await createLink(app, { url: 'https://example.com/reused' })
 
     const again = await request(app, 'POST', '/api/links', {
@@ -165,6 +165,33 @@ describe('POST /api/links', () => {
     expect(again.status).toBe(200)
     expect(((await again.json()) as { code: string }).code).toBe(first.code)
     expect(without.status).toBe(201)
+  })
+
+  it('when reuse is asked for a URL someone else shortened, creates a new link and reveals nothing of theirs', async () => {
+    const url = 'https://example.com/campaign-2026'
+    const keyAlias = await request(app, 'POST', '/api/links', {
+      body: { url, alias: 'key-holder-alias' },
+    })
+    const keyPlain = await createLink(app, { url })
+    const asAnonymous = (clientIp: string) =>
+      request(app, 'POST', '/api/links', { body: { url, reuse: true }, key: false, clientIp })
+
+    const first = await asAnonymous('203.0.113.5')
+    const again = await asAnonymous('203.0.113.5')
+    const other = await asAnonymous('198.51.100.7')
+    const keyAgain = await request(app, 'POST', '/api/links', { body: { url, reuse: true } })
+
+    const code = async (res: Response) => ((await res.json()) as { code: string }).code
+    const [firstCode, againCode, otherCode, keyCode] = await Promise.all(
+      [first, again, other, keyAgain].map(code)
+    )
+    expect(keyAlias.status).toBe(201)
+    expect([first.status, again.status, other.status, keyAgain.status]).toEqual([
+      201, 200, 201, 200,
+    ])
+    expect(againCode).toBe(firstCode)
+    expect(new Set([firstCode, otherCode, keyPlain.code, 'key-holder-alias']).size).toBe(4)
+    expect(keyCode).toBe(keyPlain.code)
   })
 
   it('when reuse is combined with an alias or an expiry, responds 400 naming reuse', async () => {

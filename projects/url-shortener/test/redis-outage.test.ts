@@ -22,8 +22,8 @@ describe('Redis outage during redirects', () => {
       logger: { warn() {}, info() {} },
       redisOptions: { retryStrategy: () => 50 },
     })
-    await waitFor(() => redis.status === 'ready')
     instance = buildTestApp({ redis, keyPrefix })
+    await instance.cache.ready()
     for (let i = 0; i < 20; i++) {
       const { code, target } = await createLink(instance.app, {
         url: `https://example.com/outage/${i}`,

@@ -37,6 +37,11 @@ export type LinkCache<T extends object> = {
   /** Preloads values (the most-clicked links at start). Resolves with how many were stored. */
   warm(entries: Iterable<[code: string, value: T]>): Promise<number>
   stats(): CacheStats
+  /**
+   * Resolves once the cache is in use: at once in memory; with Redis, when a connection is
+   * ready and the Redis run it talks to is known (until then reads go to the source).
+   */
+  ready(): Promise<void>
   /** Stops timers and listeners. A Redis client belongs to the caller. */
   close(): void
 }

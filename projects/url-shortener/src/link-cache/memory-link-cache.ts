@@ -50,6 +50,7 @@ export function createMemoryLinkCache<T extends object>({
       return Promise.resolve(stored)
     },
     stats: () => ({ mode: 'memory', ...counters, errors: 0, degraded: false }),
+    ready: () => Promise.resolve(),
     close() {},
   }
 }

@@ -142,6 +142,8 @@ export function createRedisLinkCache<T extends object>({
 
   let run: string | undefined
   let connection = 0
+  let markReady!: () => void
+  const firstRun = new Promise<void>((resolve) => (markReady = resolve))
   let reading: Promise<void> = Promise.resolve()
   /** Learns the run of the current connection; until then reads go to the source. */
   function readRun(): Promise<void> {
@@ -149,7 +151,9 @@ export function createRedisLinkCache<T extends object>({
     reading = client.info('server').then(
       (info) => {
         // A reply from a connection that has closed since must not name the next one's run.
-        if (current === connection) run = /^run_id:(\w+)/m.exec(info)?.[1]?.slice(0, 16)
+        if (current !== connection) return
+        run = /^run_id:(\w+)/m.exec(info)?.[1]?.slice(0, 16)
+        if (run !== undefined) markReady()
       },
       (error: unknown) => fail(error, 'info')
     )
@@ -252,6 +256,8 @@ export function createRedisLinkCache<T extends object>({
     },
 
     stats: () => ({ mode: 'redis', ...counters, degraded: degraded || run === undefined }),
+
+    ready: () => firstRun,
 
     close() {
       clearInterval(probe)

@@ -66,20 +66,23 @@ describe('createLinkStore', () => {
     expect(store.create({ target: 'https://b.example/', alias: 'TAKEN' }).created).toBe(true)
   })
 
-  it('when reuse is asked, returns the plain live link of that target, never one with limits', () => {
+  it("when reuse is asked, returns the caller's own plain live link of that target, never another's or one with limits", () => {
     const store = createLinkStore({ db: database.db, codes: scripted() })
-    const limited = store.create({ target: 'https://reuse.example/', maxVisits: 3 }).link
-    const plain = store.create({ target: 'https://reuse.example/' }).link
+    const target = 'https://reuse.example/'
+    const limited = store.create({ target, maxVisits: 3, reuseKey: 'me' }).link
+    const aliased = store.create({ target, alias: 'reuse-alias', reuseKey: 'me' }).link
+    const plain = store.create({ target, reuseKey: 'me' }).link
 
-    const reused = store.create({ target: 'https://reuse.example/' }, { reuse: true })
-    const permanent = store.create(
-      { target: 'https://reuse.example/', redirectStatus: 301 },
-      { reuse: true }
-    )
+    const reused = store.create({ target, reuseKey: 'me' }, { reuse: true })
+    const permanent = store.create({ target, redirectStatus: 301, reuseKey: 'me' }, { reuse: true })
+    const someoneElse = store.create({ target, reuseKey: 'you' }, { reuse: true })
+    const nobody = store.create({ target }, { reuse: true })
 
     expect(reused).toEqual({ link: plain, created: false })
-    expect(reused.link.code).not.toBe(limited.code)
+    expect([limited.code, aliased.code]).not.toContain(reused.link.code)
     expect(permanent.created).toBe(true)
+    expect(someoneElse.created).toBe(true)
+    expect(nobody.created).toBe(true)
   })
 
   it('when a link changes while the clock stands still, its version still grows', () => {

@@ -37,6 +37,11 @@ export type NewLink = {
   redirectStatus?: RedirectStatus | null
   expiresAt?: number | null
   maxVisits?: number | null
+  /**
+   * The creator's identity, kept on plain links (no alias, expiry or visit limit) so that a
+   * `reuse` create by the same caller finds them, and by no one else.
+   */
+  reuseKey?: string
 }
 
 /** A link as a backup holds it: any expiry (past ones too), its visits and creation time. */
@@ -72,9 +77,11 @@ export class CodeSpaceExhaustedError extends Error {
 export type LinkStore = {
   /**
    * Inserts a link. The UNIQUE index on `code` settles races: a taken alias throws
-   * AliasTakenError, a generated code that collides is drawn again. With `reuse`, returns the
-   * newest live plain link (same target and redirect type, no expiry, no visit limit) instead of
-   * inserting, in one IMMEDIATE transaction so concurrent creates of one URL make one link.
+   * AliasTakenError, a generated code that collides is drawn again. With `reuse` and a
+   * `reuseKey`, returns the newest plain link the same caller made (same target and redirect
+   * type, generated code, no expiry, no visit limit) instead of inserting, in one IMMEDIATE
+   * transaction so concurrent creates of one URL make one link. Another caller's links are
+   * never returned: reuse must not tell anyone what others shortened.
    */
   create(input: NewLink, options?: { reuse?: boolean }): { link: Link; created: boolean }
   /**
@@ -131,6 +138,11 @@ export function isLive(
 ): boolean {
   if (link.expiresAt !== null && link.expiresAt <= now) return false
   return link.maxVisits == null || link.visits === undefined || link.visits < link.maxVisits
+}
+
+/** Plain: no expiry and no visit limit (the links a reuse create may hand back). */
+function isPlain(input: NewLink): boolean {
+  return input.expiresAt == null && input.maxVisits == null
 }
 
 /** The cache entry of a link. */
@@ -191,6 +203,7 @@ export function createLinkStore({
       expiresAt: sql.placeholder('expiresAt'),
       maxVisits: sql.placeholder('maxVisits'),
       visits: sql.placeholder('visits'),
+      reuseKey: sql.placeholder('reuseKey'),
     })
     .prepare()
   const selectRedirect = db
@@ -229,6 +242,7 @@ export function createLinkStore({
       and(
         eq(links.urlHash, sql.placeholder('urlHash')),
         eq(links.target, sql.placeholder('target')),
+        eq(links.reuseKey, sql.placeholder('reuseKey')),
         notDeleted,
         isNull(links.expiresAt),
         isNull(links.maxVisits),
@@ -250,6 +264,8 @@ export function createLinkStore({
       maxVisits: input.maxVisits ?? null,
       visits: input.visits ?? 0,
       createdAt: input.createdAt ?? at,
+      // Only a plain link can be handed back by a reuse create.
+      reuseKey: input.alias === undefined && isPlain(input) ? (input.reuseKey ?? null) : null,
       now: at,
     }
     // No RETURNING: every column of the new row is known here but its id, which the insert
@@ -321,11 +337,13 @@ export function createLinkStore({
   return {
     restore: insertLink,
     create(input, { reuse = false } = {}) {
-      if (!reuse) return { link: insertLink(input), created: true }
+      if (!reuse || input.reuseKey === undefined) return { link: insertLink(input), created: true }
+      const reuseKey = input.reuseKey
       return transaction(() => {
         const existing = findReusable.get({
           urlHash: urlHash(input.target),
           target: input.target,
+          reuseKey,
           redirectStatus: input.redirectStatus ?? null,
         })
         if (existing) return { link: toLink(existing), created: false }

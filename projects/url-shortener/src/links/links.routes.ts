@@ -4,7 +4,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import { HttpError, problemBody, problemResponse, toFieldErrors, validator } from '@kit/http'
 import type { Problem } from '@kit/http'
 import { Hono } from 'hono'
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import QRCode from 'qrcode'
 import { createGroupCommit } from '../db/group-commit.ts'
 import { CacheUnavailableError } from '../link-cache/link-cache.ts'
@@ -29,6 +29,11 @@ export type LinkRoutesDeps = {
   requireApiKey: MiddlewareHandler
   /** Runs before an anonymous-capable create: identification, anonymous policy, rate limit. */
   createGuard: MiddlewareHandler
+  /**
+   * Who is creating (after `createGuard`): the identity a `reuse` create matches links
+   * against, so a caller only ever gets its own links back.
+   */
+  callerIdentity: (c: Context) => string
   /** Called after a link is deleted (e.g. to drop its analytics). */
   onDelete?: (link: Link) => void
   now?: () => number
@@ -74,6 +79,7 @@ export function createLinkRoutes({
   importMaxBytes,
   requireApiKey,
   createGuard,
+  callerIdentity,
   onDelete,
   now = Date.now,
 }: LinkRoutesDeps) {
@@ -83,7 +89,7 @@ export function createLinkRoutes({
   const commits = createGroupCommit({ transaction: links.transaction })
 
   /** Creates rows one by one in one transaction; a bad row never stops the others. */
-  function createRows(bodies: unknown[], dryRun: boolean): RowResult[] {
+  function createRows(bodies: unknown[], dryRun: boolean, reuseKey: string): RowResult[] {
     const claimed = new Set<string>()
     return links.transaction(() =>
       bodies.map((body, index): RowResult => {
@@ -102,7 +108,11 @@ export function createLinkRoutes({
         if (alias !== undefined) claimed.add(alias)
         if (dryRun) return { index, status: 'created' }
         try {
-          return { index, status: 'created', link: view(links.create(input, { reuse }).link) }
+          return {
+            index,
+            status: 'created',
+            link: view(links.create({ ...input, reuseKey }, { reuse }).link),
+          }
         } catch (error) {
           if (error instanceof AliasTakenError) {
             return { index, status: 'conflict', error: aliasTakenError(error.alias) }
@@ -125,9 +135,9 @@ export function createLinkRoutes({
     }
   }
 
-  function create({ link, reuse }: CreateRequest) {
+  function create({ link, reuse }: CreateRequest, reuseKey: string) {
     try {
-      return links.create(link, { reuse })
+      return links.create({ ...link, reuseKey }, { reuse })
     } catch (error) {
       if (error instanceof AliasTakenError) throw aliasTaken(error.alias)
       if (error instanceof CodeSpaceExhaustedError) {
@@ -147,7 +157,8 @@ export function createLinkRoutes({
 
   app.post('/', createGuard, validator('json', schemas.createLink), async (c) => {
     const request = c.req.valid('json')
-    const { link, created } = await commits.submit(() => create(request))
+    const reuseKey = callerIdentity(c)
+    const { link, created } = await commits.submit(() => create(request, reuseKey))
     // A plain header object: c.json() with a second header builds a WHATWG Headers object,
     // validated field by field, and takes @hono/node-server off its fast path, on every create.
     return new Response(JSON.stringify(view(link)), {
@@ -160,7 +171,7 @@ export function createLinkRoutes({
 
   app.post('/bulk', requireApiKey, validator('json', schemas.bulkCreate), (c) => {
     const { links: rows, dryRun = false } = c.req.valid('json')
-    return c.json(summary(createRows(rows, dryRun), dryRun))
+    return c.json(summary(createRows(rows, dryRun, callerIdentity(c)), dryRun))
   })
 
   app.get('/', requireApiKey, validator('query', schemas.listQuery), (c) => {
