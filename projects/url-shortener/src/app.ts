@@ -12,7 +12,6 @@ import type { Config } from './config.ts'
 import type { Db } from './db/database.ts'
 import type { LinkCache } from './link-cache/link-cache.ts'
 import { createLinkSchemas } from './links/link-input.ts'
-import { isLive } from './links/link-store.ts'
 import type { LinkStore, RedirectEntry } from './links/link-store.ts'
 import { createLinkRoutes } from './links/links.routes.ts'
 import { hostOf } from './links/target-url.ts'
@@ -128,10 +127,9 @@ export function createApp({
     createAnalyticsRoutes({
       db,
       recorder: clicks ?? { flush: async () => ({ clicks: 0, rows: 0 }) },
-      findLinkId(code) {
-        const link = links.get(code)
-        return link && isLive(link, now()) ? link.id : undefined
-      },
+      // Expired and used-up links keep their stats: a finished campaign's numbers are the
+      // point of it. Only a deleted link's analytics are gone (deleted with it).
+      findLinkId: (code) => links.get(code)?.id,
       clock: now,
     })
   )

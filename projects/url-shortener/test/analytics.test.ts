@@ -122,6 +122,35 @@ describe('GET /api/links/:code/stats', () => {
     expect(recovered.body.total).toBe(1)
   })
 
+  it('when a link has expired or is used up, its stats stay readable; once deleted, 404', async () => {
+    clock = T0
+    const { code: expiring } = await createLink(app, {
+      url: 'https://example.com/campaign',
+      expiresInSeconds: 3600,
+    })
+    const { code: once } = await createLink(app, { url: 'https://example.com/once', maxVisits: 1 })
+    await clickAt(expiring, T0 + 1000, USER_AGENTS.chromeWindows)
+    await clickAt(expiring, T0 + 2000, USER_AGENTS.safariIos)
+    await clickAt(once, T0 + 3000, USER_AGENTS.firefoxLinux)
+    clock = T0 + 2 * HOUR
+
+    const redirects = await Promise.all([expiring, once].map((c) => app.request(`/${c}`)))
+    const afterEnd = await Promise.all(
+      [
+        `/api/links/${expiring}/stats`,
+        `/api/links/${expiring}/stats/timeseries?from=2026-03-01&to=2026-03-02`,
+        `/api/links/${once}/stats`,
+      ].map((path) => getJson<Counts>(path))
+    )
+    await request(app, 'DELETE', `/api/links/${expiring}`)
+    const afterDelete = await request(app, 'GET', `/api/links/${expiring}/stats`)
+
+    expect(redirects.map((res) => res.status)).toEqual([404, 404])
+    expect(afterEnd.map(({ status }) => status)).toEqual([200, 200, 200])
+    expect(afterEnd.map(({ body }) => body.total)).toEqual([2, 2, 1])
+    expect(afterDelete.status).toBe(404)
+  })
+
   it('when the API key is missing, refuses before reading anything', async () => {
     const res = await request(app, 'GET', '/api/links/whatever/stats', { key: false })
 
