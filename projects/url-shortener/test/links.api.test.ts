@@ -603,3 +603,114 @@ describe('GET /api/links/:code/qr.svg|qr.png', () => {
     expect((await app.request('/api/links/unknown-code/qr.png')).status).toBe(404)
   })
 })
+
+describe('strict input', () => {
+  it('when expiresAt is over ten years ahead, responds 400 naming it, as expiresInSeconds would', async () => {
+    const { app, database, close } = buildTestApp()
+    const before = countRows(database)
+    const inYears = (years: number) =>
+      new Date(Date.now() + years * 365.25 * 86_400_000).toISOString()
+
+    const tooFar = await request(app, 'POST', '/api/links', {
+      body: { url: 'https://example.com/forever', expiresAt: inYears(11) },
+    })
+    const tooFarInSeconds = await request(app, 'POST', '/api/links', {
+      body: { url: 'https://example.com/forever', expiresInSeconds: 11 * 366 * 86_400 },
+    })
+    const { code } = await createLink(app, {
+      url: 'https://example.com/nine',
+      expiresAt: inYears(9),
+    })
+    const patched = await request(app, 'PATCH', `/api/links/${code}`, {
+      body: { expiresAt: inYears(11) },
+    })
+    const rows = countRows(database)
+    await close()
+
+    expect([tooFar.status, tooFarInSeconds.status, patched.status]).toEqual([400, 400, 400])
+    expect(((await tooFar.json()) as ErrorJson).errors?.map((e) => e.path)).toEqual(['expiresAt'])
+    expect(((await patched.json()) as ErrorJson).errors?.map((e) => e.path)).toEqual(['expiresAt'])
+    expect(rows).toBe(before + 1)
+  })
+
+  it('when a flag is given in an undocumented form, responds 400 naming it and writes nothing', async () => {
+    const { app, database, close } = buildTestApp()
+    const before = countRows(database)
+
+    const responses = [
+      await request(app, 'POST', '/api/links/bulk', {
+        body: { links: [{ url: 'https://example.com/' }], dryRun: 'true' },
+      }),
+      await request(app, 'POST', '/api/links/bulk', {
+        body: { links: [{ url: 'https://example.com/' }], dryRun: 1 },
+      }),
+      await request(app, 'POST', '/api/links', {
+        body: { url: 'https://example.com/', reuse: 'yes' },
+      }),
+      await request(app, 'POST', '/api/links/import?dryRun=1', {
+        body: 'url\nhttps://example.com/\n',
+        headers: { 'Content-Type': 'text/csv' },
+      }),
+    ]
+    const paths = await Promise.all(
+      responses.map(async (res) => ((await res.json()) as ErrorJson).errors?.[0]?.path)
+    )
+    const rows = countRows(database)
+    await close()
+
+    expect(responses.map((res) => res.status)).toEqual([400, 400, 400, 400])
+    expect(paths).toEqual(['dryRun', 'dryRun', 'reuse', 'dryRun'])
+    expect(rows).toBe(before)
+  })
+
+  it('when a route is given a query parameter it does not take, responds 400 naming it', async () => {
+    const { app, close } = buildTestApp()
+    const { code } = await createLink(app, { url: 'https://example.com/strict' })
+
+    const paths = [
+      `/api/links/${code}?verbose=1`,
+      `/api/links/${code}/stats?from=2026-01-01`,
+      `/api/links/${code}/stats/timeseries?interval=1h&tz=UTC`,
+      `/api/links/${code}/stats/breakdown/os?limit=5&sort=asc`,
+      `/api/links/export.csv?all=true`,
+      `/api/links/${code}/qr.svg?size=9`,
+    ]
+    const responses = await Promise.all(paths.map((path) => request(app, 'GET', path)))
+    const named = await Promise.all(
+      responses.map(async (res) => ((await res.json()) as ErrorJson).errors?.map((e) => e.path))
+    )
+    await close()
+
+    expect(responses.map((res) => res.status)).toEqual(paths.map(() => 400))
+    expect(named).toEqual([['verbose'], ['from'], ['tz'], ['sort'], ['all'], ['size']])
+  })
+
+  it('when JSON is sent without a JSON content type, responds 415 and writes nothing', async () => {
+    const { app, database, close } = buildTestApp()
+    const before = countRows(database)
+    const { code } = await createLink(app, { url: 'https://example.com/typed' })
+    const body = JSON.stringify({ url: 'https://example.com/untyped' })
+
+    const responses = [
+      await request(app, 'POST', '/api/links', { body, headers: { 'Content-Type': 'text/plain' } }),
+      await app.request('/api/links', { method: 'POST', body, headers: { 'X-API-Key': API_KEY } }),
+      await request(app, 'POST', '/api/links/bulk', {
+        body: JSON.stringify({ links: [{ url: 'https://example.com/' }] }),
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      }),
+      await request(app, 'PATCH', `/api/links/${code}`, {
+        body,
+        headers: { 'Content-Type': 'text/plain' },
+      }),
+    ]
+    const codes = await Promise.all(
+      responses.map(async (res) => ((await res.json()) as ErrorJson).code)
+    )
+    const rows = countRows(database)
+    await close()
+
+    expect(responses.map((res) => res.status)).toEqual([415, 415, 415, 415])
+    expect(new Set(codes)).toEqual(new Set(['unsupported_media_type']))
+    expect(rows).toBe(before + 1)
+  })
+})

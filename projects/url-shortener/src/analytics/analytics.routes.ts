@@ -69,7 +69,7 @@ export function createAnalyticsRoutes({
   clock = Date.now,
 }: AnalyticsRoutesDeps) {
   const timeSeriesQuery = z
-    .object({
+    .strictObject({
       from: instant.optional(),
       to: instant.optional(),
       interval: z.enum(INTERVAL_NAMES).default('1h'),
@@ -94,7 +94,7 @@ export function createAnalyticsRoutes({
     })
 
   const breakdownQuery = z
-    .object({
+    .strictObject({
       from: instant.optional(),
       to: instant.optional(),
       limit: z.coerce.number().int().min(1).max(100).default(10),
@@ -133,7 +133,7 @@ export function createAnalyticsRoutes({
   })
 
   return app
-    .get('/', (c) => {
+    .get('/', validator('query', z.strictObject({})), (c) => {
       const totals = linkTotals(db, c.var.linkId)
       return c.json({
         code: c.var.code,

@@ -66,8 +66,16 @@ export function createLinkSchemas({ policy, now = Date.now }: LinkSchemaOptions)
     if (body.expiresInSeconds !== undefined) return at + body.expiresInSeconds * 1000
     if (body.expiresAt === undefined || body.expiresAt === null) return body.expiresAt
     const ms = Date.parse(body.expiresAt)
-    if (ms <= at)
+    if (ms <= at) {
       ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'must be in the future' })
+    } else if (ms > at + MAX_EXPIRY_SECONDS * 1000) {
+      // The same bound as expiresInSeconds: one rule, whichever form the client picks.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['expiresAt'],
+        message: 'must be at most 10 years ahead',
+      })
+    }
     return ms
   }
 
@@ -197,7 +205,10 @@ export function createLinkSchemas({ policy, now = Date.now }: LinkSchemaOptions)
       .transform((value) => value === 'true'),
   })
 
-  return { createLink, updateLink, bulkCreate, listQuery, importRow, importQuery }
+  /** Routes that take no query parameter: any one is a 400 naming it, like unknown fields. */
+  const noQuery = z.strictObject({})
+
+  return { createLink, updateLink, bulkCreate, listQuery, importRow, importQuery, noQuery }
 }
 
 export type LinkSchemas = ReturnType<typeof createLinkSchemas>

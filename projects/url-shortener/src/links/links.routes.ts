@@ -17,6 +17,7 @@ import type { Link, LinkStore, RedirectEntry } from './link-store.ts'
 import { toLinkView } from './link-view.ts'
 import type { LinkView } from './link-view.ts'
 import { BodyTooLargeError, spoolBody } from './spooled-body.ts'
+import { requireJson } from '../protection/require-json.ts'
 
 export type LinkRoutesDeps = {
   links: LinkStore
@@ -155,24 +156,40 @@ export function createLinkRoutes({
     return link
   }
 
-  app.post('/', createGuard, validator('json', schemas.createLink), async (c) => {
-    const request = c.req.valid('json')
-    const reuseKey = callerIdentity(c)
-    const { link, created } = await commits.submit(() => create(request, reuseKey))
-    // A plain header object: c.json() with a second header builds a WHATWG Headers object,
-    // validated field by field, and takes @hono/node-server off its fast path, on every create.
-    return new Response(JSON.stringify(view(link)), {
-      status: created ? 201 : 200,
-      headers: created
-        ? { 'content-type': 'application/json', location: `/api/links/${link.code}` }
-        : { 'content-type': 'application/json' },
-    })
-  })
+  const noQuery = validator('query', schemas.noQuery)
 
-  app.post('/bulk', requireApiKey, validator('json', schemas.bulkCreate), (c) => {
-    const { links: rows, dryRun = false } = c.req.valid('json')
-    return c.json(summary(createRows(rows, dryRun, callerIdentity(c)), dryRun))
-  })
+  app.post(
+    '/',
+    noQuery,
+    createGuard,
+    requireJson,
+    validator('json', schemas.createLink),
+    async (c) => {
+      const request = c.req.valid('json')
+      const reuseKey = callerIdentity(c)
+      const { link, created } = await commits.submit(() => create(request, reuseKey))
+      // A plain header object: c.json() with a second header builds a WHATWG Headers object,
+      // validated field by field, and takes @hono/node-server off its fast path, on every create.
+      return new Response(JSON.stringify(view(link)), {
+        status: created ? 201 : 200,
+        headers: created
+          ? { 'content-type': 'application/json', location: `/api/links/${link.code}` }
+          : { 'content-type': 'application/json' },
+      })
+    }
+  )
+
+  app.post(
+    '/bulk',
+    requireApiKey,
+    noQuery,
+    requireJson,
+    validator('json', schemas.bulkCreate),
+    (c) => {
+      const { links: rows, dryRun = false } = c.req.valid('json')
+      return c.json(summary(createRows(rows, dryRun, callerIdentity(c)), dryRun))
+    }
+  )
 
   app.get('/', requireApiKey, validator('query', schemas.listQuery), (c) => {
     const { limit, cursor } = c.req.valid('query')
@@ -185,7 +202,7 @@ export function createLinkRoutes({
     })
   })
 
-  app.get('/export.csv', requireApiKey, (c) => {
+  app.get('/export.csv', requireApiKey, noQuery, (c) => {
     const csv = Readable.toWeb(linksToCsv(links.all())) as ReadableStream
     return c.body(csv, 200, {
       'Content-Type': 'text/csv; charset=utf-8',
@@ -292,7 +309,7 @@ export function createLinkRoutes({
     }
   })
 
-  app.get('/:code', requireApiKey, (c) => c.json(view(existingLink(c.req.param('code')))))
+  app.get('/:code', requireApiKey, noQuery, (c) => c.json(view(existingLink(c.req.param('code')))))
 
   /**
    * Edits or deletes a link through the cache, so that the answer is sent only once no cache can
@@ -316,21 +333,28 @@ export function createLinkRoutes({
     return link
   }
 
-  app.patch('/:code', requireApiKey, validator('json', schemas.updateLink), async (c) => {
-    const code = c.req.param('code')
-    const changes = c.req.valid('json')
-    const link = await changeLink(code, () => links.update(code, changes))
-    return c.json(view(link))
-  })
+  app.patch(
+    '/:code',
+    requireApiKey,
+    noQuery,
+    requireJson,
+    validator('json', schemas.updateLink),
+    async (c) => {
+      const code = c.req.param('code')
+      const changes = c.req.valid('json')
+      const link = await changeLink(code, () => links.update(code, changes))
+      return c.json(view(link))
+    }
+  )
 
-  app.delete('/:code', requireApiKey, async (c) => {
+  app.delete('/:code', requireApiKey, noQuery, async (c) => {
     const code = c.req.param('code')
     const link = await changeLink(code, () => links.remove(code))
     onDelete?.(link)
     return c.body(null, 204)
   })
 
-  app.get('/:code/qr.svg', async (c) => {
+  app.get('/:code/qr.svg', noQuery, async (c) => {
     const link = existingLink(c.req.param('code'))
     if (!isLive(link, now())) throw new HttpError(404, 'not_found', 'No link with this code')
     const svg = await QRCode.toString(`${publicBaseUrl}/${link.code}`, { type: 'svg', margin: 2 })
@@ -340,7 +364,7 @@ export function createLinkRoutes({
     })
   })
 
-  app.get('/:code/qr.png', async (c) => {
+  app.get('/:code/qr.png', noQuery, async (c) => {
     const link = existingLink(c.req.param('code'))
     if (!isLive(link, now())) throw new HttpError(404, 'not_found', 'No link with this code')
     const png = await QRCode.toBuffer(`${publicBaseUrl}/${link.code}`, {
