@@ -474,9 +474,11 @@ describe('GET /api/links/export.csv, POST /api/links/import', () => {
         limited ? '5' : '',
         limited ? String(i % 6) : '0',
         iso(created + i),
+        String(i % 3 !== 0),
+        String(i % 5 === 0),
       ].join(',')
     })
-    const csv = `code,url,redirect_type,expires_at,max_visits,visits,created_at\n${rows.join('\n')}\n`
+    const csv = `code,url,redirect_type,expires_at,max_visits,visits,created_at,forward_query,forward_path\n${rows.join('\n')}\n`
 
     const res = await fetch(`${server.url}/api/links/import`, {
       method: 'POST',

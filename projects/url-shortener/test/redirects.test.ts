@@ -16,6 +16,24 @@ describe('GET /:code', () => {
     expect(res.headers.get('cache-control')).toBe('no-store')
   })
 
+  it("when the short URL carries a query, forwards it after the target's own parameters unless the link opts out", async () => {
+    const forwarding = await createLink(app, { url: 'https://shop.example/sale?ref=partner' })
+    const closed = await createLink(app, {
+      url: 'https://shop.example/sale?ref=partner',
+      forwardQuery: false,
+    })
+
+    const forwarded = await app.request(`/${forwarding.code}?utm_source=mail&ref=me`)
+    const kept = await app.request(`/${closed.code}?utm_source=mail`)
+    const below = await app.request(`/${forwarding.code}/more/path`)
+
+    expect(forwarded.headers.get('location')).toBe(
+      'https://shop.example/sale?ref=partner&utm_source=mail'
+    )
+    expect(kept.headers.get('location')).toBe('https://shop.example/sale?ref=partner')
+    expect(below.status).toBe(404)
+  })
+
   it('when the link asks for 301 or 308, redirects with a public max-age', async () => {
     const permanent = await createLink(app, { url: 'https://example.com/301', redirectType: 301 })
     const permanent308 = await createLink(app, {

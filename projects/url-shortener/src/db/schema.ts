@@ -34,6 +34,10 @@ export const links = sqliteTable(
     visits: integer('visits').notNull().default(0),
     deletedAt: integer('deleted_at'),
     reuseKey: text('reuse_key'),
+    /** Append the short URL's query string to the target (Shlink's forwardQuery). */
+    forwardQuery: integer('forward_query', { mode: 'boolean' }).notNull().default(true),
+    /** Append the path below the code to the target's path (`/code/info/refs` for git). */
+    forwardPath: integer('forward_path', { mode: 'boolean' }).notNull().default(false),
   },
   (t) => [
     index('links_url_hash_idx').on(t.urlHash),

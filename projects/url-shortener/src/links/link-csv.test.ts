@@ -15,6 +15,8 @@ const link = (overrides: Partial<Link>): Link => ({
   expiresAt: null,
   maxVisits: null,
   visits: 0,
+  forwardQuery: true,
+  forwardPath: false,
   ...overrides,
 })
 
@@ -41,7 +43,7 @@ describe('linksToCsv / parseLinkCsv', () => {
     const csv = await text(linksToCsv(links))
 
     expect(csv.split('\n')[0]).toBe(
-      'code,url,redirect_type,expires_at,max_visits,visits,created_at'
+      'code,url,redirect_type,expires_at,max_visits,visits,created_at,forward_query,forward_path'
     )
     expect(await records(csv)).toEqual([
       {
@@ -52,6 +54,8 @@ describe('linksToCsv / parseLinkCsv', () => {
         max_visits: '',
         visits: '0',
         created_at: '2026-01-01T00:00:00.000Z',
+        forward_query: 'true',
+        forward_path: 'false',
       },
       {
         code: 'promo_2026',
@@ -61,6 +65,8 @@ describe('linksToCsv / parseLinkCsv', () => {
         max_visits: '10',
         visits: '10',
         created_at: '2026-01-01T00:00:00.000Z',
+        forward_query: 'true',
+        forward_path: 'false',
       },
     ])
   })

@@ -17,6 +17,8 @@ export const CSV_COLUMNS = [
   'max_visits',
   'visits',
   'created_at',
+  'forward_query',
+  'forward_path',
 ] as const
 
 export type CsvColumn = (typeof CSV_COLUMNS)[number]
@@ -40,6 +42,8 @@ function toRecord(link: Link): Record<CsvColumn, string> {
     max_visits: link.maxVisits === null ? '' : String(link.maxVisits),
     visits: String(link.visits),
     created_at: new Date(link.createdAt).toISOString(),
+    forward_query: String(link.forwardQuery),
+    forward_path: String(link.forwardPath),
   }
 }
 

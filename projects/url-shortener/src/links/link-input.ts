@@ -87,6 +87,8 @@ export function createLinkSchemas({ policy, now = Date.now }: LinkSchemaOptions)
       expiresInSeconds: expiresInSeconds.optional(),
       maxVisits: maxVisits.optional(),
       redirectType: redirectType.optional(),
+      forwardQuery: z.boolean().optional(),
+      forwardPath: z.boolean().optional(),
       reuse: z.boolean().optional(),
     })
     .transform((body, ctx): CreateRequest => {
@@ -106,6 +108,8 @@ export function createLinkSchemas({ policy, now = Date.now }: LinkSchemaOptions)
           redirectStatus: body.redirectType ?? null,
           expiresAt: expiry ?? null,
           maxVisits: body.maxVisits ?? null,
+          forwardQuery: body.forwardQuery,
+          forwardPath: body.forwardPath,
         },
         reuse,
       }
@@ -117,17 +121,22 @@ export function createLinkSchemas({ policy, now = Date.now }: LinkSchemaOptions)
       expiresAt: expiresAt.nullable().optional(),
       expiresInSeconds: expiresInSeconds.optional(),
       redirectType: redirectType.nullable().optional(),
+      forwardQuery: z.boolean().optional(),
+      forwardPath: z.boolean().optional(),
     })
     .transform((body, ctx): LinkChanges => {
       const changes: LinkChanges = {
         target: body.url,
         expiresAt: resolveExpiry(body, ctx),
         redirectStatus: body.redirectType,
+        forwardQuery: body.forwardQuery,
+        forwardPath: body.forwardPath,
       }
       if (Object.values(changes).every((value) => value === undefined)) {
         ctx.addIssue({
           code: 'custom',
-          message: 'nothing to change: give url, expiresAt, expiresInSeconds or redirectType',
+          message:
+            'nothing to change: give url, expiresAt, expiresInSeconds, redirectType, forwardQuery or forwardPath',
         })
       }
       return changes
@@ -157,6 +166,8 @@ export function createLinkSchemas({ policy, now = Date.now }: LinkSchemaOptions)
     .datetime({ offset: true, error: 'must be an ISO 8601 date-time' })
     .transform((value) => Date.parse(value))
 
+  const flag = z.enum(['true', 'false']).transform((value) => value === 'true')
+
   const importColumns = z
     .strictObject({
       code: alias.optional(),
@@ -166,6 +177,8 @@ export function createLinkSchemas({ policy, now = Date.now }: LinkSchemaOptions)
       max_visits: count(1).pipe(maxVisits).optional(),
       visits: count(0).optional(),
       created_at: instant.optional(),
+      forward_query: flag.optional(),
+      forward_path: flag.optional(),
     })
     .transform((row, ctx): RestoredLink => {
       if (row.visits !== undefined && row.visits > (row.max_visits ?? 0)) {
@@ -183,6 +196,8 @@ export function createLinkSchemas({ policy, now = Date.now }: LinkSchemaOptions)
         maxVisits: row.max_visits ?? null,
         visits: row.visits,
         createdAt: row.created_at,
+        forwardQuery: row.forward_query,
+        forwardPath: row.forward_path,
       }
     })
   /**

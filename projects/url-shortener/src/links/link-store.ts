@@ -20,12 +20,16 @@ export type Link = {
   expiresAt: number | null
   maxVisits: number | null
   visits: number
+  /** The short URL's query string is appended to the target. */
+  forwardQuery: boolean
+  /** The path below the code (`/code/more/path`) is appended to the target's path. */
+  forwardPath: boolean
 }
 
 /** What a redirect needs, and what the cache holds. `version` strictly increases on every change. */
 export type RedirectEntry = Pick<
   Link,
-  'id' | 'target' | 'redirectStatus' | 'expiresAt' | 'maxVisits'
+  'id' | 'target' | 'redirectStatus' | 'expiresAt' | 'maxVisits' | 'forwardQuery' | 'forwardPath'
 > & {
   version: number
 }
@@ -37,6 +41,10 @@ export type NewLink = {
   redirectStatus?: RedirectStatus | null
   expiresAt?: number | null
   maxVisits?: number | null
+  /** Default true. */
+  forwardQuery?: boolean
+  /** Default false. */
+  forwardPath?: boolean
   /**
    * The creator's identity, kept on plain links (no alias, expiry or visit limit) so that a
    * `reuse` create by the same caller finds them, and by no one else.
@@ -56,6 +64,8 @@ export type LinkChanges = {
   target?: string
   redirectStatus?: RedirectStatus | null
   expiresAt?: number | null
+  forwardQuery?: boolean
+  forwardPath?: boolean
 }
 
 /** The requested alias already belongs to a link (live or deleted). */
@@ -147,8 +157,17 @@ function isPlain(input: NewLink): boolean {
 
 /** The cache entry of a link. */
 export function redirectEntryOf(link: Link): RedirectEntry {
-  const { id, target, redirectStatus, expiresAt, maxVisits, updatedAt } = link
-  return { id, target, redirectStatus, expiresAt, maxVisits, version: updatedAt }
+  const { id, target, redirectStatus, expiresAt, maxVisits, forwardQuery, forwardPath } = link
+  return {
+    id,
+    target,
+    redirectStatus,
+    expiresAt,
+    maxVisits,
+    forwardQuery,
+    forwardPath,
+    version: link.updatedAt,
+  }
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -170,6 +189,8 @@ function toLink(row: LinkRow): Link {
     expiresAt: row.expiresAt,
     maxVisits: row.maxVisits,
     visits: row.visits,
+    forwardQuery: row.forwardQuery,
+    forwardPath: row.forwardPath,
   }
 }
 
@@ -204,6 +225,8 @@ export function createLinkStore({
       maxVisits: sql.placeholder('maxVisits'),
       visits: sql.placeholder('visits'),
       reuseKey: sql.placeholder('reuseKey'),
+      forwardQuery: sql.placeholder('forwardQuery'),
+      forwardPath: sql.placeholder('forwardPath'),
     })
     .prepare()
   const selectRedirect = db
@@ -213,6 +236,8 @@ export function createLinkStore({
       redirectStatus: links.redirectStatus,
       expiresAt: links.expiresAt,
       maxVisits: links.maxVisits,
+      forwardQuery: links.forwardQuery,
+      forwardPath: links.forwardPath,
       version: links.updatedAt,
     })
     .from(links)
@@ -246,7 +271,9 @@ export function createLinkStore({
         notDeleted,
         isNull(links.expiresAt),
         isNull(links.maxVisits),
-        sql`${links.redirectStatus} IS ${sql.placeholder('redirectStatus')}`
+        sql`${links.redirectStatus} IS ${sql.placeholder('redirectStatus')}`,
+        eq(links.forwardQuery, sql.placeholder('forwardQuery')),
+        eq(links.forwardPath, sql.placeholder('forwardPath'))
       )
     )
     .orderBy(desc(links.id))
@@ -263,6 +290,8 @@ export function createLinkStore({
       expiresAt: input.expiresAt ?? null,
       maxVisits: input.maxVisits ?? null,
       visits: input.visits ?? 0,
+      forwardQuery: input.forwardQuery ?? true,
+      forwardPath: input.forwardPath ?? false,
       createdAt: input.createdAt ?? at,
       // Only a plain link can be handed back by a reuse create.
       reuseKey: input.alias === undefined && isPlain(input) ? (input.reuseKey ?? null) : null,
@@ -280,6 +309,8 @@ export function createLinkStore({
       expiresAt: values.expiresAt,
       maxVisits: values.maxVisits,
       visits: values.visits,
+      forwardQuery: values.forwardQuery,
+      forwardPath: values.forwardPath,
     })
     if (input.alias !== undefined) {
       try {
@@ -345,6 +376,9 @@ export function createLinkStore({
           target: input.target,
           reuseKey,
           redirectStatus: input.redirectStatus ?? null,
+          // better-sqlite3 binds numbers, not booleans, in a WHERE placeholder.
+          forwardQuery: (input.forwardQuery ?? true) ? 1 : 0,
+          forwardPath: (input.forwardPath ?? false) ? 1 : 0,
         })
         if (existing) return { link: toLink(existing), created: false }
         return { link: insertLink(input), created: true }
@@ -383,6 +417,8 @@ export function createLinkStore({
       }
       if (changes.redirectStatus !== undefined) set.redirectStatus = changes.redirectStatus
       if (changes.expiresAt !== undefined) set.expiresAt = changes.expiresAt
+      if (changes.forwardQuery !== undefined) set.forwardQuery = changes.forwardQuery
+      if (changes.forwardPath !== undefined) set.forwardPath = changes.forwardPath
       return changed(code, set)
     },
     remove(code) {

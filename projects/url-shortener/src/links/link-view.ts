@@ -11,6 +11,10 @@ export type LinkView = {
   maxVisits: number | null
   /** Counted only for links with maxVisits. */
   visits: number
+  /** The short URL's query string is appended to the target's. */
+  forwardQuery: boolean
+  /** The path below the code is appended to the target's path. */
+  forwardPath: boolean
   createdAt: string
   updatedAt: string
 }
@@ -24,6 +28,8 @@ export function toLinkView(link: Link, publicBaseUrl: string): LinkView {
     expiresAt: link.expiresAt === null ? null : new Date(link.expiresAt).toISOString(),
     maxVisits: link.maxVisits,
     visits: link.visits,
+    forwardQuery: link.forwardQuery,
+    forwardPath: link.forwardPath,
     createdAt: new Date(link.createdAt).toISOString(),
     updatedAt: new Date(link.updatedAt).toISOString(),
   }

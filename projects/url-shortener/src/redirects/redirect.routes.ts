@@ -1,10 +1,13 @@
 import { problemResponse, requestHeader, SECURE_HEADERS } from '@kit/http'
 import { Hono } from 'hono'
+import type { Context } from 'hono'
 import type { Click } from '../analytics/click-recorder.ts'
 import { isReserved } from '../links/alias.ts'
 import type { LinkCache } from '../link-cache/link-cache.ts'
 import { isLive } from '../links/link-store.ts'
 import type { LinkStore, RedirectEntry, RedirectStatus } from '../links/link-store.ts'
+import { forwardedTarget } from './forwarding.ts'
+import type { Forwarded } from './forwarding.ts'
 import { PREVIEW_CSP, renderPreviewPage } from './preview-page.ts'
 
 export type RedirectRoutesDeps = {
@@ -109,16 +112,39 @@ export function createRedirectRoutes({
     return link !== undefined && isLive(link, at)
   }
 
-  app.get('/:code', async (c) => {
-    const code = c.req.param('code')
-    if (code.endsWith('+')) return preview(code.slice(0, -1))
+  /** The raw path below the code and the raw query, as the request sent them. */
+  function forwardedPart(url: string, code: string): Forwarded {
+    const pathStart = url.indexOf('/', url.indexOf('//') + 2)
+    const queryStart = url.indexOf('?', pathStart)
+    const path = url.slice(pathStart, queryStart === -1 ? undefined : queryStart)
+    return {
+      path: path.slice(code.length + 1),
+      query: queryStart === -1 ? '' : url.slice(queryStart + 1),
+    }
+  }
+
+  async function redirect(c: Context, code: string): Promise<Response> {
     const entry = CODE.test(code) ? await cache.get(code) : undefined
     const at = now()
+    const forwarded = forwardedPart(c.req.url, code)
+    // Rows cached before the forwarding columns existed read as the columns' defaults.
+    const forwardPath = entry?.forwardPath === true
+    const forwardQuery = entry?.forwardQuery !== false
+    const location =
+      entry === undefined || (forwarded.path !== '' && !forwardPath)
+        ? undefined
+        : forwarded.path === '' && (forwarded.query === '' || !forwardQuery)
+          ? entry.target
+          : forwardedTarget(entry.target, {
+              path: forwarded.path,
+              query: forwardQuery ? forwarded.query : '',
+            })
     // HEAD (link checkers, `curl -I`) answers like GET but is not a visit: it neither uses up a
     // limited link nor counts as a click.
     const visit = c.req.method !== 'HEAD'
     const allowed =
       entry !== undefined &&
+      location !== undefined &&
       isLive(entry, at) &&
       (entry.maxVisits === null || (visit ? links.countVisit(entry.id) : hasVisitsLeft(code, at)))
     if (!allowed) {
@@ -139,11 +165,19 @@ export function createRedirectRoutes({
       status,
       headers: {
         ...SECURE_HEADERS,
-        location: entry.target,
+        location,
         'cache-control': cacheControl(status, entry, at, permanentMaxAge),
       },
     })
+  }
+
+  app.get('/:code', (c) => {
+    const code = c.req.param('code')
+    if (code.endsWith('+')) return preview(code.slice(0, -1))
+    return redirect(c, code)
   })
+  // The path below a code: forwarded for links with forwardPath, 404 for the others.
+  app.get('/:code/*', (c) => redirect(c, c.req.param('code')))
 
   return { routes: app, counters }
 }
