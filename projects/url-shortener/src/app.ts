@@ -20,7 +20,7 @@ import type { ApiKeyVariables } from './protection/api-key.ts'
 import { clientIp, rateLimit } from './protection/create-rate-limit.ts'
 import { createCallerIdentity } from './protection/caller-identity.ts'
 import { registerShortenerMetrics } from './metrics.ts'
-import { createRedirectRoutes, isRedirectPath } from './redirects/redirect.routes.ts'
+import { createRedirectRoutes } from './redirects/redirect.routes.ts'
 
 /** JSON bodies over 16 KiB are refused with 413 (U10), with or without Content-Length. */
 export const MAX_BODY_BYTES = 16 * 1024
@@ -34,6 +34,7 @@ export type AppSettings = Pick<
   | 'REDIRECT_CACHE_MAX_AGE'
   | 'DENY_HOSTS'
   | 'IMPORT_MAX_BYTES'
+  | 'ACCESS_LOG'
 >
 
 export type AppDeps = {
@@ -95,17 +96,15 @@ export function createApp({
   now = Date.now,
 }: AppDeps): Hono {
   const app = new Hono()
-  const kit = kitMiddleware({ logger })
-  const perRequest: MiddlewareHandler = metrics
-    ? (c, next) => kit(c, async () => void (await metrics.middleware(c, next)))
-    : kit
-  // The redirect is the service's hot path and its answer is tiny: the per-request stack (a
-  // request id, the secure-headers merge, a latency histogram) costs about as much CPU as the
-  // redirect itself. GET /:code sends the same SECURE_HEADERS in its own header object and is
-  // counted by its own counters; every other request goes through the full stack.
-  app.use(function kitStackExceptRedirects(c, next) {
-    return c.req.method === 'GET' && isRedirectPath(c.req.path) ? next() : perRequest(c, next)
-  })
+  // One stack for every route, the redirect included: request id, secure headers, access log,
+  // then the latency histogram. The same under app.request() and on a socket.
+  app.use(
+    kitMiddleware({
+      logger,
+      accessLog: config.ACCESS_LOG === 'off' ? false : config.ACCESS_LOG,
+    })
+  )
+  if (metrics) app.use(metrics.middleware)
   app.onError(errorHandler({ logger }))
   app.notFound(notFoundHandler)
 

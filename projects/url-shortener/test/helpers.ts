@@ -4,6 +4,7 @@ import { createRedis, pingRedis } from '@kit/redis'
 import { tempSqliteFile, uniqueName } from '@kit/testing'
 import { afterAll, beforeAll, inject } from 'vitest'
 import type { Hono } from 'hono'
+import type { Logger } from 'pino'
 import type { Redis } from 'ioredis'
 import { createClickRecorder } from '../src/analytics/click-recorder.ts'
 import type { ClickRecorder } from '../src/analytics/click-recorder.ts'
@@ -48,6 +49,8 @@ export type TestAppOptions = {
   now?: () => number
   /** Redis key prefix; unique per app by default so test files never share keys. */
   keyPrefix?: string
+  /** Default: silent. */
+  logger?: Logger
 }
 
 export type TestApp = {
@@ -72,6 +75,7 @@ export function buildTestApp({
   env = {},
   now,
   keyPrefix = uniqueName('link'),
+  logger = createLogger({ level: 'silent' }),
 }: TestAppOptions = {}): TestApp {
   const config = loadConfig({
     PUBLIC_BASE_URL: 'https://sho.rt',
@@ -122,7 +126,7 @@ export function buildTestApp({
           })
         : undefined,
     apiKey: config.API_KEY as string,
-    logger: createLogger({ level: 'silent' }),
+    logger,
     health,
     metrics,
     now,

@@ -1,4 +1,4 @@
-import { problemResponse, requestHeader, SECURE_HEADERS } from '@kit/http'
+import { problem } from '@kit/http'
 import { Hono } from 'hono'
 import type { Context } from 'hono'
 import type { Click } from '../analytics/click-recorder.ts'
@@ -29,23 +29,13 @@ export type RedirectCounters = { redirects: number; notFound: number }
 const CODE = /^[A-Za-z0-9_-]{1,64}$/
 
 /**
- * True for the paths `GET /:code` answers on its fast path: one segment that could be a code
- * and is not a reserved word (`/healthz`, `/metrics` ... are routes of their own). The preview
- * (`/code+`) is not one of them.
- */
-export function isRedirectPath(path: string): boolean {
-  const code = path.slice(1)
-  return CODE.test(code) && !isReserved(code)
-}
-
-/**
  * Unknown, deleted, expired and used-up codes all get this same answer, so a scan learns nothing
  * about which codes once existed (U2). `no-store`: a 404 is cacheable by default (RFC 9111
  * §4.2.2), and a code that does not exist yet may exist in a minute.
  */
-function linkNotFound(): Response {
-  return problemResponse(404, 'not_found', 'No link with this code', {
-    headers: { ...SECURE_HEADERS, 'cache-control': 'no-store' },
+function linkNotFound(c: Context): Response {
+  return problem(c, 404, 'not_found', 'No link with this code', {
+    headers: { 'cache-control': 'no-store' },
   })
 }
 
@@ -71,12 +61,13 @@ function cacheControl(
 }
 
 /**
- * The public side: `GET /:code` redirects, `GET /:code+` previews.
+ * The public side: `GET /:code` (and `/:code/*` for links that forward their path) redirects,
+ * `GET /:code+` previews.
  *
- * The redirect's hot path is one cache lookup (in-process LRU, or one Redis GET), one in-memory
- * push of the click, and a response whose headers are one plain object: the kit's secure headers
- * (`SECURE_HEADERS`) with Location and Cache-Control. app.ts lets it skip the per-request stack;
- * @hono/node-server writes a plain-object header set straight to the socket.
+ * The redirect is one cache lookup (in-process LRU, or one Redis GET), one in-memory push of
+ * the click, and `c.redirect()`. It goes through the app's whole stack like every other route
+ * (request id, secure headers, access log, latency histogram): one code path, the same under
+ * `app.request()` and on a socket.
  */
 export function createRedirectRoutes({
   cache,
@@ -90,20 +81,16 @@ export function createRedirectRoutes({
   const app = new Hono()
   const counters: RedirectCounters = { redirects: 0, notFound: 0 }
 
-  async function preview(code: string): Promise<Response> {
+  async function preview(c: Context, code: string): Promise<Response> {
     const link = CODE.test(code) ? links.get(code) : undefined
-    if (!link || !isLive(link, now())) return linkNotFound()
+    if (!link || !isLive(link, now())) return linkNotFound(c)
     const page = await renderPreviewPage({
       shortUrl: `${publicBaseUrl}/${code}`,
       target: link.target,
     })
-    return new Response(String(page), {
-      headers: {
-        'content-type': 'text/html; charset=utf-8',
-        'content-security-policy': PREVIEW_CSP,
-        'cache-control': 'no-store',
-      },
-    })
+    c.header('Content-Security-Policy', PREVIEW_CSP)
+    c.header('Cache-Control', 'no-store')
+    return c.html(page)
   }
 
   /** For HEAD on a limited link: visits left, read without using one. */
@@ -149,31 +136,25 @@ export function createRedirectRoutes({
       (entry.maxVisits === null || (visit ? links.countVisit(entry.id) : hasVisitsLeft(code, at)))
     if (!allowed) {
       counters.notFound++
-      return linkNotFound()
+      return linkNotFound(c)
     }
     if (visit) {
       clicks?.record({
         linkId: entry.id,
         at,
-        referrer: requestHeader(c, 'referer') ?? null,
-        userAgent: requestHeader(c, 'user-agent') ?? null,
+        referrer: c.req.header('referer') ?? null,
+        userAgent: c.req.header('user-agent') ?? null,
       })
     }
     counters.redirects++
     const status = entry.redirectStatus ?? defaultStatus
-    return new Response(null, {
-      status,
-      headers: {
-        ...SECURE_HEADERS,
-        location,
-        'cache-control': cacheControl(status, entry, at, permanentMaxAge),
-      },
-    })
+    c.header('Cache-Control', cacheControl(status, entry, at, permanentMaxAge))
+    return c.redirect(location, status)
   }
 
   app.get('/:code', (c) => {
     const code = c.req.param('code')
-    if (code.endsWith('+')) return preview(code.slice(0, -1))
+    if (code.endsWith('+')) return preview(c, code.slice(0, -1))
     return redirect(c, code)
   })
   // The path below a code: forwarded for links with forwardPath, 404 for the others.
