@@ -151,6 +151,18 @@ describe('GET /api/links/:code/stats', () => {
     expect(afterDelete.status).toBe(404)
   })
 
+  it('when clicks come without a User-Agent or with a blank one, they are counted as bots', async () => {
+    clock = T0
+    const { code } = await createLink(app, { url: 'https://example.com/scripted' })
+
+    await app.request(`/${code}`)
+    await app.request(`/${code}`, { headers: { 'User-Agent': '' } })
+    await clickAt(code, T0 + 1000, USER_AGENTS.chromeWindows)
+    const { body } = await getJson<Counts>(`/api/links/${code}/stats`)
+
+    expect(body).toMatchObject({ total: 3, humans: 1, bots: 2 })
+  })
+
   it('when the API key is missing, refuses before reading anything', async () => {
     const res = await request(app, 'GET', '/api/links/whatever/stats', { key: false })
 

@@ -21,8 +21,10 @@ describe('parseUserAgent', () => {
     expect(info).toEqual(expected)
   })
 
-  it('when there is no User-Agent, gives unknown families and no bot flag (isbot)', () => {
-    expect(parseUserAgent(null)).toEqual({ browser: UNKNOWN, os: UNKNOWN, bot: false })
+  it('when there is no User-Agent or an empty one, counts a bot with unknown families', () => {
+    for (const absent of [null, '', '   ']) {
+      expect(parseUserAgent(absent)).toEqual({ browser: UNKNOWN, os: UNKNOWN, bot: true })
+    }
   })
 })
 
