@@ -52,7 +52,9 @@ describe('docker-compose.yml', () => {
       }
       expect(manifest.name).toBe(`@kit/${project}`)
       expect(manifest.scripts['build'], `${project} has a build script`).toBeTruthy()
-      expect(manifest.files, `${project} ships dist/ through "files" (pnpm deploy)`).toContain('dist')
+      expect(manifest.files, `${project} ships dist/ through "files" (pnpm deploy)`).toContain(
+        'dist'
+      )
     }
   })
 
@@ -61,7 +63,9 @@ describe('docker-compose.yml', () => {
       const config = read(`projects/${service.build!.args!['PROJECT']}/src/config.ts`)
 
       for (const key of Object.keys(service.environment ?? {})) {
-        expect(config, `${name}: ${key} is not in src/config.ts`).toMatch(new RegExp(`\\b${key}\\b`))
+        expect(config, `${name}: ${key} is not in src/config.ts`).toMatch(
+          new RegExp(`\\b${key}\\b`)
+        )
       }
     }
   })

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const read = (path: string) => readFileSync(join(root, path), 'utf8')
 const readme = read('README.md')
-const rootScripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts
+const rootScripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> })
+  .scripts
 
 /** The commands of the README's first shell block, without comments. */
 function firstScreenCommands(): string[] {

@@ -16,7 +16,10 @@ const files = readdirSync(scenariosDir).filter((file) => file.endsWith('.js'))
 async function load(
   file: string
 ): Promise<{ project: string; scenarios: Record<string, CommonScenario> }> {
-  return import(/* @vite-ignore */ pathToFileURL(join(scenariosDir, file)).href)
+  return (await import(/* @vite-ignore */ pathToFileURL(join(scenariosDir, file)).href)) as {
+    project: string
+    scenarios: Record<string, CommonScenario>
+  }
 }
 
 function thresholdExpressions(list: CommonScenario['thresholds'][string] | undefined): string[] {

@@ -17,6 +17,7 @@ import {
   describeEnvironment,
   pairedRatio,
   renderReport,
+  requestMix,
   runBenchmark,
   saveResult,
   spawnTarget,
@@ -131,6 +132,8 @@ const quota = (policy: AnnouncedPolicy) => ({
 /** Distinct client ids `pass-redis-clients` cycles through. */
 const CLIENT_IDS = 10_000
 
+const clientIds = Array.from({ length: CLIENT_IDS }, (_, i) => String(i))
+
 /** Every request allowed; with `clients`, each carries the next of CLIENT_IDS X-Client-Id values. */
 function passScenario(name: string, description: string, { clients = false } = {}): Scenario {
   return {
@@ -138,11 +141,16 @@ function passScenario(name: string, description: string, { clients = false } = {
     description,
     ...allPass?.node,
     async prepare(target) {
-      let sent = 0
       return {
-        next: clients
-          ? () => ({ path: '/limited', headers: { 'x-client-id': String(sent++ % CLIENT_IDS) } })
-          : () => ({ path: '/limited' }),
+        requests: requestMix(
+          clients
+            ? {
+                path: '/limited',
+                headers: { 'x-client-id': '{pick}' },
+                pick: { values: clientIds, distribution: 'cycle' },
+              }
+            : { path: '/limited' }
+        ),
         check: passCheck(limitedTargets.get(target.url) ? passPolicy : undefined),
       }
     },
@@ -166,7 +174,7 @@ function rejectedScenario(name: string, description: string): Scenario {
       const limited = limitedTargets.get(target.url) ?? false
       if (limited) await spendQuota(target, rejectedPolicy)
       const check: CheckFunction = limited ? rejectedCheck(rejectedPolicy) : passCheck(undefined)
-      return { next: () => ({ path: '/limited' }), check }
+      return { requests: requestMix({ path: '/limited' }), check }
     },
   }
 }
@@ -237,12 +245,14 @@ function plans(
         {
           subject: /^kit\/[a-z-]+, handler$/,
           other: 'rlf/memory',
-          label: 'withRateLimit against rate-limiter-flexible as a middleware (its README’s wiring)',
+          label:
+            'withRateLimit against rate-limiter-flexible as a middleware (its README’s wiring)',
         },
         {
           subject: 'floor/headers-only',
           other: 'bare-hono',
-          label: 'the floor of any limiting middleware that sends the draft fields (a middleware and two fields, no decision)',
+          label:
+            'the floor of any limiting middleware that sends the draft fields (a middleware and two fields, no decision)',
         },
         {
           subject: /^(kit\/[a-z-]+|rlf\/memory)$/,
@@ -321,7 +331,8 @@ function plans(
           {
             subject: /^kit\//,
             other: 'rlf/redis, auto-pipelining',
-            label: 'the kit vs rate-limiter-flexible Redis on the same auto-pipelined client, many clients',
+            label:
+              'the kit vs rate-limiter-flexible Redis on the same auto-pipelined client, many clients',
           },
           {
             subject: /^kit\//,
@@ -375,7 +386,11 @@ function plans(
           other: 'rlf/in-memory-block',
           label: "the kit's block cache vs rate-limiter-flexible's in-memory block",
         },
-        { subject: 'kit/no-block-cache', other: 'rlf/redis', label: 'no block cache on either side' },
+        {
+          subject: 'kit/no-block-cache',
+          other: 'rlf/redis',
+          label: 'no block cache on either side',
+        },
       ],
     }),
   }
@@ -455,7 +470,11 @@ function comparisonNotes(result: BenchResult, comparisons: readonly Comparison[]
 
 /** Builds the target server as production runs code: one bundle, the Lua scripts beside it. */
 async function buildServer(): Promise<void> {
-  await buildEntry({ entry: 'benchmarks/limiter-server.ts', outfile: serverBundle, cwd: projectDir })
+  await buildEntry({
+    entry: 'benchmarks/limiter-server.ts',
+    outfile: serverBundle,
+    cwd: projectDir,
+  })
   copyRuntimeAssets({ outDir: 'dist/bench', cwd: projectDir })
 }
 

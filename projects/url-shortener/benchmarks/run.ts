@@ -27,10 +27,6 @@ import { getManaged, metricValue, shortenerTarget } from './shortener-target.ts'
 
 const benchmarksDir = fileURLToPath(new URL('.', import.meta.url))
 
-const TOOL_NOTE =
-  'Load generator: autocannon, in the benchmark process (one Node thread), sharing the ' +
-  "machine's cores with the target; the CPU columns show what each side used."
-
 type Run = (options: { smoke: boolean; command: string }) => Promise<BenchResult>
 
 /** Redirects of known codes; the subject runs with `env` and its clicks are checked after the run. */
@@ -68,7 +64,7 @@ function redirectRun({
         targets: [subject, baselineTarget({ shape: 'redirect' })],
         smoke,
         command,
-        notes: [TOOL_NOTE, ...notes],
+        notes,
       })
       verified(scenario.verifyClicks(result, subject.runs, tracking))
       // The issue's target is for tracked redirects; the untracked figure is the lookup alone.
@@ -108,7 +104,7 @@ const createRun: Run = async ({ smoke, command }) => {
       targets: [...subjects, baselineTarget({ shape: 'json' })],
       smoke,
       command,
-      notes: [TOOL_NOTE],
+      notes: [],
     })
     verified(subjects.flatMap((subject) => scenario.verifyLinks(result, subject.runs)))
     for (const target of result.targets.filter((t) => t.kind === 'subject' && !smoke)) {

@@ -1,5 +1,5 @@
-import { createZipf, seededRandom } from '@kit/bench'
-import type { BenchResult, RequestSpec, Scenario, StartedTarget, TargetResult } from '@kit/bench'
+import { requestMix } from '@kit/bench'
+import type { BenchResult, RequestMix, Scenario, StartedTarget, TargetResult } from '@kit/bench'
 import * as loadData from '@kit/loadtests/scenarios/url-shortener'
 import { BENCH_API_KEY, getManaged, readDatabase, shortenerRunOf } from './shortener-target.ts'
 import type { ShortenerRun } from './shortener-target.ts'
@@ -39,8 +39,8 @@ export const CHECK_SAMPLES = 50
 
 type RedirectTargetState = {
   codes: string[]
-  /** Requests drawn per code: every request the generator built, sent or not. */
-  sent: Map<string, number>
+  /** The target's requests; `sent` counts every request built per code, sent or not. */
+  requests?: RequestMix
 }
 
 /** GET /:code over links.count links with a Zipf popularity; verifies Location per code. */
@@ -89,7 +89,7 @@ export function redirectScenario({
         targets.set(code, urls[i + offset] as string)
       }
     }
-    states.set(target.url, { codes, sent: new Map() })
+    states.set(target.url, { codes })
     return targets
   }
 
@@ -107,16 +107,18 @@ export function redirectScenario({
           { length: loadData.links.count },
           (_, i) => `bare${String(i).padStart(5, '0')}`
         )
-        states.set(target.url, { codes, sent: new Map() })
+        states.set(target.url, { codes })
       }
-      const { codes, sent } = states.get(target.url) as RedirectTargetState
-      const pick = createZipf(codes.length, request.popularity.s, seededRandom(SEED))
+      const state = states.get(target.url) as RedirectTargetState
+      // Declared, so that every generator (wrk's Lua script too) draws the same Zipf mix.
+      state.requests = requestMix({
+        path: request.path.replace(':code', '{pick}'),
+        headers: request.headers,
+        pick: { values: state.codes, distribution: { zipf: request.popularity.s } },
+        seed: SEED,
+      })
       return {
-        next(): RequestSpec {
-          const code = codes[pick()] as string
-          sent.set(code, (sent.get(code) ?? 0) + 1)
-          return { path: request.path.replace(':code', code), headers: request.headers }
-        },
+        requests: state.requests,
         async check(res, req) {
           if (res.status !== request.expectStatus)
             return `status ${res.status}, expected ${request.expectStatus}`
@@ -147,7 +149,9 @@ export function redirectScenario({
             .all()
         ) as Array<{ code: string; total: number; bots: number }>
         const counted = rows.reduce((sum, row) => sum + row.total, 0)
-        const sent = [...state.sent.values()].reduce((sum, n) => sum + n, 0)
+        const built = state.requests?.sent ?? { total: 0, byPick: [] }
+        const sentByCode = new Map(state.codes.map((code, i) => [code, built.byPick[i] ?? 0]))
+        const sent = built.total
         // Every 302 received (measured rounds + checked samples) was counted; warm-ups add more.
         const lowerBound =
           answered(targetResult(result, run.target), request.expectStatus) + CHECK_SAMPLES
@@ -166,7 +170,7 @@ export function redirectScenario({
           )
         }
         for (const row of rows) {
-          const drawn = state.sent.get(row.code) ?? 0
+          const drawn = sentByCode.get(row.code) ?? 0
           if (row.total > drawn)
             problems.push(`${run.target}: /${row.code} counted ${row.total} clicks, sent ${drawn}`)
           if (row.bots !== 0)
@@ -230,13 +234,6 @@ export type CreateScenario = Scenario & {
   verifyLinks(result: BenchResult, runs: ShortenerRun[]): string[]
 }
 
-/** Fills `{unique}` in every string of the scenario's JSON body. */
-function fillBody(template: Record<string, string>, unique: string): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(template).map(([key, value]) => [key, value.replaceAll('{unique}', unique)])
-  )
-}
-
 export function createScenario({
   data,
 }: {
@@ -244,7 +241,8 @@ export function createScenario({
 }): CreateScenario {
   const { request, node } = data
   if (request.kind !== 'create') throw new Error('create: expected a create request')
-  const sent = new Map<string, number>()
+  /** Each target's requests, by URL: `sent.total` counts every request built for it. */
+  const mixes = new Map<string, RequestMix>()
 
   return {
     name: 'create',
@@ -254,19 +252,16 @@ export function createScenario({
     pipelining: node.pipelining,
     async prepare(target) {
       const isShortener = shortenerRunOf(target) !== undefined
-      let count = 0
-      sent.set(target.url, 0)
+      // The scenario's body with `{unique}` left in: every generator numbers it per request.
+      const requests = requestMix({
+        method: request.method,
+        path: request.path,
+        headers: request.headers,
+        body: JSON.stringify(request.body),
+      })
+      mixes.set(target.url, requests)
       return {
-        next(): RequestSpec {
-          count += 1
-          sent.set(target.url, count)
-          return {
-            method: request.method,
-            path: request.path,
-            headers: request.headers,
-            body: JSON.stringify(fillBody(request.body, String(count))),
-          }
-        },
+        requests,
         async check(res, req) {
           if (res.status !== request.expectStatus)
             return `status ${res.status}, expected ${request.expectStatus}`
@@ -300,7 +295,7 @@ export function createScenario({
         )
         const target = targetResult(result, run.target)
         const lowerBound = answered(target, request.expectStatus) + CHECK_SAMPLES
-        const upperBound = sent.get(run.url) ?? 0
+        const upperBound = mixes.get(run.url)?.sent.total ?? 0
         if (stored.n < lowerBound || stored.n > upperBound) {
           problems.push(
             `${run.target}: ${stored.n} links stored, expected between ${lowerBound} (201s received) and ${upperBound} (requests built)`

@@ -37,7 +37,7 @@ export function createBaselineApp(shapes: BaselineShape | readonly BaselineShape
       case 'json': {
         let created = 0
         app.post('/*', async (c) => {
-          const body = await c.req.json().catch(() => undefined)
+          const body: unknown = await c.req.json().catch(() => undefined)
           if (typeof body !== 'object' || body === null) return c.text('invalid JSON', 400)
           created += 1
           return c.json({ id: created, code: created.toString(36) }, 201)

@@ -28,7 +28,13 @@ export class UsageError extends Error {
   }
 }
 
-/** Per target present in both results: the change in req/s, p99 and ratio to the baseline. */
+function ratioChange(before: number | undefined, after: number | undefined): string {
+  return before === undefined || after === undefined
+    ? 'n/a'
+    : `${formatDecimal(before, 3)}× → ${formatDecimal(after, 3)}× (${formatChange(before, after)})`
+}
+
+/** Per target present in both results: the change in req/s, p99 and ratios to the baseline. */
 export function compareResults(before: BenchResult, after: BenchResult): string {
   const describe = (r: BenchResult) =>
     `${r.date} (${r.git ? r.git.sha.slice(0, 7) + (r.git.dirty ? '+dirty' : '') : 'no git'}, ${r.tool})`
@@ -37,11 +43,11 @@ export function compareResults(before: BenchResult, after: BenchResult): string 
     lines.push(`warning: comparing scenario ${before.scenario} with ${after.scenario}`)
   if (before.tool.split(' ')[0] !== after.tool.split(' ')[0])
     lines.push('warning: different tools; only ratios are comparable')
-  const rows = [['target', 'req/s (median)', 'p99 ms', '× baseline req/s']]
+  const rows = [['target', 'req/s (median)', 'p99 ms', '× baseline req/s', '× baseline CPU µs/req']]
   for (const target of after.targets) {
     const old = before.targets.find((t) => t.name === target.name)
     if (!old) {
-      rows.push([target.name, 'only in after', '', ''])
+      rows.push([target.name, 'only in after', '', '', ''])
       continue
     }
     const oldRatio = old.ratio?.requestsPerSecond?.median
@@ -50,14 +56,16 @@ export function compareResults(before: BenchResult, after: BenchResult): string 
       target.name,
       `${formatInteger(old.requestsPerSecond.median)} → ${formatInteger(target.requestsPerSecond.median)} (${formatChange(old.requestsPerSecond.median, target.requestsPerSecond.median)})`,
       `${formatDecimal(old.latencyMs.p99)} → ${formatDecimal(target.latencyMs.p99)} (${formatChange(old.latencyMs.p99, target.latencyMs.p99)})`,
-      oldRatio === undefined || newRatio === undefined
-        ? 'n/a'
-        : `${formatDecimal(oldRatio, 3)}× → ${formatDecimal(newRatio, 3)}× (${formatChange(oldRatio, newRatio)})`,
+      ratioChange(oldRatio, newRatio),
+      ratioChange(
+        old.ratio?.cpuMicrosPerRequest?.median,
+        target.ratio?.cpuMicrosPerRequest?.median
+      ),
     ])
   }
   for (const old of before.targets) {
     if (!after.targets.some((t) => t.name === old.name))
-      rows.push([old.name, 'only in before', '', ''])
+      rows.push([old.name, 'only in before', '', '', ''])
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
   lines.push(

@@ -54,7 +54,7 @@ export async function packageVersion(name: string, fromDir: string): Promise<str
     try {
       const manifest = JSON.parse(
         await readFile(join(dir, 'node_modules', name, 'package.json'), 'utf8')
-      )
+      ) as { version?: unknown }
       if (typeof manifest.version === 'string') return manifest.version
     } catch {
       // not installed here; keep walking up

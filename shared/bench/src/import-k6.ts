@@ -108,7 +108,7 @@ function notesFrom(summary: K6Summary, label: string): string[] {
     const vus = summary.metrics.vus_max?.values.max
     notes.push(
       `${label}: k6 ${Object.entries(k6)
-        .map(([k, v]) => `${k}=${v}`)
+        .map(([k, v]) => `${k}=${String(v)}`)
         .join(', ')}${vus ? `; peak ${vus} VUs` : ''}.`
     )
   }

@@ -14,8 +14,32 @@ export {
   type K6Summary,
 } from './import-k6.ts'
 export { GENERATED_MARK, readSections, renderReport, saveResult } from './report.ts'
-export { roundOrder, runBenchmark, type RunBenchmarkOptions } from './run-benchmark.ts'
+export {
+  chooseGenerator,
+  roundOrder,
+  runBenchmark,
+  type GeneratorName,
+  type RunBenchmarkOptions,
+} from './run-benchmark.ts'
+export {
+  requestMix,
+  type ExternalDraws,
+  type PickDistribution,
+  type RequestMix,
+  type RequestTemplate,
+  type SentCounts,
+} from './request-mix.ts'
 export { freePort, spawnTarget, TargetStartError, type SpawnTargetOptions } from './spawn-target.ts'
-export { median, pairedRatio } from './stats.ts'
+export { GENERATOR_SATURATION, judgedBy, median, pairedRatio } from './stats.ts'
 export type * from './types.ts'
+export {
+  findWrk,
+  parseWrkResult,
+  renderWrkScript,
+  runWrk,
+  WrkOutputError,
+  type RunWrkOptions,
+  type WrkResult,
+  type WrkScriptOptions,
+} from './wrk.ts'
 export { createZipf, seededRandom } from './zipf.ts'

@@ -46,3 +46,21 @@ export function generatorCpuSeconds(since: NodeJS.CpuUsage): number {
   const { user, system } = process.cpuUsage(since)
   return (user + system) / 1e6
 }
+
+/**
+ * CPU time (user + system, seconds) of this process's children that have exited and been
+ * reaped (proc(5): fields 16 cutime and 17 cstime of /proc/self/stat). The difference across a
+ * child's whole life is that child's CPU: how the wrk process is measured, since its own
+ * /proc entry is gone once it has exited.
+ */
+export async function readChildrenCpuSeconds(): Promise<number> {
+  const stat = await readFile('/proc/self/stat', 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // fields[0] is field 3 (state), so cutime (16) is fields[13] and cstime (17) fields[14].
+  const cutime = Number(fields[13])
+  const cstime = Number(fields[14])
+  if (!Number.isFinite(cutime) || !Number.isFinite(cstime)) {
+    throw new Error(`cannot parse /proc/self/stat: ${stat.slice(0, 120)}`)
+  }
+  return (cutime + cstime) / ticksPerSecond()
+}

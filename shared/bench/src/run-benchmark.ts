@@ -4,7 +4,9 @@ import { benchPackageVersion, describeEnvironment } from './environment.ts'
 import { formatDecimal } from './format.ts'
 import { LatencyRecorder } from './latency.ts'
 import { generatorCpuSeconds, readCpuSeconds, readRssBytes } from './process-stats.ts'
-import { summarizeTargets } from './stats.ts'
+import type { RequestMix } from './request-mix.ts'
+import { GENERATOR_SATURATION, saturatedRounds, summarizeTargets } from './stats.ts'
+import { findWrk, runWrk, wrkVersion } from './wrk.ts'
 import type {
   BenchResult,
   BenchTarget,
@@ -40,7 +42,21 @@ export type RunBenchmarkOptions = {
   cwd?: string
   /** Progress lines (default: stderr). */
   log?: (line: string) => void
+  /**
+   * The load generator. Default: `BENCH_GENERATOR` if set, else 'wrk' where it is installed
+   * (`WRK_BIN` or `wrk` on PATH), else 'autocannon'. wrk needs every target's requests as a
+   * declared mix (`requests`); a scenario that gives `next()` runs on autocannon.
+   */
+  generator?: GeneratorName
+  /**
+   * wrk threads (`-t`), default `BENCH_WRK_THREADS` or 1: one wrk thread drives a Node target to
+   * its limit at a fraction of a core, and a second would take CPU from the target on 2 cores
+   * (README, "Choosing the generator").
+   */
+  wrkThreads?: number
 }
+
+export type GeneratorName = 'wrk' | 'autocannon'
 
 const MIN_ROUNDS = 5
 
@@ -48,17 +64,53 @@ type Prepared = {
   target: BenchTarget
   started: StartedTarget
   next: () => RequestSpec
+  /** The declared mix, when the scenario gives one (required by wrk). */
+  mix: RequestMix | undefined
   check: Check | CheckFunction
   expectedStatuses: number[]
   rounds: RoundResult[]
+  /** Loads run so far: the n-th load of every target draws from the same seed. */
+  loads: number
+}
+
+/** The generator a run uses, its version and threads. */
+type Generator = { name: GeneratorName; version: string; threads: number; bin: string }
+
+/** The generator asked for, or the default for this machine. */
+export function chooseGenerator(
+  asked: GeneratorName | undefined,
+  env: NodeJS.ProcessEnv = process.env
+): GeneratorName {
+  const choice = asked ?? env.BENCH_GENERATOR
+  if (choice !== undefined && choice !== '') {
+    if (choice !== 'wrk' && choice !== 'autocannon') {
+      throw new RangeError(`generator must be wrk or autocannon, got ${JSON.stringify(choice)}`)
+    }
+    return choice
+  }
+  return findWrk(env) ? 'wrk' : 'autocannon'
+}
+
+async function describeGenerator(name: GeneratorName, wrkThreads: number): Promise<Generator> {
+  if (name === 'autocannon') {
+    const version = (await benchPackageVersion('autocannon')) ?? 'unknown'
+    return { name, version, threads: 1, bin: '' }
+  }
+  const bin = findWrk()
+  if (bin === null) {
+    throw new Error('generator wrk asked for, but no wrk found (install it: apt-get install wrk)')
+  }
+  return { name, version: await wrkVersion(bin), threads: wrkThreads, bin }
 }
 
 /**
  * Runs `scenario` against every target, interleaved and rotated (round 1: A, B, C; round 2:
- * B, C, A; ...), with autocannon in this process. Before measuring, verifies `checkSamples`
- * responses of each target and REFUSES to report (throws BenchCheckError) on any mismatch; during
- * the run any non-expected status counts as an error. Every target is stopped before it resolves
- * or throws.
+ * B, C, A; ...), with wrk (a generated Lua script draws the scenario's `requests`) or autocannon
+ * in this process. Before measuring, verifies `checkSamples` responses of each target and
+ * REFUSES to report (throws BenchCheckError) on any mismatch; during the run any non-expected
+ * status counts as an error. Each round records both sides' CPU and whether the generator was
+ * saturated; each target is judged by req/s or, when the generator set the pace, by CPU per
+ * request. Every target is stopped before it resolves or throws.
  * @example
  * ```ts
  * const result = await runBenchmark({
@@ -82,7 +134,12 @@ export async function runBenchmark({
   checkSamples = 50,
   cwd = process.cwd(),
   log = (line) => process.stderr.write(`${line}\n`),
+  generator: askedGenerator,
+  wrkThreads = Number(process.env.BENCH_WRK_THREADS || 1),
 }: RunBenchmarkOptions): Promise<BenchResult> {
+  if (!Number.isInteger(wrkThreads) || wrkThreads < 1) {
+    throw new RangeError(`wrkThreads must be an integer >= 1, got ${wrkThreads}`)
+  }
   if (!Number.isInteger(rounds) || rounds < (smoke ? 1 : MIN_ROUNDS)) {
     throw new RangeError(`rounds must be an integer >= ${smoke ? 1 : MIN_ROUNDS}, got ${rounds}`)
   }
@@ -96,6 +153,8 @@ export async function runBenchmark({
   const pipelining = scenario.pipelining ?? 1
   const date = new Date().toISOString()
   const environment = await describeEnvironment(cwd)
+  let generator = await describeGenerator(chooseGenerator(askedGenerator), wrkThreads)
+  const generatorNotes: string[] = []
 
   const running: StartedTarget[] = []
   const prepared: Prepared[] = []
@@ -103,8 +162,28 @@ export async function runBenchmark({
     for (const target of targets) {
       const started = await target.start()
       running.push(started)
-      const { next, check } = await scenario.prepare(started)
-      prepared.push({ target, started, next, check, expectedStatuses: [], rounds: [] })
+      const ready = await scenario.prepare(started)
+      const mix = 'requests' in ready ? ready.requests : undefined
+      const next = mix ? () => mix.next() : () => (ready as { next(): RequestSpec }).next()
+      prepared.push({
+        target,
+        started,
+        next,
+        mix,
+        check: ready.check,
+        expectedStatuses: [],
+        rounds: [],
+        loads: 0,
+      })
+    }
+    if (generator.name === 'wrk' && prepared.some((entry) => entry.mix === undefined)) {
+      // Every target of a run must see the same generator, or the ratios compare two tools.
+      const note =
+        `Load generator: autocannon instead of wrk, because scenario ${scenario.name} draws ` +
+        'its requests with next() rather than declaring them with requestMix().'
+      log(note)
+      generatorNotes.push(note)
+      generator = await describeGenerator('autocannon', 1)
     }
 
     const mismatches: CheckMismatch[] = []
@@ -122,23 +201,28 @@ export async function runBenchmark({
     }
     if (mismatches.length > 0) throw new BenchCheckError(mismatches, checkSamples * prepared.length)
 
-    const warmup = { connections, pipelining, durationSeconds: warmupSeconds, sampleInt: 100 }
-    // The load generator shares this process: warm its JIT on every target first, or the
-    // target measured first in round 1 pays for it (seen as a 0.5× ratio of a server to itself).
-    for (const entry of prepared) await load(entry, warmup)
+    const warmup = { connections, pipelining, durationSeconds: warmupSeconds }
+    // Warm every target (and autocannon's JIT, when it is the generator) first, or the target
+    // measured first in round 1 pays for it (seen as a 0.5× ratio of a server to itself).
+    for (const entry of prepared) await load(generator, entry, warmup)
     for (let round = 1; round <= rounds; round++) {
       for (const entry of roundOrder(prepared, round)) {
-        await load(entry, warmup)
-        const measured = await measureRound(entry, round, {
+        await load(generator, entry, warmup)
+        const measured = await measureRound(generator, entry, round, {
           connections,
           pipelining,
           durationSeconds,
         })
         entry.rounds.push(measured)
+        const cores = (seconds: number | null) =>
+          seconds === null ? 'n/a' : (seconds / measured.durationSeconds).toFixed(2)
         log(
           `${scenario.name} round ${round}/${rounds} ${entry.target.name.padEnd(16)} ` +
             `${Math.round(measured.requestsPerSecond).toLocaleString('en-US').padStart(8)} req/s  ` +
-            `p99 ${formatDecimal(measured.latencyMs.p99)} ms  errors ${measured.errors}`
+            `p99 ${formatDecimal(measured.latencyMs.p99)} ms  errors ${measured.errors}  ` +
+            `cores target ${cores(measured.cpuSeconds.target)} ` +
+            `${generator.name} ${cores(measured.cpuSeconds.generator)}` +
+            (measured.generatorSaturated ? '  GENERATOR SATURATED' : '')
         )
       }
     }
@@ -156,7 +240,8 @@ export async function runBenchmark({
     date,
     command,
     smoke,
-    tool: `autocannon ${(await benchPackageVersion('autocannon')) ?? 'unknown'}`,
+    tool: `${generator.name} ${generator.version}`,
+    generator: { name: generator.name, version: generator.version, threads: generator.threads },
     connections,
     durationSeconds,
     pipelining,
@@ -168,7 +253,7 @@ export async function runBenchmark({
     targets: summarizeTargets(
       prepared.map(({ target, rounds }) => ({ name: target.name, kind: target.kind, rounds }))
     ),
-    notes: [...notes],
+    notes: [...generatorNotes, ...notes],
   }
   result.notes.push(...automaticNotes(result))
   return result
@@ -189,26 +274,79 @@ type LoadOptions = {
   connections: number
   pipelining: number
   durationSeconds: number
-  sampleInt?: number
+}
+
+/** What one load run measured, whichever generator ran it. */
+type LoadOutcome = {
+  requests: number
+  durationSeconds: number
+  latencyMs: { p50: number; p97_5: number; p99: number }
+  /** Count of every status received. */
+  statuses: Record<string, number>
+  /** Connection errors, read/write errors and timeouts (statuses are judged apart). */
+  transportErrors: number
+  /** CPU seconds the generator used. */
+  generatorCpuSeconds: number
+}
+
+function load(generator: Generator, entry: Prepared, options: LoadOptions): Promise<LoadOutcome> {
+  entry.loads++
+  return generator.name === 'wrk'
+    ? loadWithWrk(generator, entry, options)
+    : loadWithAutocannon(entry, options)
 }
 
 /**
- * One autocannon run against a target, every request drawn from the scenario's `next()`;
- * `latencies`, when given, receives every response time.
+ * One wrk run: the mix's template becomes the Lua script, the mix records what wrk built (so its
+ * `sent` counts stay exact) and which `{unique}` values it used.
  */
-function load(
+async function loadWithWrk(
+  generator: Generator,
   entry: Prepared,
-  { connections, pipelining, durationSeconds, sampleInt }: LoadOptions,
-  latencies?: LatencyRecorder
-): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => {
+  { connections, pipelining, durationSeconds }: LoadOptions
+): Promise<LoadOutcome> {
+  const mix = entry.mix as RequestMix
+  const { result, cpuSeconds } = await runWrk({
+    bin: generator.bin,
+    url: entry.started.url,
+    template: mix.template,
+    connections,
+    threads: generator.threads,
+    durationSeconds,
+    pipelining,
+    firstUnique: mix.nextUnique,
+    seed: (mix.template.seed ?? 1) + entry.loads,
+  })
+  mix.record({ total: result.built, byPick: result.byPick, nextUnique: result.nextUnique })
+  const { connect, read, write, timeout } = result.errors
+  return {
+    requests: result.requests,
+    durationSeconds: result.durationSeconds,
+    latencyMs: result.latencyMs,
+    statuses: result.statuses,
+    transportErrors: connect + read + write + timeout,
+    generatorCpuSeconds: cpuSeconds,
+  }
+}
+
+/**
+ * One autocannon run in this process, every request drawn from the scenario's `next()`, every
+ * response time recorded exactly.
+ */
+async function loadWithAutocannon(
+  entry: Prepared,
+  { connections, pipelining, durationSeconds }: LoadOptions
+): Promise<LoadOutcome> {
+  const latencies = new LatencyRecorder()
+  const before = process.cpuUsage()
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
         url: entry.started.url,
         connections,
         pipelining,
         duration: durationSeconds,
-        ...(sampleInt === undefined ? {} : { sampleInt }),
+        sampleInt: Math.min(1000, durationSeconds * 500),
         // autocannon rebuilds the request before every send when setupRequest is set, so each
         // request is a fresh draw (a fixed request would hit one cache key forever).
         requests: [
@@ -226,29 +364,44 @@ function load(
           },
         ],
       },
-      (error, result) => (error ? reject(error) : resolve(result))
+      (error: unknown, result) =>
+        error
+          ? reject(
+              error instanceof Error ? error : new Error('autocannon failed', { cause: error })
+            )
+          : resolve(result)
     )
-    if (latencies) {
-      instance.on('response', (_client, _status, _bytes, responseTime) =>
-        latencies.record(responseTime)
-      )
-    }
+    instance.on('response', (_client, _status, _bytes, responseTime) =>
+      latencies.record(responseTime)
+    )
   })
+  const statuses: Record<string, number> = {}
+  for (const [status, { count = 0 }] of Object.entries(result.statusCodeStats ?? {})) {
+    statuses[status] = count
+  }
+  const p = latencies.percentiles([50, 97.5, 99])
+  return {
+    requests: result.requests.total,
+    durationSeconds: result.duration,
+    latencyMs: { p50: p[50], p97_5: p[97.5], p99: p[99] },
+    statuses,
+    // `errors` includes timeouts in autocannon.
+    transportErrors: result.errors,
+    generatorCpuSeconds: generatorCpuSeconds(before),
+  }
 }
 
 async function measureRound(
+  generator: Generator,
   entry: Prepared,
   round: number,
   options: LoadOptions
 ): Promise<RoundResult> {
   const { pid } = entry.started
   const targetCpuBefore = await readCpuSeconds(pid)
-  const generatorBefore = process.cpuUsage()
 
-  const latencies = new LatencyRecorder()
-  const result = await load(entry, options, latencies)
+  const outcome = await load(generator, entry, options)
 
-  const generator = generatorCpuSeconds(generatorBefore)
   let target: number
   let rssBytes: number
   try {
@@ -260,26 +413,24 @@ async function measureRound(
     })
   }
 
-  const statuses: Record<string, number> = {}
   const unexpectedStatuses: Record<string, number> = {}
-  for (const [status, { count = 0 }] of Object.entries(result.statusCodeStats ?? {})) {
-    statuses[status] = count
+  for (const [status, count] of Object.entries(outcome.statuses)) {
     if (!entry.expectedStatuses.includes(Number(status))) unexpectedStatuses[status] = count
   }
-  const p = latencies.percentiles([50, 97.5, 99])
   const unexpected = Object.values(unexpectedStatuses).reduce((sum, n) => sum + n, 0)
-  // `errors` already includes timeouts in autocannon.
-  const requests = result.requests.total
+  const { requests, durationSeconds } = outcome
+  const generatorCores = durationSeconds > 0 ? outcome.generatorCpuSeconds / durationSeconds : 0
   return {
     round,
-    durationSeconds: result.duration,
+    durationSeconds,
     requests,
-    requestsPerSecond: result.duration > 0 ? requests / result.duration : 0,
-    latencyMs: { p50: p[50], p97_5: p[97.5], p99: p[99] },
-    errors: result.errors + unexpected,
-    statuses,
+    requestsPerSecond: durationSeconds > 0 ? requests / durationSeconds : 0,
+    latencyMs: outcome.latencyMs,
+    errors: outcome.transportErrors + unexpected,
+    statuses: outcome.statuses,
     unexpectedStatuses,
-    cpuSeconds: { target, generator },
+    cpuSeconds: { target, generator: outcome.generatorCpuSeconds },
+    generatorSaturated: generatorCores >= GENERATOR_SATURATION * generator.threads,
     rssBytes,
   }
 }
@@ -289,21 +440,33 @@ function automaticNotes(result: BenchResult): string[] {
   const notes: string[] = []
   if (result.smoke)
     notes.push('SMOKE run: checks the wiring only; these figures are not a measurement.')
+  const threads = result.generator?.threads ?? 1
+  const generatorName = result.generator?.name ?? result.tool
   for (const target of result.targets) {
     if (target.errors > 0) {
       notes.push(
         `${target.name}: ${target.errors} errors (connection errors, timeouts or non-expected statuses) during the run.`
       )
     }
-    const generator = target.cpuCores.generator ?? 0
-    if (generator >= 0.9) {
-      const consequence =
-        target.kind === 'baseline'
-          ? 'its req/s is a lower bound, so the ratios of the other targets to it are upper bounds.'
-          : 'its req/s and its ratio to the baseline are lower bounds.'
+    const saturated = saturatedRounds(target.rounds)
+    if (saturated.length > 0) {
+      const rounds = saturated
+        .map(
+          (r) => `${r.round} (${((r.cpuSeconds.generator ?? 0) / r.durationSeconds).toFixed(2)})`
+        )
+        .join(', ')
       notes.push(
-        `${target.name}: the load generator used ${generator.toFixed(2)} cores (one Node thread ` +
-          `saturates at 1), so it may have set the pace: ${consequence}`
+        `${target.name}: the load generator (${generatorName}, ${threads} thread${threads === 1 ? '' : 's'}) ` +
+          `used ${GENERATOR_SATURATION} of a core per thread or more in round${saturated.length === 1 ? '' : 's'} ` +
+          `${rounds} cores: it may have set the pace there, so req/s is a lower bound in ` +
+          `${saturated.length === 1 ? 'that round' : 'those rounds'}.`
+      )
+    }
+    if (target.judgedBy === 'cpuMicrosPerRequest' && target.kind !== 'baseline') {
+      notes.push(
+        `${target.name}: judged by target CPU µs per request (× baseline ` +
+          `${target.ratio?.cpuMicrosPerRequest ? target.ratio.cpuMicrosPerRequest.median.toFixed(2) : 'n/a'}), ` +
+          'not req/s: the generator was saturated in at least half the rounds of this target or of the baseline.'
       )
     }
   }

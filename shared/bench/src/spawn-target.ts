@@ -120,8 +120,8 @@ export function spawnTarget({
       }
       const { pid } = child
       running.add(child)
-      child.stdout.on('data', output.push)
-      child.stderr.on('data', output.push)
+      child.stdout.on('data', (chunk: Buffer) => output.push(chunk))
+      child.stderr.on('data', (chunk: Buffer) => output.push(chunk))
       const exited = once(child, 'exit').then(([code, signal]) => {
         running.delete(child)
         return { code: code as number | null, signal: signal as NodeJS.Signals | null }

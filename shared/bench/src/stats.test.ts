@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { median, pairedRatio, summarizeTargets } from './stats.ts'
-import type { RoundResult } from './types.ts'
+import { median, pairedRatio, summarizeTargets, withReadings } from './stats.ts'
+import type { BenchResult, RoundResult, TargetResult } from './types.ts'
 
 function round(index: number, rps: number, p99: number, cpuTarget = 0.9): RoundResult {
   return {
@@ -91,5 +91,68 @@ describe('summarizeTargets', () => {
         { name: 'b', kind: 'baseline', rounds },
       ])
     ).toThrow(/a, b/)
+  })
+})
+
+describe('CPU per request and the reading a target is judged by', () => {
+  const saturated = (r: RoundResult, on: boolean): RoundResult => ({ ...r, generatorSaturated: on })
+
+  it('when the generator kept up, judges by req/s and still reports the paired CPU µs/req ratio', () => {
+    // Subject: 0.9 core for 20k req/s = 45 µs/req; baseline: 0.9 core for 40k req/s = 22.5 µs/req.
+    const [subject] = summarizeTargets([
+      { name: 'kit', kind: 'subject', rounds: [1, 2, 3].map((i) => round(i, 20_000, 4)) },
+      { name: 'bare', kind: 'baseline', rounds: [1, 2, 3].map((i) => round(i, 40_000, 2)) },
+    ])
+
+    expect(subject!.cpuMicrosPerRequest).toBeCloseTo(45, 9)
+    expect(subject!.ratio!.cpuMicrosPerRequest).toEqual({ median: 2, min: 2, max: 2 })
+    expect(subject!.judgedBy).toBe('requestsPerSecond')
+  })
+
+  it('when the generator was saturated in half the baseline’s rounds, judges the subject by CPU µs/req', () => {
+    const baselineRounds = [1, 2, 3, 4].map((i) => saturated(round(i, 40_000, 2), i <= 2))
+
+    const [subject, baseline] = summarizeTargets([
+      { name: 'kit', kind: 'subject', rounds: [1, 2, 3, 4].map((i) => round(i, 20_000, 4)) },
+      { name: 'bare', kind: 'baseline', rounds: baselineRounds },
+    ])
+
+    expect(subject!.judgedBy).toBe('cpuMicrosPerRequest')
+    expect(baseline!.judgedBy).toBe('cpuMicrosPerRequest')
+  })
+
+  it('when one round of five was saturated, or no CPU figure exists (k6), judges by req/s', () => {
+    const oneOfFive = [1, 2, 3, 4, 5].map((i) => saturated(round(i, 20_000, 4), i === 3))
+    const noCpu = [1, 2].map((i) => ({
+      ...saturated(round(i, 20_000, 4), true),
+      cpuSeconds: { target: null, generator: null },
+    }))
+
+    const [a] = summarizeTargets([{ name: 'a', kind: 'subject', rounds: oneOfFive }])
+    const [b] = summarizeTargets([{ name: 'b', kind: 'subject', rounds: noCpu }])
+
+    expect(a!.judgedBy).toBe('requestsPerSecond')
+    expect(b!.judgedBy).toBe('requestsPerSecond')
+    expect(b!.cpuMicrosPerRequest).toBeNull()
+  })
+})
+
+describe('withReadings', () => {
+  it('when a result predates the readings, flags its rounds from the generator CPU and judges from them', () => {
+    // Generator at 0.8 core in every round: saturated. Stored as an older result had it.
+    const [subject, baseline] = summarizeTargets([
+      { name: 'kit', kind: 'subject', rounds: [1, 2, 3].map((i) => round(i, 20_000, 4)) },
+      { name: 'bare', kind: 'baseline', rounds: [1, 2, 3].map((i) => round(i, 40_000, 2)) },
+    ]).map(({ judgedBy: _, ratio, ...rest }): TargetResult => {
+      const { cpuMicrosPerRequest: __, ...older } = ratio!
+      return { ...rest, ratio: older }
+    })
+    const older = { tool: 'autocannon 9.0.0', targets: [subject!, baseline!] } as BenchResult
+
+    const upgraded = withReadings(older)
+
+    expect(upgraded.targets[0]!.rounds.every((r) => r.generatorSaturated)).toBe(true)
+    expect(upgraded.targets[0]!.judgedBy).toBe('cpuMicrosPerRequest')
+    expect(upgraded.targets[0]!.ratio!.cpuMicrosPerRequest).toEqual({ median: 2, min: 2, max: 2 })
   })
 })

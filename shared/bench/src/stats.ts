@@ -1,4 +1,19 @@
-import type { BaselineRatio, BenchTarget, Range, RoundResult, TargetResult } from './types.ts'
+import type {
+  BaselineRatio,
+  BenchResult,
+  BenchTarget,
+  Range,
+  Reading,
+  RoundResult,
+  TargetResult,
+} from './types.ts'
+
+/**
+ * Cores per generator thread above which a round counts as generator-bound. A thread busy three
+ * quarters of the round has little slack left for bursts: the requests it cannot send in time
+ * are the target's missing req/s.
+ */
+export const GENERATOR_SATURATION = 0.75
 
 /** Median of a non-empty list (mean of the two middle values for an even count). */
 export function median(values: readonly number[]): number {
@@ -31,11 +46,21 @@ export function pairedRatio(subject: readonly number[], baseline: readonly numbe
   return ratios.length > 0 ? range(ratios) : null
 }
 
-/** req/s and p99 ratios of one target's rounds against the baseline's rounds. */
+/** Target CPU µs per response in one round; null without a CPU figure or responses. */
+export function cpuMicrosPerRequest(round: RoundResult): number | null {
+  return round.cpuSeconds.target === null || round.requests === 0
+    ? null
+    : (round.cpuSeconds.target * 1e6) / round.requests
+}
+
+/** req/s, p99 and CPU-per-request ratios of one target's rounds against the baseline's rounds. */
 export function baselineRatio(
   rounds: readonly RoundResult[],
   baselineRounds: readonly RoundResult[]
 ): BaselineRatio {
+  const cpu = rounds.map(cpuMicrosPerRequest)
+  const baselineCpu = baselineRounds.map(cpuMicrosPerRequest)
+  const known = (values: (number | null)[]): values is number[] => values.every((v) => v !== null)
   return {
     requestsPerSecond: pairedRatio(
       rounds.map((r) => r.requestsPerSecond),
@@ -45,7 +70,29 @@ export function baselineRatio(
       rounds.map((r) => r.latencyMs.p99),
       baselineRounds.map((r) => r.latencyMs.p99)
     ),
+    cpuMicrosPerRequest: known(cpu) && known(baselineCpu) ? pairedRatio(cpu, baselineCpu) : null,
   }
+}
+
+/** Rounds of `rounds` in which the generator was saturated. */
+export function saturatedRounds(rounds: readonly RoundResult[]): RoundResult[] {
+  return rounds.filter((r) => r.generatorSaturated === true)
+}
+
+/**
+ * req/s unless the generator was saturated in at least half the rounds of the target or of the
+ * baseline it is divided by, and CPU figures exist to judge by instead.
+ */
+export function judgedBy(
+  rounds: readonly RoundResult[],
+  baselineRounds: readonly RoundResult[] = []
+): Reading {
+  const bound = (list: readonly RoundResult[]) =>
+    list.length > 0 && saturatedRounds(list).length * 2 >= list.length
+  const hasCpu = [...rounds, ...baselineRounds].every((r) => cpuMicrosPerRequest(r) !== null)
+  return hasCpu && (bound(rounds) || bound(baselineRounds))
+    ? 'cpuMicrosPerRequest'
+    : 'requestsPerSecond'
 }
 
 function medianOrNull(values: readonly (number | null)[]): number | null {
@@ -87,21 +134,52 @@ export function summarizeTargets(
           rounds.map((r) => perSecond(r.cpuSeconds.generator, r.durationSeconds))
         ),
       },
-      cpuMicrosPerRequest: medianOrNull(
-        rounds.map((r) =>
-          r.cpuSeconds.target === null || r.requests === 0
-            ? null
-            : (r.cpuSeconds.target * 1e6) / r.requests
-        )
-      ),
+      cpuMicrosPerRequest: medianOrNull(rounds.map(cpuMicrosPerRequest)),
       rssBytes: rounds.some((r) => r.rssBytes === null)
         ? null
         : Math.max(...rounds.map((r) => r.rssBytes ?? 0)),
       ratio: baseline ? baselineRatio(rounds, baseline.rounds) : null,
+      judgedBy: judgedBy(rounds, baseline?.rounds),
     }
   })
 }
 
 function perSecond(value: number | null, seconds: number): number | null {
   return value === null || seconds <= 0 ? null : value / seconds
+}
+
+/**
+ * A result with the readings that results older than them lack, derived from their own figures:
+ * each round's `generatorSaturated` (from the generator's CPU seconds), each target's paired
+ * CPU-per-request ratio and the reading it is judged by. Figures present are kept as they are.
+ */
+export function withReadings(result: BenchResult): BenchResult {
+  const threads = result.generator?.threads ?? 1
+  const targets = result.targets.map((target) => ({
+    ...target,
+    rounds: target.rounds.map((round) => {
+      if (round.generatorSaturated !== undefined || round.cpuSeconds.generator === null) {
+        return round
+      }
+      const cores =
+        round.durationSeconds > 0 ? round.cpuSeconds.generator / round.durationSeconds : 0
+      return { ...round, generatorSaturated: cores >= GENERATOR_SATURATION * threads }
+    }),
+  }))
+  const baseline = targets.find((t) => t.kind === 'baseline')
+  return {
+    ...result,
+    targets: targets.map((target) => ({
+      ...target,
+      ratio:
+        target.ratio && baseline && target.ratio.cpuMicrosPerRequest === undefined
+          ? {
+              ...target.ratio,
+              cpuMicrosPerRequest: baselineRatio(target.rounds, baseline.rounds)
+                .cpuMicrosPerRequest,
+            }
+          : target.ratio,
+      judgedBy: target.judgedBy ?? judgedBy(target.rounds, baseline?.rounds),
+    })),
+  }
 }

@@ -1,3 +1,5 @@
+import type { RequestMix } from './request-mix.ts'
+
 /** A target the benchmark has started: where it listens and which process serves it. */
 export type StartedTarget = {
   url: string
@@ -37,15 +39,25 @@ export type Check = {
 /** Verifies one sample response; returns what is wrong, or null when it is right. */
 export type CheckFunction = (res: Response, req: RequestSpec) => Promise<string | null>
 
+/**
+ * What `prepare()` gives for one target: its requests and how to verify a sample response.
+ * `requests`, a declared mix (`requestMix()`), runs on every generator, wrk included; `next()`,
+ * a function drawing each request in this process, only on autocannon (with wrk chosen, the
+ * whole run falls back to autocannon and says so in a note).
+ */
+export type PreparedScenario =
+  | { requests: RequestMix; check: Check | CheckFunction }
+  | { next(): RequestSpec; check: Check | CheckFunction }
+
 export type Scenario = {
   /** File-safe name, e.g. 'redirect-tracked': it names the result file and the chart. */
   name: string
   description: string
   /**
-   * Called once per target after it started (e.g. create the links); returns the request
-   * generator for that target and a verifier of sample responses.
+   * Called once per target after it started (e.g. create the links); returns the requests for
+   * that target and a verifier of sample responses.
    */
-  prepare(target: StartedTarget): Promise<{ next(): RequestSpec; check: Check | CheckFunction }>
+  prepare(target: StartedTarget): Promise<PreparedScenario>
   connections?: number
   durationSeconds?: number
   pipelining?: number
@@ -71,6 +83,11 @@ export type RoundResult = {
   unexpectedStatuses: Record<string, number>
   /** CPU time (user + system) during the round; null when the tool cannot tell (k6). */
   cpuSeconds: { target: number | null; generator: number | null }
+  /**
+   * The generator used most of its cores (>= GENERATOR_SATURATION of a core per thread): it
+   * may have set the pace of this round. Absent in results older than the flag.
+   */
+  generatorSaturated?: boolean
   /** Resident set size of the target at the end of the round. */
   rssBytes: number | null
 }
@@ -81,7 +98,19 @@ export type BaselineRatio = {
   requestsPerSecond: Range | null
   /** target p99 ÷ baseline p99 (lower is better); null when the baseline p99 was always 0. */
   p99: Range | null
+  /**
+   * target CPU µs per request ÷ the baseline's (lower is better), paired per round; null
+   * without CPU figures. Absent in older results.
+   */
+  cpuMicrosPerRequest?: Range | null
 }
+
+/**
+ * Which reading a target's verdict is judged by: its req/s ratio when the generator kept up,
+ * else its CPU µs per request (a saturated generator paces every target alike, so req/s ratios
+ * crowd around 1 while the cost per request still tells them apart).
+ */
+export type Reading = 'requestsPerSecond' | 'cpuMicrosPerRequest'
 
 export type TargetResult = {
   name: string
@@ -100,6 +129,8 @@ export type TargetResult = {
   rssBytes: number | null
   /** null when the result has no baseline. */
   ratio: BaselineRatio | null
+  /** Absent in results older than it (they were judged by req/s). */
+  judgedBy?: Reading
 }
 
 export type Machine = {
@@ -120,8 +151,10 @@ export type BenchResult = {
   command: string
   /** A smoke run checks the wiring in seconds; its figures are not a measurement. */
   smoke: boolean
-  /** e.g. 'autocannon 9.0.0' or 'k6'. */
+  /** e.g. 'wrk 4.1.0', 'autocannon 9.0.0' or 'k6'. */
   tool: string
+  /** The load generator of a @kit/bench run (absent for k6 imports and older results). */
+  generator?: { name: 'wrk' | 'autocannon'; version: string; threads: number }
   connections: number | null
   durationSeconds: number
   pipelining: number | null

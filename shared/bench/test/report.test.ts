@@ -17,7 +17,7 @@ function round(index: number, rps: number, p99: number): RoundResult {
     errors: 0,
     statuses: { '302': rps * 10 },
     unexpectedStatuses: {},
-    cpuSeconds: { target: 9.5, generator: 8.1 },
+    cpuSeconds: { target: 9.5, generator: 5.1 },
     rssBytes: 80 * 2 ** 20,
   }
 }
@@ -94,6 +94,10 @@ describe('saveResult and renderReport', () => {
     // Paired ratios: 0.5, 0.55, 0.45 → 0.5 (0.45–0.55); p99 2, 2.2, 2.5 → 2.2.
     expect(report).toContain('0.5× (0.45–0.55)')
     expect(report).toContain('2.2× (2–2.5)')
+    // CPU µs/req: 9.5 s over 200k, 220k, 180k requests against 9.5 s over 400k each.
+    expect(report).toContain('2× (1.82–2.22)')
+    expect(report).toMatch(/\| × baseline CPU µs\/req \(min–max\) \| judged by \|/)
+    expect(report).toMatch(/\| 2× \(1\.82–2\.22\) \| req\/s \|$/m)
     expect(report).toContain('![redirect: req/s per target](charts/redirect.svg)')
     expect(report).toContain('- subject runs with the SQLite file on tmpfs')
     const svg = readFileSync(join(dir, 'charts', 'redirect.svg'), 'utf8')
@@ -149,6 +153,32 @@ describe('saveResult and renderReport', () => {
     expect(accuracy).toBeGreaterThan(scenario)
     expect(chart).toBeGreaterThan(accuracy)
     expect(report).not.toContain('not a section')
+  })
+
+  it('when the generator was saturated in most rounds, the table says the target is judged by CPU µs/req and why', async () => {
+    const dir = tempBenchmarksDir()
+    const busy = (r: RoundResult): RoundResult => ({ ...r, generatorSaturated: true })
+    const result = syntheticResult({
+      tool: 'wrk 4.1.0',
+      generator: { name: 'wrk', version: '4.1.0', threads: 1 },
+      targets: summarizeTargets([
+        { name: 'kit', kind: 'subject', rounds: [round(1, 20_000, 4), busy(round(2, 20_000, 4))] },
+        {
+          name: 'bare',
+          kind: 'baseline',
+          rounds: [busy(round(1, 40_000, 2)), round(2, 40_000, 2)],
+        },
+      ]),
+    })
+
+    await saveResult(dir, result)
+
+    const report = readFileSync(join(dir, 'REPORT.md'), 'utf8')
+    expect(report).toContain(
+      'wrk 4.1.0 (1 thread, its own process, requests drawn by a generated Lua script)'
+    )
+    expect(report).toMatch(/\| \*\*kit\*\* .*\| CPU µs\/req \(generator saturated 1\/2\) \|$/m)
+    expect(report).toMatch(/\| \*\*bare\*\* .*\| CPU µs\/req \(generator saturated 1\/2\) \|$/m)
   })
 
   it('when the scenario name is not file-safe, refuses to save', async () => {

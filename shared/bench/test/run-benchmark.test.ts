@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { baselineTarget } from '../src/baseline.ts'
 import { BenchCheckError } from '../src/check.ts'
-import { roundOrder, runBenchmark } from '../src/run-benchmark.ts'
+import { requestMix, type RequestMix } from '../src/request-mix.ts'
+import { chooseGenerator, roundOrder, runBenchmark } from '../src/run-benchmark.ts'
 import { TargetStartError, spawnTarget } from '../src/spawn-target.ts'
 import type { Scenario } from '../src/types.ts'
 import { createZipf } from '../src/zipf.ts'
@@ -22,13 +23,103 @@ const redirectScenario: Scenario = {
   durationSeconds: 1,
 }
 
+/** The same requests, declared: wrk can run it. `mixes` keeps each target's for the asserts. */
+function declaredRedirect(mixes: RequestMix[]): Scenario {
+  return {
+    ...redirectScenario,
+    name: 'redirect-declared',
+    prepare() {
+      const requests = requestMix({
+        path: '/{pick}',
+        headers: { 'user-agent': 'Mozilla/5.0 (bench)' },
+        pick: { values: codes, distribution: { zipf: 1.1 } },
+      })
+      mixes.push(requests)
+      return Promise.resolve({
+        requests,
+        check: { status: 302, header: { location: /^https:\/\/example\.com\/code\d+$/ } },
+      })
+    },
+  }
+}
+
 const silent = () => {}
 
-describe('runBenchmark', () => {
+describe('runBenchmark with wrk', () => {
+  it('when the bare baseline is measured against itself (smoke), reports wrk figures, CPU on both sides and the ratios of its one round', async () => {
+    const mixes: RequestMix[] = []
+    const result = await runBenchmark({
+      project: 'bench-self-test',
+      scenario: declaredRedirect(mixes),
+      targets: [
+        baselineTarget({ shape: 'redirect', name: 'as-subject', kind: 'subject' }),
+        baselineTarget({ shape: 'redirect' }),
+      ],
+      smoke: true,
+      generator: 'wrk',
+      command: 'vitest run test/run-benchmark.test.ts',
+      log: silent,
+    })
+
+    const [subject, baseline] = result.targets
+    const round = subject!.rounds[0]!
+    expect(result.tool).toMatch(/^wrk \d+\.\d+\.\d+$/)
+    expect(result.generator).toMatchObject({ name: 'wrk', threads: 1 })
+    expect(round.requests).toBeGreaterThan(0)
+    expect(round.statuses).toEqual({ '302': round.requests })
+    expect(subject!.errors).toBe(0)
+    expect(round.latencyMs.p99).toBeGreaterThanOrEqual(round.latencyMs.p50)
+    expect(round.cpuSeconds.target).toBeGreaterThan(0)
+    expect(round.cpuSeconds.generator).toBeGreaterThan(0)
+    expect(typeof round.generatorSaturated).toBe('boolean')
+    expect(subject!.ratio!.cpuMicrosPerRequest!.median).toBeCloseTo(
+      subject!.cpuMicrosPerRequest! / baseline!.cpuMicrosPerRequest!,
+      9
+    )
+    expect(['requestsPerSecond', 'cpuMicrosPerRequest']).toContain(subject!.judgedBy)
+    // Every request built for a target, by the check samples and by wrk, is in its mix.
+    for (const mix of mixes) {
+      expect(mix.sent.total).toBeGreaterThan(50 + round.requests / 2)
+      expect(mix.sent.byPick.reduce((sum, n) => sum + n, 0)).toBe(mix.sent.total)
+    }
+  })
+
+  it('when a scenario draws with next() only, runs on autocannon instead and says why', async () => {
+    const notes: string[] = []
+
+    const result = await runBenchmark({
+      project: 'bench-self-test',
+      scenario: redirectScenario,
+      targets: [baselineTarget({ shape: 'redirect' })],
+      smoke: true,
+      generator: 'wrk',
+      command: 'vitest',
+      log: (line) => notes.push(line),
+    })
+
+    expect(result.tool).toMatch(/^autocannon /)
+    expect(result.notes[0]).toMatch(/autocannon instead of wrk.*next\(\)/)
+    expect(notes.some((line) => /autocannon instead of wrk/.test(line))).toBe(true)
+  })
+})
+
+describe('chooseGenerator', () => {
+  it('when nothing is asked, takes BENCH_GENERATOR, else wrk where found, else autocannon', () => {
+    expect(chooseGenerator(undefined, { BENCH_GENERATOR: 'autocannon', PATH: '/usr/bin' })).toBe(
+      'autocannon'
+    )
+    expect(chooseGenerator(undefined, { PATH: '/nonexistent' })).toBe('autocannon')
+    expect(chooseGenerator('wrk', { BENCH_GENERATOR: 'autocannon' })).toBe('wrk')
+    expect(() => chooseGenerator(undefined, { BENCH_GENERATOR: 'ab' })).toThrow(/wrk or autocannon/)
+  })
+})
+
+describe('runBenchmark with autocannon', () => {
   it('when the bare baseline is measured against itself (smoke), reports req/s > 0 and the paired ratio of its one round', async () => {
     const result = await runBenchmark({
       project: 'bench-self-test',
       scenario: redirectScenario,
+      generator: 'autocannon',
       targets: [
         baselineTarget({ shape: 'redirect', name: 'as-subject', kind: 'subject' }),
         baselineTarget({ shape: 'redirect' }),
@@ -67,7 +158,7 @@ describe('runBenchmark', () => {
 
     const run = runBenchmark({
       project: 'bench-self-test',
-      scenario: redirectScenario,
+      scenario: declaredRedirect([]),
       targets: [subject, baselineTarget({ shape: 'redirect' })],
       smoke: true,
       command: 'vitest',

@@ -83,7 +83,9 @@ export async function buildEntry({ entry, outfile = 'dist/main.js', cwd = proces
     logLevel: 'warning',
     plugins: [externalizeNpmPackages(cwd)],
     // ESM output has no `require`; some bundled CommonJS helpers still ask for it.
-    banner: { js: "import { createRequire as __kitCreateRequire } from 'node:module'; const require = __kitCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __kitCreateRequire } from 'node:module'; const require = __kitCreateRequire(import.meta.url);",
+    },
   })
   // Errors added by a plugin's onEnd do not reject the build: surface them here.
   if (result.errors.length > 0) {
@@ -117,7 +119,10 @@ export function copyRuntimeAssets({ srcDir = 'src', outDir = 'dist', cwd = proce
   const byName = new Map()
   for (const file of files) {
     const clash = byName.get(basename(file))
-    if (clash) throw new Error(`kit-build failed: ${clash} and ${file} would both be ${outDir}/${basename(file)}`)
+    if (clash)
+      throw new Error(
+        `kit-build failed: ${clash} and ${file} would both be ${outDir}/${basename(file)}`
+      )
     byName.set(basename(file), file)
   }
   mkdirSync(to, { recursive: true })

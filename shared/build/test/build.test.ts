@@ -36,7 +36,11 @@ describe('externalizeNpmPackages', () => {
   it('when an imported npm package is not a dependency of the project, fails the build naming it', async () => {
     const outfile = join(outDir, 'missing.js')
 
-    const build = buildEntry({ entry: 'test/fixture/missing-dependency.ts', outfile, cwd: packageDir })
+    const build = buildEntry({
+      entry: 'test/fixture/missing-dependency.ts',
+      outfile,
+      cwd: packageDir,
+    })
 
     await expect(build).rejects.toThrow(/"left-pad".*not a dependency/)
   })
@@ -63,7 +67,10 @@ describe('copyRuntimeAssets', () => {
     const copied = copyRuntimeAssets({ cwd })
 
     expect(copied).toEqual(['dist/wal-checkpointer.worker.js', 'dist/token-bucket.lua'])
-    expect(readdirSync(join(cwd, 'dist')).sort()).toEqual(['token-bucket.lua', 'wal-checkpointer.worker.js'])
+    expect(readdirSync(join(cwd, 'dist')).sort()).toEqual([
+      'token-bucket.lua',
+      'wal-checkpointer.worker.js',
+    ])
     expect(readFileSync(join(cwd, 'dist/token-bucket.lua'), 'utf8')).toBe('-- lua')
   })
 

@@ -103,7 +103,10 @@ describe('errorHandler()', () => {
 
     const text = await res.text()
     expect(res.status).toBe(500)
-    expect(JSON.parse(text)).toMatchObject({ code: 'internal_error', detail: 'Internal server error' })
+    expect(JSON.parse(text)).toMatchObject({
+      code: 'internal_error',
+      detail: 'Internal server error',
+    })
     expect(text).not.toContain('SQLITE')
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatchObject({
@@ -122,7 +125,10 @@ describe('problemResponse()', () => {
     const res = await app.request('/returned')
 
     expect(res.status).toBe(503)
-    expect(await res.json()).toMatchObject({ code: 'redis_unavailable', detail: 'Try again shortly' })
+    expect(await res.json()).toMatchObject({
+      code: 'redis_unavailable',
+      detail: 'Try again shortly',
+    })
   })
 })
 
@@ -148,6 +154,9 @@ describe('notFoundHandler', () => {
 
     expect(res.status).toBe(404)
     expect(res.headers.get('content-type')).toBe('application/problem+json')
-    expect(await res.json()).toMatchObject({ code: 'not_found', detail: 'No route for DELETE /nope' })
+    expect(await res.json()).toMatchObject({
+      code: 'not_found',
+      detail: 'No route for DELETE /nope',
+    })
   })
 })

@@ -94,7 +94,10 @@ export function problemResponses<const S extends number>(...statuses: S[]) {
         content: { [PROBLEM_JSON]: { schema: ProblemSchema } },
       },
     ])
-  ) as Record<S, { description: string; content: { [PROBLEM_JSON]: { schema: typeof ProblemSchema } } }>
+  ) as Record<
+    S,
+    { description: string; content: { [PROBLEM_JSON]: { schema: typeof ProblemSchema } } }
+  >
 }
 
 /**
@@ -125,7 +128,10 @@ export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
   }
 }
 
-const swaggerUiDir: string = createRequire(import.meta.url)('swagger-ui-dist').getAbsoluteFSPath()
+const swaggerUi = createRequire(import.meta.url)('swagger-ui-dist') as {
+  getAbsoluteFSPath: () => string
+}
+const swaggerUiDir = swaggerUi.getAbsoluteFSPath()
 const SWAGGER_ASSETS: Record<string, string> = {
   'swagger-ui.css': 'text/css; charset=utf-8',
   'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',

@@ -80,7 +80,7 @@ function listenError(error: NodeJS.ErrnoException, port: number, hostname: strin
  * ```
  */
 export async function serveApp(
-  app: { fetch: (req: Request, ...rest: any[]) => Response | Promise<Response> },
+  app: { fetch: Parameters<typeof serve>[0]['fetch'] },
   {
     port,
     hostname = '0.0.0.0',
@@ -105,7 +105,9 @@ export async function serveApp(
         resolve(created as Server)
       }
     )
-    created.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, port, hostname)))
+    created.once('error', (error: NodeJS.ErrnoException) =>
+      reject(listenError(error, port, hostname))
+    )
     // Read per connection, so setting them before the first one is accepted is enough.
     const http = created as Server
     http.headersTimeout = headersTimeoutMs

@@ -10,7 +10,9 @@ export function captureLogger(level = 'info'): {
   const lines: Record<string, unknown>[] = []
   const logger = createLogger({
     level,
-    destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+    destination: {
+      write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>),
+    },
   })
   return { logger, lines }
 }

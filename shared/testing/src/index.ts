@@ -1,5 +1,13 @@
 export { freePort } from './free-port.ts'
 export {
+  connectCluster,
+  startRedisCluster,
+  type ClusterMaster,
+  type RedisCluster,
+  type RedisClusterNode,
+  type StartRedisClusterOptions,
+} from './redis-cluster.ts'
+export {
   RedisServerError,
   startRedisServer,
   type RedisServer,

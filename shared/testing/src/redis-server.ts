@@ -13,6 +13,10 @@ export type RedisServer = {
   readonly url: string
   /** The server's working dir (AOF files live here); removed when the test process exits. */
   readonly dir: string
+  /** The cluster bus port (`cluster: true` only): kept, like `port`, across restarts. */
+  readonly busPort?: number
+  /** False between stop()/kill() and restart(), or after the process died on its own. */
+  readonly running: boolean
   /** SIGTERM, resolves when the process has exited. */
   stop(): Promise<void>
   /** SIGKILL (kill -9), resolves when the process has exited. */
@@ -30,6 +34,13 @@ export type StartRedisServerOptions = {
   port?: number
   /** AOF with `appendfsync everysec` in the temp dir; default off (no persistence at all). */
   appendonly?: boolean
+  /**
+   * A Redis Cluster node: `--cluster-enabled yes`, its `nodes.conf` in the temp dir (so a
+   * restarted node keeps its identity), and a cluster bus port chosen free like `port`
+   * (`--cluster-port`) instead of the default port + 10000, which may be taken or past 65535.
+   * Join nodes into a cluster with `startRedisCluster()`. Default off.
+   */
+  cluster?: boolean
   /** Extra `redis-server` arguments, appended last so they win, e.g. ['--maxmemory', '10mb']. */
   args?: string[]
   /** How long to wait for the first PONG; default 10000. */
@@ -50,14 +61,31 @@ const liveChildren = new Set<ChildProcess>()
 const tempDirs = new Set<string>()
 let exitHookInstalled = false
 
+/** Removes a server's temp dir now (its process must have exited), instead of at process exit. */
+export function removeServerDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+  tempDirs.delete(dir)
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return
   exitHookInstalled = true
-  process.on('exit', () => {
+  const cleanup = () => {
     for (const child of liveChildren) child.kill('SIGKILL')
     for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
-  })
+  }
+  process.on('exit', cleanup)
+  // A test worker ended by a signal (a runner tearing down its pool) runs no 'exit' handlers, and
+  // its redis-servers would outlive it. Clean up, then die of the signal as if nobody listened.
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      cleanup()
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+    })
+  }
 }
+
+type Ports = { port: number; busPort?: number }
 
 type Running = {
   child: ChildProcess
@@ -82,29 +110,36 @@ type Running = {
 export async function startRedisServer({
   port,
   appendonly = false,
+  cluster = false,
   args = [],
   startTimeoutMs = 10_000,
 }: StartRedisServerOptions = {}): Promise<RedisServer> {
   installExitHook()
   const bin = process.env.REDIS_SERVER_BIN || 'redis-server'
-  const dir = mkdtempSync(join(tmpdir(), 'kit-redis-'))
+  const dir = mkdtempSync(join(tmpdir(), cluster ? 'kit-redis-cluster-' : 'kit-redis-'))
   tempDirs.add(dir)
 
-  const argv = (p: number) => [
+  const argv = ({ port: p, busPort }: Ports) => [
     ...['--port', String(p), '--bind', '127.0.0.1', '--daemonize', 'no', '--dir', dir],
     // No RDB snapshots; AOF only when asked (everysec, the recommended policy).
     ...['--save', '', '--appendonly', appendonly ? 'yes' : 'no', '--appendfsync', 'everysec'],
+    ...(busPort === undefined
+      ? []
+      : [
+          ...['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
+          ...['--cluster-port', String(busPort)],
+        ]),
     ...args,
   ]
 
   // A port picked by freePort() can be taken before redis binds it, and a port just released
   // by a killed server can still be held for a moment: retry a few times before giving up.
-  const launchWithRetry = async (pick: () => Promise<number>): Promise<[number, Running]> => {
+  const launchWithRetry = async (pick: () => Promise<Ports>): Promise<[Ports, Running]> => {
     let lastError: unknown
     for (let attempt = 0; attempt < 5; attempt++) {
-      const p = await pick()
+      const ports = await pick()
       try {
-        return [p, await launch(bin, argv(p), p, startTimeoutMs)]
+        return [ports, await launch(bin, argv(ports), ports.port, startTimeoutMs)]
       } catch (error) {
         lastError = error
         if (!(error instanceof RedisServerError && /already in use/i.test(error.message))) break
@@ -114,7 +149,15 @@ export async function startRedisServer({
     throw lastError
   }
 
-  let [boundPort, running] = await launchWithRetry(async () => port ?? (await freePort()))
+  const pickPorts = async (): Promise<Ports> => {
+    const main = port ?? (await freePort())
+    if (!cluster) return { port: main }
+    let busPort = await freePort()
+    while (busPort === main) busPort = await freePort()
+    return { port: main, busPort }
+  }
+  const [bound, first] = await launchWithRetry(pickPorts)
+  let running = first
   let paused = false
 
   const terminate = async (signal: 'SIGTERM' | 'SIGKILL') => {
@@ -127,14 +170,18 @@ export async function startRedisServer({
   }
 
   return {
-    port: boundPort,
-    url: `redis://127.0.0.1:${boundPort}`,
+    port: bound.port,
+    url: `redis://127.0.0.1:${bound.port}`,
     dir,
+    ...(bound.busPort === undefined ? {} : { busPort: bound.busPort }),
+    get running() {
+      return !running.hasExited()
+    },
     stop: () => terminate('SIGTERM'),
     kill: () => terminate('SIGKILL'),
     async restart() {
       await terminate('SIGTERM')
-      ;[, running] = await launchWithRetry(async () => boundPort)
+      ;[, running] = await launchWithRetry(() => Promise.resolve(bound))
     },
     pause() {
       if (running.hasExited() || paused) return

@@ -32,7 +32,7 @@ export async function waitFor<T>(
   for (;;) {
     try {
       const value = await check()
-      if (value) return value as NonNullable<T>
+      if (value) return value
     } catch (error) {
       lastError = error
     }
@@ -59,7 +59,7 @@ export async function onceEvent(
 ): Promise<unknown[]> {
   const signal = AbortSignal.timeout(timeoutMs)
   try {
-    return await once(emitter, event, { signal })
+    return (await once(emitter, event, { signal })) as unknown[]
   } catch (error) {
     if (signal.aborted) {
       throw new WaitTimeoutError(`No '${event}' event within ${timeoutMs} ms`, { cause: error })
