@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { createMemoryLinkCache } from './memory-link-cache.ts'
 import { createRedisLinkCache } from './redis-link-cache.ts'
 
@@ -62,8 +62,8 @@ export type LinkCacheOptions<T extends object> = {
   load: (code: string) => T | undefined
   /** The value's version; it strictly increases with every change of the code's value. */
   version: (value: T) => number
-  /** Set: values live in Redis, shared by every instance. Unset: an in-process LRU. */
-  redis?: Redis
+  /** Set: values live in Redis (or a Redis Cluster), shared by every instance. Unset: an in-process LRU. */
+  redis?: Redis | Cluster
   /** Entries of the in-process LRU. */
   maxEntries?: number
   /** Redis entry lifetime. */

@@ -1,11 +1,13 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { Cluster } from 'ioredis'
 import type { Redis } from 'ioredis'
 import { CacheUnavailableError } from './link-cache.ts'
 import type { CacheLogger, LinkCache } from './link-cache.ts'
 
 export type RedisLinkCacheOptions<T extends object> = {
-  redis: Redis
+  /** One Redis, or a Redis Cluster (an entry and its meta key share the code's hash tag). */
+  redis: Redis | Cluster
   /** The source of truth: the value for a code, or undefined when there is none. */
   load: (code: string) => T | undefined
   /** The value's version; it strictly increases with every change of the code's value. */
@@ -23,7 +25,7 @@ export type RedisLinkCacheOptions<T extends object> = {
   logger?: CacheLogger
 }
 
-type ScriptedRedis = Redis & {
+type ScriptedRedis = (Redis | Cluster) & {
   linkCacheFill(
     entry: string,
     meta: string,
@@ -52,7 +54,7 @@ function readScript(name: string): string {
   return readFileSync(new URL(`./${name}`, import.meta.url), 'utf8')
 }
 
-function defineScripts(redis: Redis): ScriptedRedis {
+function defineScripts(redis: Redis | Cluster): ScriptedRedis {
   for (const [name, file] of [
     ['linkCacheFill', 'link-cache-fill.lua'],
     ['linkCacheFence', 'link-cache-fence.lua'],
@@ -145,14 +147,31 @@ export function createRedisLinkCache<T extends object>({
   let markReady!: () => void
   const firstRun = new Promise<void>((resolve) => (markReady = resolve))
   let reading: Promise<void> = Promise.resolve()
-  /** Learns the run of the current connection; until then reads go to the source. */
+
+  /**
+   * The run the keys live in: the `run_id` of the Redis process, or for a Cluster a digest of
+   * every master's, so a restart or failover of any master starts a new namespace.
+   */
+  async function currentRun(): Promise<string | undefined> {
+    const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis]
+    const ids = (await Promise.all(nodes.map((node) => node.info('server')))).map(
+      (info) => /^run_id:(\w+)/m.exec(info)?.[1]
+    )
+    if (ids.length === 0 || ids.some((id) => id === undefined)) return undefined
+    const joined = ids.sort().join(',')
+    return ids.length === 1
+      ? joined.slice(0, 16)
+      : createHash('sha256').update(joined).digest('hex').slice(0, 16)
+  }
+
+  /** Learns the run of the current connections; until then reads go to the source. */
   function readRun(): Promise<void> {
     const current = connection
-    reading = client.info('server').then(
-      (info) => {
+    reading = currentRun().then(
+      (found) => {
         // A reply from a connection that has closed since must not name the next one's run.
         if (current !== connection) return
-        run = /^run_id:(\w+)/m.exec(info)?.[1]?.slice(0, 16)
+        run = found
         if (run !== undefined) markReady()
       },
       (error: unknown) => fail(error, 'info')
@@ -168,8 +187,16 @@ export function createRedisLinkCache<T extends object>({
     connection++
     run = undefined
   }
-  redis.on('ready', onReady)
-  redis.on('close', onClose)
+  /** Every connection whose restart could mean another run: the client, or each node. */
+  function watch(client: Redis | Cluster): void {
+    client.on('ready', onReady)
+    client.on('close', onClose)
+  }
+  watch(redis)
+  if (redis instanceof Cluster) {
+    for (const node of redis.nodes()) watch(node)
+    redis.on('+node', watch)
+  }
   if (redis.status === 'ready') onReady()
 
   function fill(at: string, code: string, value: T): Promise<boolean> {
@@ -261,8 +288,12 @@ export function createRedisLinkCache<T extends object>({
 
     close() {
       clearInterval(probe)
-      redis.off('ready', onReady)
-      redis.off('close', onClose)
+      const clients = redis instanceof Cluster ? [redis, ...redis.nodes()] : [redis]
+      for (const client of clients) {
+        client.off('ready', onReady)
+        client.off('close', onClose)
+      }
+      if (redis instanceof Cluster) redis.off('+node', watch)
     },
   }
 }
