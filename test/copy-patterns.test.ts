@@ -123,7 +123,11 @@ describe.each(patterns)('pattern folder $folder', ({ folder }) => {
     // Only what the folder imports (from its project's install), and the tools to check it.
     const owner = owningPackage(source)
     mkdirSync(join(project, 'node_modules', '@types'), { recursive: true })
-    for (const pkg of [...packages, ...TOOLS]) {
+    // A package that ships no types is typed by its @types/ package, which a copier installs too.
+    const typings = packages
+      .map((pkg) => `@types/${pkg.replace(/^@([^/]+)\//, '$1__')}`)
+      .filter((types) => [owner, root].some((dir) => existsSync(join(dir, 'node_modules', types))))
+    for (const pkg of [...packages, ...typings, ...TOOLS]) {
       const from = [owner, root]
         .map((dir) => join(dir, 'node_modules', pkg))
         .find((path) => existsSync(path))

@@ -6,21 +6,21 @@ import { every } from 'hono/combine'
 import type { Logger } from 'pino'
 import type { RateLimiterAbstract } from 'rate-limiter-flexible'
 import { deleteLinkAnalytics } from './analytics/analytics-queries.ts'
-import { createAnalyticsRoutes } from './analytics/analytics.routes.ts'
+import { createAnalyticsRoutes } from './routes/stats.routes.ts'
 import type { ClickRecorder } from './analytics/click-recorder.ts'
 import type { Config } from './config.ts'
-import type { Db } from './db/database.ts'
+import type { Db } from './database.ts'
 import type { LinkCache } from './link-cache/link-cache.ts'
-import { createLinkSchemas } from './links/link-input.ts'
+import { createLinkSchemas } from './routes/link-schemas.ts'
 import type { LinkStore, RedirectEntry } from './links/link-store.ts'
-import { createLinkRoutes } from './links/links.routes.ts'
-import { hostOf } from './links/target-url.ts'
-import { apiKeyAuth } from './protection/api-key.ts'
-import type { ApiKeyVariables } from './protection/api-key.ts'
-import { clientIp, rateLimit } from './protection/create-rate-limit.ts'
-import { createCallerIdentity } from './protection/caller-identity.ts'
+import { createLinkRoutes } from './routes/links.routes.ts'
+import { hostOf } from './target-url/target-url.ts'
+import { apiKeyAuth } from './middleware/api-key.ts'
+import type { ApiKeyVariables } from './middleware/api-key.ts'
+import { clientIp, limitCreations } from './middleware/creation-limit.ts'
+import { createCallerIdentity } from './middleware/caller-identity.ts'
 import { registerShortenerMetrics } from './metrics.ts'
-import { createRedirectRoutes } from './redirects/redirect.routes.ts'
+import { createRedirectRoutes } from './routes/redirect.routes.ts'
 
 /** JSON bodies over 16 KiB are refused with 413 (U10), with or without Content-Length. */
 export const MAX_BODY_BYTES = 16 * 1024
@@ -138,7 +138,7 @@ export function createApp({
   const createGuard = creationLimiter
     ? every(
         identify,
-        rateLimit({ limiter: creationLimiter, skip: (c) => c.get('authenticated') === true })
+        limitCreations({ limiter: creationLimiter, skip: (c) => c.get('authenticated') === true })
       )
     : identify
   app.route(

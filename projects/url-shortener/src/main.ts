@@ -14,12 +14,12 @@ import { createClickRecorder } from './analytics/click-recorder.ts'
 import { createApp } from './app.ts'
 import { createCodeStrategy } from './codes/code-strategy.ts'
 import { loadConfig } from './config.ts'
-import { openDatabase } from './db/database.ts'
+import { openServiceDatabase } from './database.ts'
 import { createLinkCache } from './link-cache/link-cache.ts'
 import { createLinkStore } from './links/link-store.ts'
-import { warmUpCache } from './links/warm-up.ts'
-import { defaultApiKeyFile, loadOrCreateApiKey } from './protection/api-key-file.ts'
-import { createCreationLimiter } from './protection/create-rate-limit.ts'
+import { warmUpCache } from './warm-up.ts'
+import { defaultApiKeyFile, loadOrCreateApiKey } from './api-key-file.ts'
+import { createCreationLimiter } from './middleware/creation-limit.ts'
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env)
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   }
 
   // src/main.ts and dist/main.js both sit one level below the package: ../drizzle is the same.
-  const database = openDatabase(config.DB_FILE, {
+  const database = openServiceDatabase(config.DB_FILE, {
     migrationsFolder: fileURLToPath(new URL('../drizzle', import.meta.url)),
     onCheckpointerError: (err) =>
       logger.error({ err }, 'WAL checkpoint thread failed: commits checkpoint again, slower'),

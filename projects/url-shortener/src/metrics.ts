@@ -1,7 +1,7 @@
 import { Counter, Gauge } from 'prom-client'
 import type { Registry } from 'prom-client'
 import type { CacheStats } from './link-cache/link-cache.ts'
-import type { RedirectCounters } from './redirects/redirect.routes.ts'
+import type { RedirectCounters } from './routes/redirect.routes.ts'
 
 export type ShortenerMetricsSources = {
   cacheStats: () => CacheStats

@@ -1,6 +1,6 @@
 import { createLogger, serveApp } from '@kit/http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { USER_AGENTS } from '../src/analytics/analytics-testing.ts'
+import { USER_AGENTS } from './user-agents.ts'
 import { API_KEY, buildTestApp, createLink, request } from './helpers.ts'
 
 const HOUR = 3_600_000

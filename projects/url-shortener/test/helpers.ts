@@ -12,23 +12,23 @@ import { createApp } from '../src/app.ts'
 import { createCodeStrategy } from '../src/codes/code-strategy.ts'
 import { loadConfig } from '../src/config.ts'
 import type { Config } from '../src/config.ts'
-import { openDatabase } from '../src/db/database.ts'
-import type { OpenedDatabase } from '../src/db/database.ts'
+import { openServiceDatabase } from '../src/database.ts'
+import type { ServiceDatabase } from '../src/database.ts'
 import { createLinkCache } from '../src/link-cache/link-cache.ts'
 import type { LinkCache } from '../src/link-cache/link-cache.ts'
 import { createLinkStore } from '../src/links/link-store.ts'
 import type { LinkStore, RedirectEntry } from '../src/links/link-store.ts'
-import { createCreationLimiter } from '../src/protection/create-rate-limit.ts'
+import { createCreationLimiter } from '../src/middleware/creation-limit.ts'
 
 export const API_KEY = 'test-api-key-0123456789'
 export const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url))
 
-export type TestDatabase = OpenedDatabase & { path: string; cleanup(): Promise<void> }
+export type TestDatabase = ServiceDatabase & { path: string; cleanup(): Promise<void> }
 
 /** A real SQLite file in a fresh temp dir, migrated like production. */
 export function openTestDatabase(label = 'url-shortener'): TestDatabase {
   const file = tempSqliteFile(label)
-  const database = openDatabase(file.path, { migrationsFolder: MIGRATIONS })
+  const database = openServiceDatabase(file.path, { migrationsFolder: MIGRATIONS })
   return {
     ...database,
     path: file.path,

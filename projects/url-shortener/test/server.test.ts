@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http'
 import { createLogger, serveApp } from '@kit/http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { linkTotals } from '../src/analytics/analytics-queries.ts'
-import { openDatabase } from '../src/db/database.ts'
+import { openServiceDatabase } from '../src/database.ts'
 import { API_KEY, buildTestApp, MIGRATIONS, openTestDatabase } from './helpers.ts'
 import type { TestApp } from './helpers.ts'
 
@@ -113,7 +113,7 @@ describe('over a real socket', () => {
     await server.shutdown('test')
     stopped = true
 
-    const reopened = openDatabase(database.path, { migrationsFolder: MIGRATIONS })
+    const reopened = openServiceDatabase(database.path, { migrationsFolder: MIGRATIONS })
     const totals = linkTotals(reopened.db, id)
     await reopened.close()
     expect(pendingBeforeStop).toBe(50)

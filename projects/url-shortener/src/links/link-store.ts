@@ -1,10 +1,20 @@
 import { hash } from 'node:crypto'
 import { and, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm'
-import type { CodeStrategy } from '../codes/code-strategy.ts'
-import type { Db } from '../db/database.ts'
-import { links } from '../db/schema.ts'
-import type { LinkRow } from '../db/schema.ts'
+import type { RunResult } from 'better-sqlite3'
+import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core'
 import { isReserved } from './alias.ts'
+import { links } from './links.schema.ts'
+import type { LinkRow } from './links.schema.ts'
+
+/**
+ * Any synchronous drizzle SQLite database (better-sqlite3) whose file has the `links` table.
+ * The schema parameter is `any` so a db opened with a larger schema is accepted.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any schema that has links
+export type LinksDb = BaseSQLiteDatabase<'sync', RunResult, any>
+
+/** Where generated codes come from (a code strategy: random, snowflake, ...). */
+export type CodeSource = { next(): string }
 
 export const REDIRECT_STATUSES = [301, 302, 307, 308] as const
 export type RedirectStatus = (typeof REDIRECT_STATUSES)[number]
@@ -128,8 +138,8 @@ export type LinkStore = {
 }
 
 export type LinkStoreOptions = {
-  db: Db
-  codes: CodeStrategy
+  db: LinksDb
+  codes: CodeSource
   now?: () => number
   /** Attempts to find a free generated code before giving up. */
   maxAttempts?: number

@@ -1,6 +1,6 @@
-import type { LinkCache } from '../link-cache/link-cache.ts'
-import { isLive, redirectEntryOf } from './link-store.ts'
-import type { LinkStore, RedirectEntry } from './link-store.ts'
+import type { LinkCache } from './link-cache/link-cache.ts'
+import { isLive, redirectEntryOf } from './links/link-store.ts'
+import type { LinkStore, RedirectEntry } from './links/link-store.ts'
 
 export type WarmUpOptions = {
   cache: Pick<LinkCache<RedirectEntry>, 'warm'>

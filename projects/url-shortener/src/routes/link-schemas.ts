@@ -1,9 +1,9 @@
 import { z } from 'zod'
-import { aliasProblem } from './alias.ts'
-import { REDIRECT_STATUSES } from './link-store.ts'
-import type { LinkChanges, NewLink, RestoredLink } from './link-store.ts'
-import { checkTarget } from './target-url.ts'
-import type { TargetPolicy } from './target-url.ts'
+import { aliasProblem } from '../links/alias.ts'
+import { REDIRECT_STATUSES } from '../links/link-store.ts'
+import type { LinkChanges, NewLink, RestoredLink } from '../links/link-store.ts'
+import { checkTarget } from '../target-url/target-url.ts'
+import type { TargetPolicy } from '../target-url/target-url.ts'
 
 /** Expiry is capped at ten years: far enough for any campaign, near enough to stay a number. */
 const MAX_EXPIRY_SECONDS = 10 * 365 * 24 * 3600

@@ -6,8 +6,8 @@ import { isReserved } from '../links/alias.ts'
 import type { LinkCache } from '../link-cache/link-cache.ts'
 import { isLive } from '../links/link-store.ts'
 import type { LinkStore, RedirectEntry, RedirectStatus } from '../links/link-store.ts'
-import { forwardedTarget } from './forwarding.ts'
-import type { Forwarded } from './forwarding.ts'
+import { forwardedTarget } from '../forwarding/forwarding.ts'
+import type { Forwarded } from '../forwarding/forwarding.ts'
 import { PREVIEW_CSP, renderPreviewPage } from './preview-page.ts'
 
 export type RedirectRoutesDeps = {

@@ -8,10 +8,10 @@ import {
   linkTotals,
   MAX_BUCKETS,
   timeSeries,
-} from './analytics-queries.ts'
-import type { Counts, Interval } from './analytics-queries.ts'
-import { DIMENSIONS } from './click-dimensions.ts'
-import type { AnalyticsDb, ClickRecorder } from './click-recorder.ts'
+} from '../analytics/analytics-queries.ts'
+import type { Counts, Interval } from '../analytics/analytics-queries.ts'
+import { DIMENSIONS } from '../analytics/click-dimensions.ts'
+import type { AnalyticsDb, ClickRecorder } from '../analytics/click-recorder.ts'
 
 export type AnalyticsRoutesDeps = {
   db: AnalyticsDb

@@ -1,4 +1,4 @@
-import type { Link, RedirectStatus } from './link-store.ts'
+import type { Link, RedirectStatus } from '../links/link-store.ts'
 
 /** A link as the API shows it: ISO 8601 times, the full short URL. */
 export type LinkView = {

@@ -1,12 +1,13 @@
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs'
-import { tempSqliteFile, waitFor } from '@kit/testing'
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startWalCheckpointer } from './wal-checkpointer.ts'
 import type { WalCheckpointer } from './wal-checkpointer.ts'
 
 const PAGE = 4096
-const files: ReturnType<typeof tempSqliteFile>[] = []
+const dirs: string[] = []
 const opened: { sqlite: Database.Database; checkpointer?: WalCheckpointer }[] = []
 
 afterEach(async () => {
@@ -14,18 +15,19 @@ afterEach(async () => {
     await checkpointer?.stop()
     if (sqlite.open) sqlite.close()
   }
-  for (const file of files.splice(0)) file.cleanup()
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
 function openWal(): { sqlite: Database.Database; path: string } {
-  const file = tempSqliteFile('wal-checkpointer')
-  files.push(file)
-  const sqlite = new Database(file.path)
+  const dir = mkdtempSync(join(tmpdir(), 'wal-checkpointer-'))
+  dirs.push(dir)
+  const path = join(dir, 'wal.db')
+  const sqlite = new Database(path)
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma('synchronous = NORMAL')
   sqlite.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE, v TEXT)')
   opened.push({ sqlite })
-  return { sqlite, path: file.path }
+  return { sqlite, path }
 }
 
 /**
@@ -60,6 +62,15 @@ function walLength(sqlite: Database.Database): number {
     closeSync(fd)
   }
   return header.readUInt32LE(16)
+}
+
+/** Resolves once `check` holds, polling every 10 ms; fails after 5 s with `message`. */
+async function until(check: () => boolean, message: string): Promise<void> {
+  const deadline = Date.now() + 5000
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(message)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
 }
 
 describe('startWalCheckpointer', () => {
@@ -119,7 +130,7 @@ describe('startWalCheckpointer', () => {
     })
     opened.push({ sqlite, checkpointer })
 
-    await waitFor(() => errors.length > 0, { message: 'no checkpointer error reported' })
+    await until(() => errors.length > 0, 'no checkpointer error reported')
     // The thread's SqliteError arrives structured-cloned: its code survives, not its class.
     expect(errors[0]).toMatchObject({ code: 'SQLITE_CANTOPEN' })
     expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000)
