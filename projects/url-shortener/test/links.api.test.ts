@@ -382,11 +382,12 @@ describe('POST /api/links/bulk', () => {
   const { app, database, close } = buildTestApp()
   afterAll(close)
 
-  const rows = [
+  /** Five rows: valid, invalid, an alias, the same alias again, valid with a limit. */
+  const rowsWith = (alias: string) => [
     { url: 'https://example.com/1' },
     { url: 'ftp://example.com/2' },
-    { url: 'https://example.com/3', alias: 'bulk-alias' },
-    { url: 'https://example.com/4', alias: 'bulk-alias' },
+    { url: 'https://example.com/3', alias },
+    { url: 'https://example.com/4', alias },
     { url: 'https://example.com/5', maxVisits: 2 },
   ]
 
@@ -394,7 +395,7 @@ describe('POST /api/links/bulk', () => {
     const before = countRows(database)
 
     const res = await request(app, 'POST', '/api/links/bulk', {
-      body: { links: rows, dryRun: true },
+      body: { links: rowsWith('bulk-dry-run'), dryRun: true },
     })
 
     expect(res.status).toBe(200)
@@ -421,7 +422,9 @@ describe('POST /api/links/bulk', () => {
   it('when run for real, creates the valid rows and reports each one', async () => {
     const before = countRows(database)
 
-    const res = await request(app, 'POST', '/api/links/bulk', { body: { links: rows } })
+    const res = await request(app, 'POST', '/api/links/bulk', {
+      body: { links: rowsWith('bulk-for-real') },
+    })
 
     const body = (await res.json()) as { results: { status: string; link?: { code: string } }[] }
     expect(body.results.map((row) => row.status)).toEqual([
@@ -431,7 +434,7 @@ describe('POST /api/links/bulk', () => {
       'conflict',
       'created',
     ])
-    expect(body.results[2]?.link?.code).toBe('bulk-alias')
+    expect(body.results[2]?.link?.code).toBe('bulk-for-real')
     expect(countRows(database)).toBe(before + 3)
   })
 

@@ -233,10 +233,14 @@ describe('createClickRecorder', () => {
     recorder = createClickRecorder({ db: test.db, flushIntervalMs: 3_600_000, maxBatch: 100 })
 
     for (let i = 0; i < 250; i++) recorder.record(click(13))
+    const writtenWhileRecording = linkTotals(test.db, 13).total
 
-    await waitFor(() => linkTotals(test.db, 13).total === 250, {
-      message: 'maxBatch never flushed',
-    })
+    // The timer is an hour away: only maxBatch can have triggered this write.
+    await waitFor(() => linkTotals(test.db, 13).total > 0, { message: 'maxBatch never flushed' })
+
+    expect(writtenWhileRecording).toBe(0)
+    expect(linkTotals(test.db, 13).total).toBe(250)
+    expect(recorder.pending()).toBe(0)
   })
 
   it('when flush() is called during a flush, it waits and then writes what arrived meanwhile', async () => {
