@@ -1,12 +1,19 @@
-import { errorHandler, kitMiddleware, limitBody, notFoundHandler } from '@kit/http'
+import {
+  createOpenApiApp,
+  errorHandler,
+  kitMiddleware,
+  limitBody,
+  notFoundHandler,
+  serveApiDocs,
+} from '@kit/http'
+import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { createHealth, createMetrics } from '@kit/http'
-import { Hono } from 'hono'
 import type { MiddlewareHandler } from 'hono'
 import { every } from 'hono/combine'
 import type { Logger } from 'pino'
 import type { RateLimiterAbstract } from 'rate-limiter-flexible'
 import { deleteLinkAnalytics } from './analytics/analytics-queries.ts'
-import { createAnalyticsRoutes } from './routes/stats.routes.ts'
+import { createStatsRoutes } from './routes/stats.routes.ts'
 import type { ClickRecorder } from './analytics/click-recorder.ts'
 import type { Config } from './config.ts'
 import type { Db } from './database.ts'
@@ -16,10 +23,10 @@ import type { LinkStore, RedirectEntry } from './links/link-store.ts'
 import { createLinkRoutes } from './routes/links.routes.ts'
 import { hostOf } from './target-url/target-url.ts'
 import { apiKeyAuth } from './middleware/api-key.ts'
-import type { ApiKeyVariables } from './middleware/api-key.ts'
 import { clientIp, limitCreations } from './middleware/creation-limit.ts'
 import { createCallerIdentity } from './middleware/caller-identity.ts'
 import { registerShortenerMetrics } from './metrics.ts'
+import { describeOperationalRoutes } from './routes/operational-docs.ts'
 import { createRedirectRoutes } from './routes/redirect.routes.ts'
 
 /** JSON bodies over 16 KiB are refused with 413 (U10), with or without Content-Length. */
@@ -94,8 +101,8 @@ export function createApp({
   health,
   metrics,
   now = Date.now,
-}: AppDeps): Hono {
-  const app = new Hono()
+}: AppDeps): OpenAPIHono {
+  const app = createOpenApiApp()
   // One stack for every route, the redirect included: request id, secure headers, access log,
   // then the latency histogram. The same under app.request() and on a socket.
   app.use(
@@ -111,6 +118,7 @@ export function createApp({
   const requireApiKey = apiKeyAuth({ apiKey })
   app.route('/', health.routes)
   if (metrics) app.get('/metrics', requireApiKey, metrics.handler)
+  describeOperationalRoutes(app, { metrics: metrics !== undefined })
   // JSON bodies are small; a CSV import has its own limit, checked as its body is spooled.
   const jsonBodyLimit = limitBody(MAX_BODY_BYTES)
   app.use('/api/*', function bodyLimitExceptImport(c, next) {
@@ -119,20 +127,18 @@ export function createApp({
       : jsonBodyLimit(c, next)
   })
 
-  const stats = new Hono<{ Variables: ApiKeyVariables }>()
-  stats.use(requireApiKey)
-  stats.route(
+  app.route(
     '/',
-    createAnalyticsRoutes({
+    createStatsRoutes({
       db,
-      recorder: clicks ?? { flush: async () => ({ clicks: 0, rows: 0 }) },
+      requireApiKey,
+      recorder: clicks ?? { flush: () => Promise.resolve({ clicks: 0, rows: 0 }) },
       // Expired and used-up links keep their stats: a finished campaign's numbers are the
       // point of it. Only a deleted link's analytics are gone (deleted with it).
       findLinkId: (code) => links.get(code)?.id,
       clock: now,
     })
   )
-  app.route('/api/links/:code/stats', stats)
 
   const identify = apiKeyAuth({ apiKey, required: !config.ANONYMOUS_CREATE })
   const createGuard = creationLimiter
@@ -159,6 +165,14 @@ export function createApp({
       now,
     })
   )
+
+  // Before the redirect: /docs and /openapi.json must not be taken for codes.
+  serveApiDocs(app, {
+    title: 'URL shortener',
+    version: '1.0.0',
+    description:
+      'Short links with a read-through cache and click analytics. Management routes take the API key as `X-API-Key` or `Authorization: Bearer`.',
+  })
 
   const redirects = createRedirectRoutes({
     cache,

@@ -3,7 +3,6 @@ import { createHealth, createLogger, createMetrics } from '@kit/http'
 import { createRedis, pingRedis } from '@kit/redis'
 import { tempSqliteFile, uniqueName } from '@kit/testing'
 import { afterAll, beforeAll, inject } from 'vitest'
-import type { Hono } from 'hono'
 import type { Logger } from 'pino'
 import type { Redis } from 'ioredis'
 import { createClickRecorder } from '../src/analytics/click-recorder.ts'
@@ -21,6 +20,9 @@ import type { LinkStore, RedirectEntry } from '../src/links/link-store.ts'
 import { createCreationLimiter } from '../src/middleware/creation-limit.ts'
 
 export const API_KEY = 'test-api-key-0123456789'
+
+/** The app as createApp() builds it. */
+export type App = ReturnType<typeof createApp>
 export const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url))
 
 export type TestDatabase = ServiceDatabase & { path: string; cleanup(): Promise<void> }
@@ -54,7 +56,7 @@ export type TestAppOptions = {
 }
 
 export type TestApp = {
-  app: Hono
+  app: App
   config: Config
   database: TestDatabase
   links: LinkStore
@@ -153,7 +155,7 @@ type Json = Record<string, unknown> | unknown[]
  * peer address the app sees (as @hono/node-server gives it in `c.env.incoming`).
  */
 export function request(
-  app: Hono,
+  app: App,
   method: string,
   path: string,
   {
@@ -188,7 +190,7 @@ export function request(
 
 /** Creates a link through the API and returns its body; fails the test on anything but 201. */
 export async function createLink(
-  app: Hono,
+  app: App,
   body: Json
 ): Promise<{ code: string; target: string; shortUrl: string }> {
   const res = await request(app, 'POST', '/api/links', { body })

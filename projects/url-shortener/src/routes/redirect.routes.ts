@@ -1,5 +1,5 @@
-import { problem } from '@kit/http'
-import { Hono } from 'hono'
+import { createRoute, z } from '@hono/zod-openapi'
+import { createOpenApiApp, problem, problemResponses } from '@kit/http'
 import type { Context } from 'hono'
 import type { Click } from '../analytics/click-recorder.ts'
 import { isReserved } from '../links/alias.ts'
@@ -78,7 +78,7 @@ export function createRedirectRoutes({
   permanentMaxAge,
   now = Date.now,
 }: RedirectRoutesDeps) {
-  const app = new Hono()
+  const app = createOpenApiApp()
   const counters: RedirectCounters = { redirects: 0, notFound: 0 }
 
   async function preview(c: Context, code: string): Promise<Response> {
@@ -152,13 +152,68 @@ export function createRedirectRoutes({
     return c.redirect(location, status)
   }
 
-  app.get('/:code', (c) => {
-    const code = c.req.param('code')
-    if (code.endsWith('+')) return preview(c, code.slice(0, -1))
-    return redirect(c, code)
+  const code = z.string().openapi({ param: { name: 'code', in: 'path' }, example: 'launch' })
+  const redirected = (description: string) => ({
+    description,
+    headers: z.object({
+      Location: z.string().openapi({ description: 'The target, with the forwarded query' }),
+      'Cache-Control': z.string().openapi({ example: 'no-store' }),
+    }),
   })
-  // The path below a code: forwarded for links with forwardPath, 404 for the others.
+  const redirectResponses = {
+    301: redirected('Moved permanently (the link asks for 301)'),
+    302: redirected('Found: the default (REDIRECT_STATUS)'),
+    307: redirected('Temporary, method kept'),
+    308: redirected('Permanent, method kept'),
+    ...problemResponses(404),
+  }
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{code}',
+      summary: 'Follow a short link',
+      description:
+        'Redirects to the target, the query string added unless the link has forwardQuery false. ' +
+        'Unknown, deleted, expired and used-up codes all answer the same 404. `/{code}+` ' +
+        '(the same route) shows the preview page instead.',
+      request: { params: z.object({ code }) },
+      responses: redirectResponses,
+    }),
+    (c) => {
+      const value = c.req.valid('param').code
+      if (value.endsWith('+')) return preview(c, value.slice(0, -1))
+      return redirect(c, value)
+    }
+  )
+  // The path below a code has slashes of its own, which an OpenAPI path parameter cannot hold:
+  // a plain Hono route, described in the document by hand.
   app.get('/:code/*', (c) => redirect(c, c.req.param('code')))
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/{code}/{path}',
+    summary: 'Follow a short link that forwards its path',
+    description:
+      '`path` is everything below the code, slashes included (`/repo/info/refs` for git). ' +
+      'Links without forwardPath, and `.` or `..` segments, answer 404.',
+    request: {
+      params: z.object({
+        code,
+        path: z.string().openapi({ param: { name: 'path', in: 'path' }, example: 'info/refs' }),
+      }),
+    },
+    responses: redirectResponses,
+  })
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/{code}+',
+    summary: 'Preview where a short link goes, without going',
+    request: { params: z.object({ code }) },
+    responses: {
+      200: { description: 'An HTML page', content: { 'text/html': { schema: z.string() } } },
+      ...problemResponses(404),
+    },
+  })
 
   return { routes: app, counters }
 }
