@@ -121,11 +121,9 @@ export function createApp({
   describeOperationalRoutes(app, { metrics: metrics !== undefined })
   // JSON bodies are small; a CSV import has its own limit, checked as its body is spooled.
   const jsonBodyLimit = limitBody(MAX_BODY_BYTES)
-  app.use('/api/*', function bodyLimitExceptImport(c, next) {
-    return c.req.method === 'POST' && c.req.path === '/api/links/import'
-      ? next()
-      : jsonBodyLimit(c, next)
-  })
+  const bodyLimitExceptImport: MiddlewareHandler = (c, next) =>
+    c.req.method === 'POST' && c.req.path === '/api/links/import' ? next() : jsonBodyLimit(c, next)
+  app.use('/api/*', bodyLimitExceptImport)
 
   app.route(
     '/',
@@ -187,8 +185,8 @@ export function createApp({
 
   if (metrics) {
     registerShortenerMetrics(metrics.registry, {
-      cacheStats: cache.stats,
-      pendingClicks: clicks?.pending,
+      cacheStats: () => cache.stats(),
+      pendingClicks: clicks && (() => clicks.pending()),
       collisionRetries: () => links.collisionRetries,
       redirects: () => redirects.counters,
     })

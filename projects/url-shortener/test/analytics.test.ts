@@ -134,7 +134,7 @@ describe('GET /api/links/:code/stats', () => {
     await clickAt(once, T0 + 3000, USER_AGENTS.firefoxLinux)
     clock = T0 + 2 * HOUR
 
-    const redirects = await Promise.all([expiring, once].map((c) => app.request(`/${c}`)))
+    const redirects = await Promise.all([expiring, once].map(async (c) => app.request(`/${c}`)))
     const afterEnd = await Promise.all(
       [
         `/api/links/${expiring}/stats`,

@@ -8,7 +8,9 @@ async function locations(
   code: string,
   times: number
 ): Promise<(string | number)[]> {
-  const responses = await Promise.all(Array.from({ length: times }, () => app.request(`/${code}`)))
+  const responses = await Promise.all(
+    Array.from({ length: times }, async () => app.request(`/${code}`))
+  )
   return responses.map((res) => res.headers.get('location') ?? res.status)
 }
 

@@ -58,7 +58,7 @@ describe('POST /api/links', () => {
     })
 
     expect(res.status).toBe(201)
-    const link = (await res.json()) as Record<string, unknown>
+    const link = (await res.json()) as Record<string, unknown> & { code: string }
     expect(link).toMatchObject({
       target: 'https://example.com/page',
       redirectType: null,
@@ -550,7 +550,7 @@ describe('GET /api/links/export.csv, POST /api/links/import', () => {
       headers: { 'Content-Type': 'text/csv', 'X-API-Key': API_KEY },
       body: chunked,
       duplex: 'half',
-    } as RequestInit)
+    })
     const within = await importCsv(app, `url\n${rows.slice(0, 10).join('\n')}\n`)
     const rowsAfter = countRows(database)
     await close()

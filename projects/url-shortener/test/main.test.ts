@@ -209,7 +209,7 @@ describe('src/main.ts', () => {
     })
     const readyWhileDraining = await fetch(`${url.origin}/readyz`).then(
       (res) => res.status,
-      (error: Error) => String(error.cause ?? error)
+      (error: Error) => (error.cause instanceof Error ? error.cause.message : error.message)
     )
     const outcomes = await Promise.all(clients)
     const [exitCode] = await exited

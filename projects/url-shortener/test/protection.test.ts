@@ -38,7 +38,7 @@ describe('body limit', () => {
       headers: { 'Content-Type': 'application/json' },
       body: chunkedBody(17 * 1024),
       duplex: 'half',
-    } as RequestInit)
+    })
 
     expect(res.status).toBe(413)
     expect(((await res.json()) as ErrorJson).code).toBe('payload_too_large')

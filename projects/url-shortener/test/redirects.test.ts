@@ -46,7 +46,7 @@ describe('GET /:code', () => {
     })
 
     const responses = await Promise.all(
-      [permanent, permanent308, temporary307].map(({ code }) => app.request(`/${code}`))
+      [permanent, permanent308, temporary307].map(async ({ code }) => app.request(`/${code}`))
     )
 
     expect(responses.map((res) => res.status)).toEqual([301, 308, 307])
@@ -80,7 +80,7 @@ describe('GET /:code', () => {
     clock += 61_000
 
     const responses = await Promise.all(
-      ['never-existed', deleted.code, expiring.code, 'bad.code', 'x'.repeat(65)].map((code) =>
+      ['never-existed', deleted.code, expiring.code, 'bad.code', 'x'.repeat(65)].map(async (code) =>
         app.request(`/${code}`)
       )
     )
@@ -100,7 +100,9 @@ describe('GET /:code', () => {
   it('when 40 visitors follow a link limited to 25 visits at once, exactly 25 are redirected', async () => {
     const { code } = await createLink(app, { url: 'https://example.com/limited', maxVisits: 25 })
 
-    const responses = await Promise.all(Array.from({ length: 40 }, () => app.request(`/${code}`)))
+    const responses = await Promise.all(
+      Array.from({ length: 40 }, async () => app.request(`/${code}`))
+    )
 
     const statuses = responses.map((res) => res.status)
     expect(statuses.filter((status) => status === 302)).toHaveLength(25)
@@ -116,7 +118,7 @@ describe('GET /:code', () => {
     await clicks?.flush()
 
     const heads = await Promise.all(
-      [1, 2, 3].map(() => app.request(`/${code}`, { method: 'HEAD' }))
+      [1, 2, 3].map(async () => app.request(`/${code}`, { method: 'HEAD' }))
     )
     const pendingAfterHeads = clicks?.pending()
     const visit = await app.request(`/${code}`)
@@ -133,7 +135,7 @@ describe('GET /:code', () => {
     await clicks?.flush()
 
     await Promise.all(
-      Array.from({ length: 200 }, (_, i) =>
+      Array.from({ length: 200 }, async (_, i) =>
         app.request(`/${code}`, {
           headers: { Referer: `https://ref${i % 4}.example/`, 'User-Agent': 'Mozilla/5.0' },
         })

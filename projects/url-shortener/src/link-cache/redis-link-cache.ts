@@ -179,8 +179,9 @@ export function createRedisLinkCache<T extends object>({
     return reading
   }
   function onReady(): void {
-    connection++
-    run = undefined
+    // A connection opened for the first time (a Cluster connects to its nodes lazily) changes
+    // no run; one that follows a close may be to a restarted Redis: read the run again.
+    if (run !== undefined) return
     void readRun()
   }
   function onClose(): void {

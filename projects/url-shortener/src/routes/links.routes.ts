@@ -99,7 +99,7 @@ export function createLinkRoutes({
   const app = createOpenApiApp()
   const view = (link: Link) => toLinkView(link, publicBaseUrl)
   // Creates arriving together are committed together (see group-commit.ts).
-  const commits = createGroupCommit({ transaction: links.transaction })
+  const commits = createGroupCommit({ transaction: (fn) => links.transaction(fn) })
 
   /** Creates rows one by one in one transaction; a bad row never stops the others. */
   function createRows(bodies: unknown[], dryRun: boolean, reuseKey: string): RowResult[] {

@@ -120,7 +120,7 @@ describe('startWalCheckpointer', () => {
       get(target, key) {
         if (key === 'name') return `${target.name}.gone`
         const value: unknown = Reflect.get(target, key)
-        return typeof value === 'function' ? value.bind(target) : value
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value
       },
     })
 
