@@ -29,7 +29,7 @@ import { registerShortenerMetrics } from './metrics.ts'
 import { describeOperationalRoutes } from './routes/operational-docs.ts'
 import { createRedirectRoutes } from './routes/redirect.routes.ts'
 
-/** JSON bodies over 16 KiB are refused with 413 (U10), with or without Content-Length. */
+/** JSON bodies over 16 KiB are refused with 413, with or without Content-Length. */
 export const MAX_BODY_BYTES = 16 * 1024
 
 export type AppSettings = Pick<

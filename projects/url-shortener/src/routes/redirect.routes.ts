@@ -29,7 +29,7 @@ const CODE = /^[A-Za-z0-9_-]{1,64}$/
 
 /**
  * Unknown, deleted, expired and used-up codes all get this same answer, so a scan learns nothing
- * about which codes once existed (U2). `no-store`: a 404 is cacheable by default (RFC 9111
+ * about which codes once existed. `no-store`: a 404 is cacheable by default (RFC 9111
  * §4.2.2), and a code that does not exist yet may exist in a minute.
  */
 function linkNotFound(c: Context): Response {
