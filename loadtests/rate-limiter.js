@@ -2,9 +2,9 @@
 // every algorithm's route at once (or one algorithm).
 //
 //   POLICIES='{"routes":{"algorithms":{"limit":1000000000,"windowMs":60000}}}' pnpm rate-limiter
-//   k6 run -e BASE_URL=http://127.0.0.1:3000 -e SCENARIO=all-pass loadtests/rate-limiter.js
+//   k6 run -e BASE_URL=http://127.0.0.1:3001 -e SCENARIO=all-pass loadtests/rate-limiter.js
 //
-// Env: BASE_URL (default http://127.0.0.1:3000), SCENARIO (all-pass | all-rejected | bursty,
+// Env: BASE_URL (default http://127.0.0.1:3001), SCENARIO (all-pass | all-rejected | bursty,
 // default all-pass), ALGORITHM (one of the five, or all: the default), RESULTS_DIR (default
 // loadtests/results, must exist). The service must run with the scenario's `serverEnv` (its
 // POLICIES): setup() checks the RateLimit-Policy it answers. Scenario data:
@@ -15,7 +15,7 @@ import { Counter } from 'k6/metrics'
 import { kitSummary } from './lib/summary.js'
 import { algorithms, project, scenarios } from './scenarios/rate-limiter.js'
 
-const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:3000').replace(/\/$/, '')
+const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:3001').replace(/\/$/, '')
 const SCENARIO = __ENV.SCENARIO || 'all-pass'
 const ALGORITHM = __ENV.ALGORITHM || 'all'
 const RESULTS_DIR = __ENV.RESULTS_DIR || 'loadtests/results'

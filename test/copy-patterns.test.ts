@@ -123,10 +123,11 @@ describe.each(patterns)('pattern folder $folder', ({ folder }) => {
     // Only what the folder imports (from its project's install), and the tools to check it.
     const owner = owningPackage(source)
     mkdirSync(join(project, 'node_modules', '@types'), { recursive: true })
-    // A package that ships no types is typed by its @types/ package, which a copier installs too.
+    // A package that ships no types is typed by its DefinitelyTyped twin (ws → @types/ws), which a
+    // copier installs beside it; link it when the project has it.
     const typings = packages
-      .map((pkg) => `@types/${pkg.replace(/^@([^/]+)\//, '$1__')}`)
-      .filter((types) => [owner, root].some((dir) => existsSync(join(dir, 'node_modules', types))))
+      .map((pkg) => `@types/${pkg.startsWith('@') ? pkg.slice(1).replace('/', '__') : pkg}`)
+      .filter((types) => existsSync(join(owner, 'node_modules', types)))
     for (const pkg of [...packages, ...typings, ...TOOLS]) {
       const from = [owner, root]
         .map((dir) => join(dir, 'node_modules', pkg))

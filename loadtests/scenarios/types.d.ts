@@ -59,3 +59,33 @@ export type LoadScenario = {
   node: NodeParams
   thresholds: Record<string, Threshold[]>
 }
+
+/**
+ * The WebSocket projects' scenarios (`scenarios/chat.js`, `transport = 'websocket'`): the k6
+ * script (k6/websockets) and the kit's Node WebSocket driver (@kit/bench runWsBenchmark) read
+ * the same numbers.
+ */
+export type WsScenarioData = {
+  description: string
+  /** 'fanout': clients in one room, some of them senders; 'connections': connect and hold. */
+  kind: 'fanout' | 'connections'
+  /** Connections (each one client). */
+  clients: number
+  /** Distinct users the clients sign in as (tokens are issued per user). */
+  users: number
+  /** Clients that also send (the first ones). */
+  senders: number
+  /**
+   * 'closed': each sender keeps `window` messages in flight, sending the next when its own comes
+   * back (saturation without an unbounded queue); 'open': the senders together offer
+   * `messagesPerSecond` whatever the latency.
+   */
+  load: { mode: 'closed'; window: number } | { mode: 'open'; messagesPerSecond: number } | null
+  /** Server instances, sharing a Redis when more than one. */
+  instances: 1 | 2
+  /** Measured seconds (fan-out) or seconds the connections are held. */
+  durationSeconds: number
+  warmupSeconds: number
+  k6: { duration: string; gracefulStop: string }
+  thresholds: Record<string, Threshold[]>
+}

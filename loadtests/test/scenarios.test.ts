@@ -1,8 +1,8 @@
-import { readdirSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import type { LoadScenario } from '../scenarios/types.d.ts'
+import type { LoadScenario, WsScenarioData } from '../scenarios/types.d.ts'
 
 /** What every project's scenario shares; project-specific fields are checked per project below. */
 type CommonScenario = Omit<LoadScenario, 'request' | 'clickTracking'> & {
@@ -11,6 +11,11 @@ type CommonScenario = Omit<LoadScenario, 'request' | 'clickTracking'> & {
 
 const scenariosDir = fileURLToPath(new URL('../scenarios/', import.meta.url))
 const files = readdirSync(scenariosDir).filter((file) => file.endsWith('.js'))
+/** WebSocket scenario files declare it (`export const transport = 'websocket'`); the rest are HTTP. */
+const isWebSocket = (file: string) =>
+  /^export const transport = 'websocket'$/m.test(readFileSync(join(scenariosDir, file), 'utf8'))
+const httpFiles = files.filter((file) => !isWebSocket(file))
+const wsFiles = files.filter(isWebSocket)
 
 /** Imports a scenario file as Node does (k6 is not involved). */
 async function load(
@@ -28,10 +33,13 @@ function thresholdExpressions(list: CommonScenario['thresholds'][string] | undef
 
 describe('scenarios/*.js', () => {
   it('when listed, includes every project with a load test', () => {
-    expect(files).toEqual(expect.arrayContaining(['url-shortener.js', 'rate-limiter.js']))
+    expect(files).toEqual(
+      expect.arrayContaining(['url-shortener.js', 'rate-limiter.js', 'chat.js'])
+    )
+    expect(wsFiles).toEqual(['chat.js'])
   })
 
-  describe.each(files)('%s', (file) => {
+  describe.each(httpFiles)('%s', (file) => {
     it('when imported in Node, exports its project and at least one scenario', async () => {
       const mod = await load(file)
 
@@ -108,5 +116,51 @@ describe('scenarios/url-shortener.js', () => {
     expect(create?.request.kind === 'create' && create.request.body.url).toMatch(
       /^https:\/\/.*\{unique\}/
     )
+  })
+})
+
+describe.each(wsFiles)('scenarios/%s (WebSocket)', (file) => {
+  it('every scenario has the shape both drivers read, and thresholds that abort a broken run', async () => {
+    const mod = (await import(/* @vite-ignore */ pathToFileURL(join(scenariosDir, file)).href)) as {
+      project: string
+      scenarios: Record<string, WsScenarioData>
+    }
+
+    expect(mod.project).toBe(file.replace(/\.js$/, ''))
+    for (const [name, scenario] of Object.entries(mod.scenarios)) {
+      expect(name).toMatch(/^[a-z0-9][a-z0-9-]*$/)
+      expect(scenario.description.length, name).toBeGreaterThan(10)
+      expect(scenario.clients, name).toBeGreaterThan(0)
+      expect(scenario.users, name).toBeGreaterThan(0)
+      expect(scenario.users, name).toBeLessThanOrEqual(scenario.clients)
+      expect([1, 2], name).toContain(scenario.instances)
+      expect(scenario.durationSeconds, name).toBeGreaterThan(0)
+      expect(scenario.k6.duration, name).toMatch(/^(\d+(ms|s|m|h))+$/)
+      if (scenario.kind === 'fanout') {
+        expect(scenario.senders, name).toBeGreaterThan(0)
+        expect(scenario.senders, name).toBeLessThanOrEqual(scenario.clients)
+        expect(scenario.load, name).not.toBeNull()
+        expect(
+          thresholdExpressions(scenario.thresholds.chat_delivery_ms).some((t) =>
+            t.startsWith('p(99)<')
+          ),
+          name
+        ).toBe(true)
+        expect(
+          scenario.thresholds.chat_connect_failed?.some(
+            (t) => typeof t === 'object' && t.abortOnFail
+          ),
+          name
+        ).toBe(true)
+      } else {
+        expect(scenario.load, name).toBeNull()
+        expect(
+          thresholdExpressions(scenario.thresholds.ws_connecting).some((t) =>
+            t.startsWith('p(99)<')
+          ),
+          name
+        ).toBe(true)
+      }
+    }
   })
 })

@@ -25,6 +25,10 @@ function bytes(value: number): string {
   return integer.format(value)
 }
 
+function mebibytes(value: number): string {
+  return `${(value / 2 ** 20).toFixed(1)} MiB`
+}
+
 function calls(value: number): string {
   return String(Number(value.toFixed(2)))
 }
@@ -38,6 +42,7 @@ function row(r: AccuracyRow): string {
     `**${r.subject}**`,
     ...TRACES.map((trace) => ratio(r.burst?.[trace])),
     `${bytes(r.memoryBytesPerKey.one)} / ${bytes(r.memoryBytesPerKey.full)}`,
+    r.memoryAtCapBytes === null ? 'no cap' : mebibytes(r.memoryAtCapBytes),
     `${bytes(r.redisBytesPerKey.one)} / ${bytes(r.redisBytesPerKey.full)}`,
     `${calls(r.redisCommands.allowed.perDecision)} / ${calls(r.redisCommands.denied.perDecision)}`,
     `${micros(r.latencyMicros.memory.p50)} / ${micros(r.latencyMicros.memory.p99)}`,
@@ -88,9 +93,9 @@ export function renderAccuracySection(
     `- versions: ${versions}`,
     '',
     '| algorithm | most in any window ÷ limit: edge | flood | pack then trickle | heap bytes per key (1 request / ' +
-      `${report.fullRequests}) | Redis bytes per key (1 / ${report.fullRequests}) | Redis calls per decision (allowed / denied) | ` +
+      `${report.fullRequests}) | heap at the cap (${integer.format(report.capKeys)} keys) | Redis bytes per key (1 / ${report.fullRequests}) | Redis calls per decision (allowed / denied) | ` +
       'decision µs, memory (p50 / p99) | decision µs, Redis (p50 / p99) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...report.rows.map(row),
     '',
     'How each column was measured:',
@@ -106,6 +111,10 @@ export function renderAccuracySection(
       `heap after GC with ${integer.format(report.samples.memoryKeys)} keys holding state, minus the heap ` +
       `before, per key (the key string and the Map entry included); the second figure after ` +
       `${report.fullRequests} requests per key on ${integer.format(report.samples.memoryKeys / 5)} keys.`,
+    `- **Heap at the cap**: the same measure on a limiter capped at ${integer.format(report.capKeys)} keys ` +
+      `(the service's MEMORY_MAX_KEYS, per policy) after ${integer.format(report.capKeys * 2)} clients ` +
+      'sent one request each: past the cap the least recently used key is dropped, so this is the ' +
+      'most one policy holds (a sliding log holds more per key when its clients send more).',
     `- **Redis bytes per key**: MEMORY USAGE (SAMPLES 0) summed over every Redis key after ` +
       `${integer.format(report.samples.redisKeys)} fresh client keys were decided once, per client ` +
       "(the sliding log keeps two Redis keys per client), without the keyspace dictionary's own " +

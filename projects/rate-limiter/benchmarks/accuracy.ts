@@ -16,6 +16,7 @@ import {
   type Algorithm,
   type Policy,
 } from '../src/limiter/index.ts'
+import { loadConfig } from '../src/config.ts'
 import { accuracyTraces, maxInAnyWindow, replay } from './traces.ts'
 
 const run = promisify(execFile)
@@ -29,6 +30,8 @@ export type AccuracyRow = {
   burst: Record<string, number> | null
   /** Heap bytes per key of the memory backend: after 1 request, after `fullRequests`. */
   memoryBytesPerKey: { one: number; full: number }
+  /** Heap held by a limiter capped at `capKeys` after twice as many clients (null: the peer). */
+  memoryAtCapBytes: number | null
   /** Redis MEMORY USAGE per client key (all its keys): after 1 request, after `fullRequests`. */
   redisBytesPerKey: { one: number; full: number }
   /** Calls Redis counted per decision (EVALSHA + what the script ran), allowed and denied. */
@@ -44,6 +47,8 @@ export type AccuracyReport = {
   policy: { limit: number; windowMs: number }
   fullRequests: number
   samples: { memoryKeys: number; redisKeys: number; commandDecisions: number; latency: number }
+  /** The service's MEMORY_MAX_KEYS (a smoke run measures a tenth). */
+  capKeys: number
   rows: AccuracyRow[]
 }
 
@@ -52,14 +57,19 @@ type Decide = (key: string) => Promise<unknown>
 
 const memoryPerKeyScript = fileURLToPath(new URL('./memory-per-key.ts', import.meta.url))
 
-/** Heap per key in a fresh `node --expose-gc` process (see memory-per-key.ts). */
-async function memoryBytesPerKey(subject: Subject, keys: number, requests: number) {
+/** Heap in a fresh `node --expose-gc` process (see memory-per-key.ts), per key and held. */
+async function memoryUsage(subject: Subject, keys: number, requests: number, maxKeys?: number) {
+  const args = [subject, String(keys), String(requests), ...(maxKeys ? [String(maxKeys)] : [])]
   const { stdout } = await run(
     process.execPath,
-    ['--expose-gc', '--import', 'tsx', memoryPerKeyScript, subject, String(keys), String(requests)],
+    ['--expose-gc', '--import', 'tsx', memoryPerKeyScript, ...args],
     { cwd: fileURLToPath(new URL('..', import.meta.url)) }
   )
-  return (JSON.parse(stdout) as { bytesPerKey: number }).bytesPerKey
+  return JSON.parse(stdout) as { bytesPerKey: number; heldBytes: number }
+}
+
+async function memoryBytesPerKey(subject: Subject, keys: number, requests: number) {
+  return (await memoryUsage(subject, keys, requests)).bytesPerKey
 }
 
 /**
@@ -179,6 +189,7 @@ export async function measureAccuracy({
 }): Promise<AccuracyReport> {
   const policy = { limit: 100, windowMs: 1000 }
   const fullRequests = 100
+  const capKeys = loadConfig({}).MEMORY_MAX_KEYS / (smoke ? 10 : 1)
   const samples = smoke
     ? { memoryKeys: 10_000, redisKeys: 1_000, commandDecisions: 200, latency: 2_000 }
     : { memoryKeys: 100_000, redisKeys: 10_000, commandDecisions: 1_000, latency: 20_000 }
@@ -205,6 +216,8 @@ export async function measureAccuracy({
         one: await memoryBytesPerKey(subject, samples.memoryKeys, 1),
         full: await memoryBytesPerKey(subject, fullKeys, fullRequests),
       }
+      const memoryAtCapBytes =
+        subject === PEER ? null : (await memoryUsage(subject, capKeys * 2, 1, capKeys)).heldBytes
       const redisBytes = {
         one: await redisBytesPerKey(
           redis,
@@ -237,6 +250,7 @@ export async function measureAccuracy({
         subject,
         burst,
         memoryBytesPerKey: memoryBytes,
+        memoryAtCapBytes,
         redisBytesPerKey: redisBytes,
         redisCommands: { allowed, denied },
         latencyMicros: latency,
@@ -245,5 +259,5 @@ export async function measureAccuracy({
   } finally {
     await redis.quit()
   }
-  return { policy, fullRequests, samples, rows }
+  return { policy, fullRequests, samples, capKeys, rows }
 }

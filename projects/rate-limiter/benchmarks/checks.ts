@@ -4,8 +4,8 @@
  * other than the one these saw counts as an error (and run.ts refuses to save such a run).
  */
 import type { CheckFunction } from '@kit/bench'
-import { parseRateLimit, parseRateLimitPolicy } from '../src/headers/ratelimit-header-parser.ts'
-import { PROBLEM_CONTENT_TYPE } from '../src/problem-details.ts'
+import { parseRateLimit, parseRateLimitPolicy } from '../src/middleware/ratelimit-header-parser.ts'
+import { PROBLEM_CONTENT_TYPE } from '../src/middleware/problem-details.ts'
 
 /** The policy a limited target announces. */
 export type AnnouncedPolicy = { name: string; limit: number; windowMs: number }

@@ -6,20 +6,20 @@
  *   VARIANT=kit   the project's own middleware (src/middleware/rate-limit.ts) as the service
  *                 wires it: draft-11 RateLimit-Policy + RateLimit, 429 with Retry-After and a
  *                 problem+json body; Redis limiters coalesced (COALESCE, default on) behind
- *                 createResilientLimiter (insurance, 100 ms timeout, block cache), memory limiters
- *                 bare (as src/limits.ts builds them). FORM=handler: the same decision as
- *                 withRateLimit around the route's handler instead of a middleware in front of it
+ *                 createResilientLimiter (insurance, its store monitor, block cache), memory limiters
+ *                 bare (as src/limits.ts builds them)
  *   VARIANT=rlf   rate-limiter-flexible's RateLimiterMemory / RateLimiterRedis wired as a Hono
  *                 middleware the way its README shows, sending the same headers and body
  *   VARIANT=floor no limiter, but a middleware that sets the same two draft fields (fixed values)
- *                 the way the kit does and calls next(): the floor of any limiter that sends them.
- *                 FORM=handler: the route's one handler sets them, the floor of withRateLimit
+ *                 the way the kit does (c.header) and calls next(): the floor of any limiting
+ *                 middleware that sends them
  *   VARIANT=bare  no limiter: the limit of the stack
  *
  * Both limiters key by the client IP through the project's resolver (no trusted proxy), or by the
  * X-Client-Id header when CLIENT_KEY says so, so the key costs the same on both sides. Both Redis
  * variants get their client from @kit/redis `createRedis(url, { role: 'request' })`:
- * enableOfflineQueue false, maxRetriesPerRequest 1, connectTimeout 1000, commandTimeout 500
+ * enableOfflineQueue false, maxRetriesPerRequest 1, connectTimeout 1000, and no command timeout
+ * (the service's settings, src/service.ts)
  * (rate-limiter-flexible's README asks ioredis for `enableOfflineQueue: false` too), plus
  * `enableAutoPipelining` when AUTO_PIPELINING=true.
  */
@@ -39,12 +39,12 @@ import {
   createMemoryLimiter,
   createRedisLimiter,
   createResilientLimiter,
+  createStoreMonitor,
   type Limiter,
   type Policy,
 } from '../src/limiter/index.ts'
-import { rateLimit, withRateLimit } from '../src/middleware/rate-limit.ts'
-import { setRateLimitFields } from '../src/middleware/send-problem.ts'
-import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPES } from '../src/problem-details.ts'
+import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPES } from '../src/middleware/problem-details.ts'
+import { rateLimit } from '../src/middleware/rate-limit.ts'
 import { POLICY_NAME, type ParsedServerEnv } from './server-env.ts'
 
 type Env = ParsedServerEnv
@@ -65,7 +65,7 @@ function connectRedis(env: Env, name: string): Redis {
   return createRedis(env.REDIS_URL as string, {
     role: 'request',
     name,
-    redisOptions: { enableAutoPipelining: env.AUTO_PIPELINING },
+    redisOptions: { enableAutoPipelining: env.AUTO_PIPELINING, commandTimeout: undefined },
   })
 }
 
@@ -82,8 +82,11 @@ function kitLimiter(env: Env, policy: Policy, redis: Redis | undefined): Limiter
   const store = createRedisLimiter(policy, { redis, prefix: env.KEY_PREFIX })
   return createResilientLimiter(env.COALESCE ? createCoalescingLimiter(store) : store, {
     onStoreFailure: 'insurance',
+    monitor: createStoreMonitor({
+      ping: () => redis.ping(),
+      connected: () => redis.status === 'ready',
+    }),
     insurance: createMemoryLimiter(policy),
-    timeoutMs: 100,
     blockCache: env.BLOCK_CACHE,
   })
 }
@@ -110,6 +113,8 @@ function rlfMiddleware(
         type: PROBLEM_TYPES.quotaExceeded,
         title: 'Too Many Requests',
         status: 429,
+        code: 'quota_exceeded',
+        detail: `Quota exceeded: ${POLICY_NAME}`,
         'violated-policies': [POLICY_NAME],
       }
       return c.body(JSON.stringify(problem), 429, {
@@ -130,8 +135,8 @@ function rlfMiddleware(
 
 /**
  * What every limiter that answers with the draft's fields pays before deciding anything: the two
- * fields on the response, set as the kit sets them (src/middleware/send-problem.ts), and, as a
- * middleware, Hono's compose in front of the route. Values are fixed; nothing is counted.
+ * fields on the response, set as the kit sets them (c.header), and Hono's compose in front of
+ * the route. Values are fixed; nothing is counted.
  */
 function floorFields(env: Env): { policyField: string; rateLimitField: string } {
   return {
@@ -183,10 +188,7 @@ export async function createLimiterApp(env: Env) {
   }
 }
 
-/**
- * GET /limited: 200 'ok' behind the variant's limiter, as a middleware in front of the handler or,
- * with FORM=handler, inside the route's one handler.
- */
+/** GET /limited: 200 'ok' behind the variant's limiter, a middleware in front of the handler. */
 function limitedRoute(
   env: Env,
   policy: Policy,
@@ -201,27 +203,19 @@ function limitedRoute(
       return { middleware: rlfMiddleware(rlfLimiter(env, redis), env, clientKey), handler: ok }
     case 'floor': {
       const { policyField, rateLimitField } = floorFields(env)
-      if (env.FORM === 'handler') {
-        return {
-          handler: function headersOnly(c) {
-            setRateLimitFields(c, policyField, rateLimitField)
-            return c.text('ok')
-          },
-        }
-      }
       return {
         middleware: function headersOnly(c, next) {
-          setRateLimitFields(c, policyField, rateLimitField)
+          c.header('RateLimit-Policy', policyField, { append: true })
+          c.header('RateLimit', rateLimitField, { append: true })
           return next()
         },
         handler: ok,
       }
     }
-    case 'kit': {
-      const options = { limiters: [kitLimiter(env, policy, redis)], key: clientKey }
-      return env.FORM === 'handler'
-        ? { handler: withRateLimit(options, ok) }
-        : { middleware: rateLimit(options), handler: ok }
-    }
+    case 'kit':
+      return {
+        middleware: rateLimit({ limiters: [kitLimiter(env, policy, redis)], key: clientKey }),
+        handler: ok,
+      }
   }
 }

@@ -5,21 +5,31 @@
  * before, divided by `keys`. The key strings and the Map entries count: they are part of what a
  * key costs.
  *
- *   node --expose-gc --import tsx benchmarks/memory-per-key.ts <algorithm> <keys> <requestsPerKey>
+ *   node --expose-gc --import tsx benchmarks/memory-per-key.ts <algorithm> <keys> <requestsPerKey> [maxKeys]
  *
- * Prints one JSON line: { algorithm, keys, requestsPerKey, bytesPerKey }.
+ * With `maxKeys` the limiter is capped as the service caps it (MEMORY_MAX_KEYS): `keys` clients
+ * arrive, at most `maxKeys` are held, and `heldBytes` is what the held ones take.
+ *
+ * Prints one JSON line: { algorithm, keys, requestsPerKey, maxKeys, held, heldBytes, bytesPerKey }.
  */
 import { RateLimiterMemory } from 'rate-limiter-flexible'
 import { ALGORITHMS, createMemoryLimiter, type Algorithm } from '../src/limiter/index.ts'
 
 const PEER = 'rate-limiter-flexible'
 
-const [algorithm, keysArg = '100000', requestsArg = '1'] = process.argv.slice(2)
+const [algorithm, keysArg = '100000', requestsArg = '1', maxKeysArg] = process.argv.slice(2)
 const keys = Number(keysArg)
 const requestsPerKey = Number(requestsArg)
+const maxKeys = maxKeysArg === undefined ? Number.POSITIVE_INFINITY : Number(maxKeysArg)
 const known = [...ALGORITHMS, PEER]
-if (!known.includes(algorithm as Algorithm) || !(keys > 0) || !(requestsPerKey > 0)) {
-  process.stderr.write('usage: memory-per-key.ts <algorithm> <keys> <requestsPerKey>\n')
+if (
+  !known.includes(algorithm as Algorithm) ||
+  !(keys > 0) ||
+  !(requestsPerKey > 0) ||
+  !(maxKeys > 0) ||
+  (algorithm === PEER && maxKeysArg !== undefined)
+) {
+  process.stderr.write('usage: memory-per-key.ts <algorithm> <keys> <requestsPerKey> [maxKeys]\n')
   process.exit(2)
 }
 const gc = (globalThis as { gc?: () => void }).gc
@@ -49,9 +59,13 @@ function create(): { consume: Consume; size: () => number | undefined; close: ()
   }
   const limiter = createMemoryLimiter(
     { name: 'memory', algorithm: algorithm as Algorithm, limit, windowMs: 60_000 },
-    { clock: () => now, sweepIntervalMs: 0 }
+    { clock: () => now, sweepIntervalMs: 0, maxKeys }
   )
-  return { consume: (key) => limiter.consume(key), size: () => limiter.size, close: limiter.close }
+  return {
+    consume: (key) => limiter.consume(key),
+    size: () => limiter.size,
+    close: () => limiter.close(),
+  }
 }
 
 async function fill(consume: Consume, count: number): Promise<void> {
@@ -71,10 +85,19 @@ const limiter = create()
 const before = settledHeap()
 await fill(limiter.consume, keys)
 const after = settledHeap()
-const held = limiter.size()
-if (held !== undefined && held !== keys)
-  throw new Error(`expected ${keys} keys held, found ${held}`)
+const expected = Math.min(keys, maxKeys)
+const held = limiter.size() ?? keys
+if (held !== expected) throw new Error(`expected ${expected} keys held, found ${held}`)
+const heldBytes = after - before
 process.stdout.write(
-  `${JSON.stringify({ algorithm, keys, requestsPerKey, bytesPerKey: (after - before) / keys })}\n`
+  `${JSON.stringify({
+    algorithm,
+    keys,
+    requestsPerKey,
+    maxKeys: Number.isFinite(maxKeys) ? maxKeys : null,
+    held,
+    heldBytes,
+    bytesPerKey: heldBytes / held,
+  })}\n`
 )
 limiter.close()

@@ -15,9 +15,6 @@ export const serverEnvSchema = z
     PORT: z.coerce.number().int().min(0).max(65_535),
     VARIANT: z.enum(['kit', 'rlf', 'floor', 'bare']),
     BACKEND: z.enum(['memory', 'redis']).default('memory'),
-    // kit and floor: a middleware in front of the route's handler (rateLimit), or the route's
-    // one handler (withRateLimit), which Hono dispatches without its middleware chain.
-    FORM: z.enum(['middleware', 'handler']).default('middleware'),
     ALGORITHM: z.enum(ALGORITHMS).default('fixed-window'),
     LIMIT: z.coerce.number().int().positive().default(1_000_000_000),
     // Whole seconds: rate-limiter-flexible's `duration` and the draft's `w` are in seconds.

@@ -1,54 +1,36 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import {
+  createOpenApiApp,
   errorHandler,
+  jsonResponse,
   kitMiddleware,
-  limitBody,
   notFoundHandler,
   problemResponse,
-  validator,
+  serveApiDocs,
   type createHealth,
   type createMetrics,
 } from '@kit/http'
-import { Hono, type Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import type { Logger } from 'pino'
-import { z } from 'zod'
 import { createClientIpResolver, hashIdentifier } from './client-identity/client-key.ts'
-import type { Config, RouteId } from './config.ts'
-import { toWindowSeconds } from './headers/ratelimit-headers.ts'
-import {
-  ALGORITHMS,
-  InvalidRequestError,
-  MAX_KEY_BYTES,
-  StoreUnavailableError,
-  type Algorithm,
-  type Limiter,
-} from './limiter/index.ts'
+import type { Config } from './config.ts'
+import { InvalidRequestError } from './limiter/index.ts'
 import type { Limits } from './limits.ts'
 import type { RateLimitMetrics } from './metrics.ts'
-import { concurrencyLimit } from './middleware/concurrency-limit.ts'
-import { loadShed } from './middleware/load-shed.ts'
-import { rateLimit } from './middleware/rate-limit.ts'
-
-/** Bodies of the demo's POST routes: a report request is small, an upload up to 1 MiB. */
-export const MAX_JSON_BYTES = 16 * 1024
-export const MAX_UPLOAD_BYTES = 1024 * 1024
-/** The most simulated work GET /api/priority accepts (?work=ms). */
-export const MAX_WORK_MS = 5000
-/** POST /api/decisions keys are namespaced so they never meet the routes' own client keys. */
-const DECISION_KEY_PREFIX = 'decision:'
-const MAX_DECISION_KEY_BYTES = MAX_KEY_BYTES - DECISION_KEY_PREFIX.length
+import { registerApiRoutes } from './routes/api-routes.ts'
+import { Health, Readiness } from './routes/schemas.ts'
 
 export type AppSettings = Pick<
   Config,
-  | 'trustProxy'
-  | 'ipv6Prefix'
-  | 'shadowMode'
-  | 'legacyHeaders'
-  | 'retryJitterSeconds'
-  | 'rateLimitField'
-  | 'apiKeys'
-  | 'apiKeySecret'
-  | 'routes'
+  | 'TRUST_PROXY'
+  | 'IPV6_PREFIX'
+  | 'SHADOW_MODE'
+  | 'LEGACY_HEADERS'
+  | 'RETRY_JITTER_SECONDS'
+  | 'RATELIMIT_FIELD'
+  | 'API_KEY_SECRET'
+  | 'POLICIES'
 >
 
 export type AppDeps = {
@@ -68,23 +50,13 @@ export type AppDeps = {
 }
 
 /** Who is calling: a key for the limiters and, for a known API key, its tier. */
-type Client = { key: string; tier?: string }
-type AppEnv = { Variables: { client: Client } }
+export type Client = { key: string; tier?: string }
+export type AppEnv = { Variables: { client: Client } }
 
 /**
- * Builds the demo service: a few routes, each protected by configured policies. Opens nothing
- * and listens nowhere: main.ts (or a test) passes in real dependencies and serves the result.
- *
- * | route                             | protection                                              |
- * | --------------------------------- | ------------------------------------------------------- |
- * | GET  /api/resource                | `routes.resource`; a known API key's tier swaps them    |
- * | POST /api/reports                 | `routes.reports`, each request costs `cost` (5) units   |
- * | GET  /api/search                  | two policies at once: a per-second burst, a per-minute  |
- * | POST /api/uploads                 | `routes.uploads` + at most `concurrency` (2) in flight  |
- * | GET  /api/priority                | the load shedder (`X-Priority: critical` uses reserve)  |
- * | GET  /api/algorithms/:algorithm   | one policy per algorithm (`routes.algorithms` numbers)  |
- * | POST /api/decisions               | the limiter as a service: `{ policy, key, cost }`       |
- * | GET  /healthz, /readyz, /metrics  | not limited                                             |
+ * Builds the demo service: the API of src/routes/api-routes.ts, health and metrics, and its
+ * OpenAPI document (/openapi.json, /docs). Opens nothing and listens nowhere: main.ts (or a test)
+ * passes in real dependencies and serves the result.
  *
  * @example
  * ```ts
@@ -92,22 +64,14 @@ type AppEnv = { Variables: { client: Client } }
  * const res = await app.request('/api/resource')
  * ```
  */
-export function createApp({
-  config,
-  limits,
-  logger,
-  health,
-  storeUp,
-  metrics,
-  rateLimitMetrics,
-  clock = Date.now,
-}: AppDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>()
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const { config, limits, logger, health, storeUp, metrics } = deps
+  const app = createOpenApiApp<AppEnv>()
   app.use(kitMiddleware({ logger }))
   if (metrics) app.use(metrics.middleware)
   const kitErrors = errorHandler({ logger })
   app.onError((error, c) => {
-    // A limiter refusing its input (key over 512 bytes, a bad cost): the caller's mistake.
+    // A limiter refusing its input (a cost above the policy's capacity): the caller's mistake.
     if (error instanceof InvalidRequestError) {
       const path = error.field ?? 'request'
       return problemResponse(400, 'invalid_rate_limit_request', error.message, {
@@ -118,192 +82,103 @@ export function createApp({
   })
   app.notFound(notFoundHandler)
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  app.get('/readyz', async (c) => {
-    const report = await health.report()
-    const up = storeUp()
-    return c.json(
-      {
-        ...report,
-        store: {
-          backend: limits.backend,
-          state: up ? 'up' : 'down',
-          onStoreFailure: limits.onStoreFailure,
-          // What a request gets right now: the store's decision, or the outage policy's.
-          deciding: up || limits.backend === 'memory' ? limits.backend : limits.onStoreFailure,
-        },
-      },
-      report.status === 'unavailable' || report.status === 'draining' ? 503 : 200
-    )
-  })
-  if (metrics) app.get('/metrics', metrics.handler)
-
   const resolveIp = createClientIpResolver({
-    trustProxy: config.trustProxy,
-    ipv6Prefix: config.ipv6Prefix,
+    trustProxy: config.TRUST_PROXY,
+    ipv6Prefix: config.IPV6_PREFIX,
   })
   // Only the hashes of the configured keys are kept; an unknown key is just anonymous traffic,
   // never a fresh quota (else a client could mint a new key per request).
   const tiers = new Map(
-    Object.entries(config.apiKeys).map(([key, tier]) => [
-      hashIdentifier(key, config.apiKeySecret),
+    Object.entries(config.POLICIES.apiKeys).map(([key, tier]) => [
+      hashIdentifier(key, config.API_KEY_SECRET),
       tier,
     ])
   )
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/healthz',
+      summary: 'Liveness: never touches Redis',
+      responses: { 200: jsonResponse(Health, 'Alive') },
+    }),
+    (c) => c.json({ status: 'ok' as const }, 200)
+  )
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/readyz',
+      summary: 'Readiness, and what decides right now: the store, or the outage policy',
+      responses: {
+        200: jsonResponse(Readiness, 'Ready, or degraded (the outage policy decides)'),
+        503: jsonResponse(Readiness, 'Unavailable (Redis down and failing closed) or draining'),
+      },
+    }),
+    async (c) => {
+      const report = await health.report()
+      const up = storeUp()
+      const body = {
+        ...report,
+        store: {
+          backend: limits.backend,
+          state: up ? ('up' as const) : ('down' as const),
+          onStoreFailure: limits.onStoreFailure,
+          // What a request gets right now: the store's decision, or the outage policy's.
+          deciding: up || limits.backend === 'memory' ? limits.backend : limits.onStoreFailure,
+        },
+      }
+      c.header('cache-control', 'no-store')
+      return report.status === 'unavailable' || report.status === 'draining'
+        ? c.json(body, 503)
+        : c.json(body, 200)
+    }
+  )
+  if (metrics) {
+    app.openapi(
+      createRoute({
+        method: 'get',
+        path: '/metrics',
+        summary: 'Prometheus metrics: requests, and the limiters by policy and backend',
+        responses: {
+          200: {
+            description: 'The text exposition format',
+            content: { 'text/plain': { schema: z.string() } },
+          },
+        },
+      }),
+      async (c) =>
+        c.text(await metrics.registry.metrics(), 200, {
+          'Content-Type': metrics.registry.contentType,
+        })
+    )
+  }
+
+  const identifyClient: MiddlewareHandler<AppEnv> = async (c, next) => {
+    c.set('client', identify(c))
+    await next()
+  }
+  app.use('/api/*', identifyClient)
+  registerApiRoutes(app, deps)
+
+  serveApiDocs(app, {
+    title: 'Rate limiter',
+    version: '1.0.0',
+    description:
+      'A demo service whose routes are protected by configured rate limits. Every answer of a ' +
+      'limited route carries the RateLimit-Policy and RateLimit fields of ' +
+      'draft-ietf-httpapi-ratelimit-headers-11; refusals are RFC 9457 problem details.',
+  })
+  return app
+
+  /** The client key: a known API key's hash (with its tier), else the client's address. */
   function identify(c: Context<AppEnv>): Client {
     const apiKey = c.req.header('x-api-key')
     if (apiKey) {
-      const hash = hashIdentifier(apiKey, config.apiKeySecret)
+      const hash = hashIdentifier(apiKey, config.API_KEY_SECRET)
       const tier = tiers.get(hash)
       if (tier !== undefined) return { key: `api-key:${hash}`, tier }
     }
     const ip = resolveIp(getConnInfo(c).remote.address, () => c.req.header('x-forwarded-for'))
     return { key: `ip:${ip ?? 'unknown'}` }
   }
-
-  const common = {
-    key: (c: Context<AppEnv>) => c.var.client.key,
-    shadow: config.shadowMode,
-    legacyHeaders: config.legacyHeaders,
-    rateLimitField: config.rateLimitField,
-    retryJitterSeconds: config.retryJitterSeconds,
-    clock,
-    ...(rateLimitMetrics && { onEvent: rateLimitMetrics.recordRateLimit }),
-  }
-  /** The rate-limit middleware of a configured route (a route without policies passes). */
-  const limited = (route: RouteId) =>
-    rateLimit<AppEnv>({
-      ...common,
-      limiters: (c) => limits.forRoute(route, c.var.client.tier),
-      cost: config.routes[route].cost,
-      // Our failure is not the client's spending: a 5xx gives the units back.
-      refundWhen: (c) => c.res.status >= 500,
-    })
-
-  const api = new Hono<AppEnv>()
-  api.use(async (c, next) => {
-    c.set('client', identify(c))
-    await next()
-  })
-
-  api.get('/resource', limited('resource'), (c) =>
-    c.json({ resource: 'ok', tier: c.var.client.tier ?? 'anonymous' })
-  )
-
-  api.post('/reports', limitBody(MAX_JSON_BYTES), limited('reports'), (c) =>
-    c.json({ report: 'accepted', cost: config.routes.reports.cost }, 202)
-  )
-
-  api.get(
-    '/search',
-    validator('query', z.object({ q: z.string().max(200).default('') })),
-    limited('search'),
-    (c) => c.json({ query: c.req.valid('query').q, results: [] })
-  )
-
-  const uploads = limits.concurrency.uploads
-  api.post(
-    '/uploads',
-    limited('uploads'),
-    ...(uploads
-      ? [
-          concurrencyLimit<AppEnv>({
-            name: 'uploads-concurrency',
-            limiter: uploads.limiter,
-            fallback: uploads.fallback,
-            onStoreFailure: limits.onStoreFailure,
-            key: (c) => c.var.client.key,
-            shadow: config.shadowMode,
-            ...(rateLimitMetrics && { onEvent: rateLimitMetrics.recordConcurrency }),
-          }),
-        ]
-      : []),
-    limitBody(MAX_UPLOAD_BYTES),
-    async (c) => {
-      // Reading the whole body is the "work" that holds the concurrency slot.
-      const body = await c.req.arrayBuffer()
-      return c.json({ uploaded: body.byteLength }, 201)
-    }
-  )
-
-  api.get(
-    '/priority',
-    loadShed<AppEnv>({
-      shedder: limits.shedder,
-      // A demo: production derives priority from the route or an authenticated caller.
-      priority: (c) => (c.req.header('x-priority') === 'critical' ? 'critical' : 'normal'),
-      ...(rateLimitMetrics && { onEvent: rateLimitMetrics.recordLoadShed }),
-    }),
-    limited('priority'),
-    validator(
-      'query',
-      z.object({ work: z.coerce.number().int().min(0).max(MAX_WORK_MS).default(0) })
-    ),
-    async (c) => {
-      const { work } = c.req.valid('query')
-      if (work > 0) await new Promise((resolve) => setTimeout(resolve, work))
-      return c.json({ served: c.req.header('x-priority') === 'critical' ? 'critical' : 'normal' })
-    }
-  )
-
-  api.get(
-    '/algorithms/:algorithm',
-    validator('param', z.object({ algorithm: z.enum(ALGORITHMS) })),
-    rateLimit<AppEnv>({
-      ...common,
-      // The validator above already refused any other value.
-      limiters: (c) => limits.forAlgorithm[c.req.param('algorithm') as Algorithm],
-    }),
-    (c) => c.json({ algorithm: c.req.valid('param').algorithm })
-  )
-
-  const policyNames = [...limits.byPolicy.keys()] as [string, ...string[]]
-  api.post(
-    '/decisions',
-    limitBody(MAX_JSON_BYTES),
-    validator(
-      'json',
-      z.strictObject({
-        policy: z.enum(policyNames, { error: `must be one of ${policyNames.join(', ')}` }),
-        key: z
-          .string()
-          .min(1)
-          .refine((key) => Buffer.byteLength(key) <= MAX_DECISION_KEY_BYTES, {
-            error: `must be at most ${MAX_DECISION_KEY_BYTES} bytes (UTF-8)`,
-          }),
-        cost: z.number().int().min(0).default(1),
-      })
-    ),
-    async (c) => {
-      const { policy: name, key, cost } = c.req.valid('json')
-      const limiter = limits.byPolicy.get(name) as Limiter
-      try {
-        // A cost above the policy's capacity throws InvalidRequestError: 400 naming "cost".
-        const decision = await limiter.consume(`${DECISION_KEY_PREFIX}${key}`, cost)
-        return c.json(
-          {
-            allowed: decision.allowed,
-            policy: {
-              name,
-              limit: decision.policy.limit,
-              windowSeconds: toWindowSeconds(decision.policy.windowMs) ?? null,
-            },
-            remaining: decision.remaining,
-            resetMs: decision.resetMs,
-            retryAfterMs: decision.retryAfterMs,
-            source: (decision as { source?: string }).source ?? 'store',
-          },
-          decision.allowed ? 200 : 429
-        )
-      } catch (error) {
-        if (!(error instanceof StoreUnavailableError)) throw error
-        return problemResponse(503, 'store_unavailable', 'The rate limit store is unavailable', {
-          headers: { 'Retry-After': '1' },
-        })
-      }
-    }
-  )
-
-  app.route('/api', api)
-  return app
 }

@@ -1,34 +1,35 @@
 /**
  * The rate limiter demo service. The only file that reads the environment, listens and handles
- * signals (serveApp drains on SIGTERM/SIGINT, then closes Redis).
+ * signals (serveApp drains on SIGTERM/SIGINT, then closes Redis). A bad configuration, or a port
+ * another process holds, ends with one line per key and exit code 1, without a stack trace.
  */
+import { exitOnConfigError } from '@kit/config'
 import { createLogger, serveApp } from '@kit/http'
-import { ConfigError, loadConfig, type Config } from './config.ts'
+import { loadConfig } from './config.ts'
 import { createService } from './service.ts'
 
-let config: Config
 try {
-  config = loadConfig(process.env)
+  const config = loadConfig(process.env)
+  const logger = createLogger({ name: 'rate-limiter', level: config.LOG_LEVEL })
+  const service = createService(config, { logger })
+
+  await serveApp(service.app, {
+    port: config.PORT,
+    hostname: config.HOST,
+    logger,
+    health: service.health,
+    listeningFields: {
+      backend: service.limits.backend,
+      onStoreFailure: config.STORE_FAILURE,
+      shadowMode: config.SHADOW_MODE,
+      policies: Object.keys(config.POLICIES.policies),
+    },
+    onShutdown: () => service.close(),
+  }).catch(async (error: unknown) => {
+    // Not listening: release Redis before main.ts exits.
+    await service.close()
+    throw error
+  })
 } catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  // Every bad key at once, without a stack trace: it is the operator's input, not a bug.
-  process.stderr.write(`${error.message}\n`)
-  process.exit(1)
+  exitOnConfigError(error)
 }
-
-const logger = createLogger({ name: 'rate-limiter', level: config.logLevel })
-const service = createService(config, { logger })
-
-await serveApp(service.app, {
-  port: config.port,
-  hostname: config.host,
-  logger,
-  health: service.health,
-  listeningFields: {
-    backend: service.limits.backend,
-    onStoreFailure: config.storeFailure,
-    shadowMode: config.shadowMode,
-    policies: Object.keys(config.policies),
-  },
-  onShutdown: () => service.close(),
-})

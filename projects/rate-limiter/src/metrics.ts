@@ -20,10 +20,11 @@
  * rateLimit({ ..., onEvent: metrics.recordRateLimit })
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
-import { capacityOf, type Decision, type LimiterEvent, type Policy } from './limiter/index.ts'
+import { capacityOf, type LimiterEvent, type Policy } from './limiter/index.ts'
 import type { ConcurrencyEvent } from './middleware/concurrency-limit.ts'
 import type { LoadShedEvent } from './middleware/load-shed.ts'
 import type { RateLimitEvent } from './middleware/rate-limit.ts'
+import type { RateLimitDecision, RateLimitPolicy } from './middleware/types.ts'
 
 /** Share of a policy's capacity used at which an allowed request counts as near the limit. */
 export const NEAR_LIMIT_RATIO = 0.8
@@ -137,16 +138,15 @@ export function createRateLimitMetrics({
   }
 
   /** One label for a request's policies: `api`, or `burst+minute` when several applied. */
-  function policyLabel(policies: readonly Policy[]): string {
+  function policyLabel(policies: readonly RateLimitPolicy[]): string {
     return policies.length === 1
-      ? (policies[0] as Policy).name
+      ? (policies[0] as RateLimitPolicy).name
       : policies.map((policy) => policy.name).join('+')
   }
 
-  function recordDecision(decision: Decision, admitted: boolean, shadowed: boolean): void {
+  function recordDecision(decision: RateLimitDecision, admitted: boolean, shadowed: boolean): void {
     const policy = decision.policy.name
-    const source = (decision as { source?: string }).source
-    if (source === 'fail-open') failureModeAllowed(policy).inc()
+    if (decision.source === 'fail-open') failureModeAllowed(policy).inc()
     if (!decision.allowed) {
       if (shadowed) shadowLimited(policy).inc()
       else limited(policy).inc()
@@ -154,13 +154,14 @@ export function createRateLimitMetrics({
     }
     if (!admitted) return // allowed by this policy, refused by another: not counted as allowed
     allowed(policy).inc()
-    const capacity = capacityOf(decision.policy)
+    // The service's limiters are the kit's (src/limits.ts): their policies carry the algorithm.
+    const capacity = capacityOf(decision.policy as Policy)
     if (capacity - decision.remaining >= NEAR_LIMIT_RATIO * capacity) nearLimit(policy).inc()
   }
 
   return {
     /** Wire to rateLimit({ onEvent }). */
-    recordRateLimit(event: RateLimitEvent): void {
+    recordRateLimit: (event: RateLimitEvent): void => {
       if (event.type === 'decision') {
         const admitted = event.allowed || event.shadowed
         for (const decision of event.decisions) recordDecision(decision, admitted, event.shadowed)
@@ -174,19 +175,19 @@ export function createRateLimitMetrics({
       }
     },
     /** Wire to createResilientLimiter({ onEvent }). */
-    recordLimiter(event: LimiterEvent): void {
+    recordLimiter: (event: LimiterEvent): void => {
       if (event.type === 'store-failure') storeFailures(event.policy.name).inc()
       else if (event.type === 'insurance') insuranceDecisions(event.decision.policy.name).inc()
       else if (event.type === 'block-cache-hit') blockCacheHits(event.decision.policy.name).inc()
     },
     /** Wire to concurrencyLimit({ onEvent }). */
-    recordConcurrency(event: ConcurrencyEvent): void {
+    recordConcurrency: (event: ConcurrencyEvent): void => {
       if (event.type === 'acquired') concurrencyAcquired(event.name).inc()
       else if (event.type === 'rejected') concurrencyRejected(event.name).inc()
       else if (event.type === 'store-failure') storeFailures(event.name).inc()
     },
     /** Wire to loadShed({ onEvent }). */
-    recordLoadShed(event: LoadShedEvent): void {
+    recordLoadShed: (event: LoadShedEvent): void => {
       const counter = event.type === 'shed' ? shed : shedAdmitted
       counter.labels({ priority: event.priority }).inc()
     },

@@ -4,7 +4,7 @@
  * but listens nowhere; `serveApp` does that.
  */
 import { createHealth, createMetrics } from '@kit/http'
-import { createRedis, isRedisReady, pingRedis } from '@kit/redis'
+import { createRedis } from '@kit/redis'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { createApp } from './app.ts'
@@ -23,16 +23,24 @@ export type Service = {
 }
 
 export function createService(config: Config, { logger }: { logger: Logger }): Service {
-  const redis = config.redisUrl
-    ? createRedis(config.redisUrl, {
+  const redis = config.REDIS_URL
+    ? createRedis(config.REDIS_URL, {
         role: 'request',
         name: 'rate-limiter',
         logger,
-        // Concurrent decisions share one round trip: the Node side is where a limiter's cost is.
-        redisOptions: { enableAutoPipelining: true },
+        redisOptions: {
+          // Concurrent decisions share one round trip: the Node side is where a limiter's cost is.
+          enableAutoPipelining: true,
+          // No per-command timeout: its timer runs before the replies that arrived while the
+          // process was busy are read, so a busy process would take a late answer for an outage.
+          // The limiters' store monitor decides when Redis is down (REDIS_TIMEOUT_MS).
+          commandTimeout: undefined,
+        },
       })
     : undefined
-  const storeUp = () => (redis === undefined ? true : isRedisReady(redis))
+  // What the limiters decide by: the store monitor (connection and answers), not the client's
+  // connection state alone, which stays 'ready' while Redis is frozen.
+  const storeUp = () => limits.monitor?.available() ?? true
 
   const metrics = createMetrics()
   const rateLimitMetrics = createRateLimitMetrics({
@@ -41,20 +49,32 @@ export function createService(config: Config, { logger }: { logger: Logger }): S
     storeUp,
     loadShedderInFlight: () => limits.shedder.inFlight,
   })
-  const limits = createLimits(config, { redis, onLimiterEvent: rateLimitMetrics.recordLimiter })
+  const limits = createLimits(config, {
+    redis,
+    onLimiterEvent: rateLimitMetrics.recordLimiter,
+    onStoreChange: (state, reason) =>
+      state === 'down'
+        ? logger.warn({ reason }, 'rate limit store down: the outage policy decides')
+        : logger.info({ reason }, 'rate limit store up: Redis decides again'),
+  })
 
   // Redis is critical for readiness only when an outage means refusing traffic (fail-closed);
   // with fail-open or insurance the service still serves, and reports itself degraded.
+  // The check asks the limiters' monitor, so a Redis found down here also sends decisions to the
+  // outage policy at once, and one found down by decisions fails the check.
+  const monitor = limits.monitor
   const health = createHealth(
-    redis === undefined
+    monitor === undefined
       ? []
       : [
           {
             name: 'redis',
-            critical: config.storeFailure === 'fail-closed',
-            check: () => pingRedis(redis),
+            critical: config.STORE_FAILURE === 'fail-closed',
+            check: () => monitor.check(),
           },
-        ]
+        ],
+    // The monitor's verdict on a frozen Redis takes REDIS_TIMEOUT_MS.
+    { timeoutMs: config.REDIS_TIMEOUT_MS + 250 }
   )
 
   const app = createApp({ config, limits, logger, health, storeUp, metrics, rateLimitMetrics })

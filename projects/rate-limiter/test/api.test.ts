@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseRateLimit, parseRateLimitPolicy } from '../src/headers/ratelimit-header-parser.ts'
+import { parseRateLimit, parseRateLimitPolicy } from '../src/middleware/ratelimit-header-parser.ts'
 import { policies, startService, statusCounts, type RunningService } from './helpers.ts'
 
 let lastOctet = 0
@@ -134,7 +134,8 @@ describe('the demo service (memory backend)', () => {
 
       expect(response.status).toBe(400)
       expect(await response.json()).toMatchObject({
-        code: 'validation_failed', errors: [{ path: 'q' }],
+        code: 'validation_failed',
+        errors: [{ path: 'q' }],
       })
     })
   })
@@ -194,7 +195,8 @@ describe('the demo service (memory backend)', () => {
 
       expect(response.status).toBe(400)
       expect(await response.json()).toMatchObject({
-        code: 'invalid_rate_limit_request', errors: [{ path: 'cost' }],
+        code: 'invalid_rate_limit_request',
+        errors: [{ path: 'cost' }],
       })
     })
 
@@ -222,6 +224,9 @@ describe('the demo service (memory backend)', () => {
     })
 
     it('when requests were limited, exposes allowed and limited counters by policy', async () => {
+      const client = newClient()
+      for (let i = 0; i < 4; i++) await get('/api/resource', client)
+
       const text = await (await get('/metrics')).text()
 
       expect(text).toMatch(/rate_limit_allowed_total\{policy="default",backend="memory"\} \d+/)
@@ -230,5 +235,92 @@ describe('the demo service (memory backend)', () => {
         /rate_limit_decision_duration_seconds_bucket\{le="0.001",policy="default"/
       )
     })
+  })
+})
+
+describe('POST /api/decisions, bounded (memory backend)', () => {
+  const CAP = 200
+  let service: RunningService
+  let lastOctet = 0
+  const decide = (key: string, client = '203.0.113.1') =>
+    fetch(`${service.url}/api/decisions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': client },
+      body: JSON.stringify({ policy: 'default', key }),
+    })
+
+  beforeAll(async () => {
+    service = await startService({
+      MEMORY_MAX_KEYS: String(CAP),
+      TRUST_PROXY: '1',
+      POLICIES: policies({
+        policies: {
+          default: { limit: 2, windowMs: 60_000 },
+          decisions: { limit: 50, windowMs: 60_000 },
+        },
+      }),
+    })
+  })
+  afterAll(() => service.stop())
+
+  it('when far more keys are decided than the cap, holds at most the cap and evicts the least recently used', async () => {
+    const limiter = service.limits.byPolicy.get('default') as unknown as { size: number }
+    // 'idle' and 'busy' spend their quota; 'busy' keeps being decided while new keys arrive.
+    for (const key of ['idle', 'idle', 'busy', 'busy']) await decide(key)
+    for (let batch = 0; batch < 5; batch++) {
+      await Promise.all(
+        Array.from({ length: CAP / 2 }, (_, i) =>
+          decide(`k-${batch}-${i}`, `203.0.113.${++lastOctet % 250}`)
+        )
+      )
+      await decide('busy')
+    }
+
+    const idle = (await (await decide('idle')).json()) as { allowed: boolean }
+    const busy = (await (await decide('busy')).json()) as { allowed: boolean }
+
+    expect(limiter.size).toBeLessThanOrEqual(CAP)
+    // Evicted: it starts afresh. Still held: still refused.
+    expect(idle.allowed).toBe(true)
+    expect(busy.allowed).toBe(false)
+  })
+
+  it('when one client sends more decisions than the route allows, answers 429 problem details naming the route policy', async () => {
+    const client = '198.51.100.200'
+    const { limit } = service.config.POLICIES.policies.decisions!
+    const statuses: number[] = []
+    for (let i = 0; i <= limit; i++) statuses.push((await decide(`spam-${i}`, client)).status)
+    const refused = await decide('one-more', client)
+
+    expect(statuses.filter((status) => status === 200)).toHaveLength(limit)
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('content-type')).toBe('application/problem+json')
+    expect(await refused.json()).toMatchObject({ 'violated-policies': ['decisions'] })
+  })
+
+  it('when a key is not an identifier (spaces, over 128 characters), answers 400 stating the allowed pattern', async () => {
+    const responses = await Promise.all([decide('has space'), decide('k'.repeat(129))])
+
+    for (const response of responses) {
+      expect(response.status).toBe(400)
+      expect(await response.json()).toMatchObject({
+        errors: [
+          {
+            path: 'key',
+            message: expect.stringMatching(/1-128 characters of A-Z a-z 0-9/) as string,
+          },
+        ],
+      })
+    }
+  })
+
+  it("when a decision is denied, answers 200 with allowed false: 429 is kept for the route's own limit", async () => {
+    await decide('denied-key')
+    await decide('denied-key')
+
+    const response = await decide('denied-key')
+
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ allowed: false, remaining: 0 })
   })
 })

@@ -21,9 +21,14 @@ const redis = new Redis(process.env['REDIS_URL'] as string)
 await redis.ping()
 process.send?.({ type: 'ready', now: Date.now() } satisfies SkewReady)
 
-process.on('message', async (request: SkewBurstRequest) => {
+process.on('message', (request: SkewBurstRequest) => void burst(request))
+
+async function burst(request: SkewBurstRequest): Promise<void> {
   const { algorithm, prefix, key, limit, windowMs, count, delayMs } = request
-  const limiter = createRedisLimiter({ name: 'r3', algorithm, limit, windowMs }, { redis, prefix })
+  const limiter = createRedisLimiter(
+    { name: 'skew', algorithm, limit, windowMs },
+    { redis, prefix }
+  )
   await new Promise((resolve) => setTimeout(resolve, delayMs))
   const now = Date.now()
   const decisions = await Promise.all(Array.from({ length: count }, () => limiter.consume(key)))
@@ -33,6 +38,6 @@ process.on('message', async (request: SkewBurstRequest) => {
     now,
   }
   process.send?.(result)
-})
+}
 
 process.on('disconnect', () => redis.disconnect())

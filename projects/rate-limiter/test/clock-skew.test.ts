@@ -6,7 +6,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { SkewBurstRequest, SkewBurstResult, SkewReady } from './clock-skew-child.ts'
 
-// R3 (reliability.md §3): the Redis limiter takes its window from Redis TIME, so app servers
+// The Redis limiter takes its window from Redis TIME, so app servers
 // whose clocks disagree still share one window. Two limiter processes run under libfaketime, one
 // 30 s behind and one 30 s ahead, and burst at one key together. A limiter that used the app
 // clock would put them in windows 60 s apart, each resetting the other's count (tried with an
@@ -17,7 +17,7 @@ import type { SkewBurstRequest, SkewBurstResult, SkewReady } from './clock-skew-
 // FAKETIME_DONT_FAKE_MONOTONIC=1. It is set anyway so that only the wall clock (Date.now) moves:
 // a relative offset otherwise shifts CLOCK_MONOTONIC too, which libuv's timers run on.
 //
-// The memory backend's half of R3 (a request 1 ms before a window edge counts in the old window,
+// The memory backend's half (a request 1 ms before a window edge counts in the old window,
 // one on/after it in the new one) is already covered on an injected clock by
 // src/limiter/algorithms.test.ts ('when a client spends its limit just before and just after a
 // window edge...' and the fixed-window property test over aligned windows).
@@ -45,7 +45,7 @@ function findFaketime(): string {
     }
   }
   throw new Error(
-    'R3 clock-skew test needs libfaketime: `apt-get install -y faketime` (.ci/run installs it)'
+    'The clock-skew test needs libfaketime: `apt-get install -y faketime` (.ci/run installs it)'
   )
 }
 
@@ -119,7 +119,7 @@ async function burstInWindows(
   return { admitted, clocksApartMs }
 }
 
-describe('Redis limiter under skewed app clocks (R3)', () => {
+describe('Redis limiter under skewed app clocks', () => {
   it('when the two limiter processes start under faketime -30 s and +30 s, their clocks really are ~60 s apart', () => {
     const [behind, ahead] = readyClocks.map(({ child, parent }) => child - parent) as [
       number,

@@ -1,13 +1,15 @@
 import { createLogger, serveApp } from '@kit/http'
 import { waitForRedis } from '@kit/redis'
 import { uniqueName } from '@kit/testing'
-import { parseRateLimit } from '../src/headers/ratelimit-header-parser.ts'
+import { parseRateLimit } from '../src/middleware/ratelimit-header-parser.ts'
 import { loadConfig, type Config } from '../src/config.ts'
 import { createService, type Service } from '../src/service.ts'
 
 export type RunningService = Service & {
   config: Config
   url: string
+  /** Every log line the service wrote (JSON, pino's numeric levels: 50 is error). */
+  logs: { level: number; msg: string }[]
   stop(): Promise<void>
 }
 
@@ -18,11 +20,17 @@ export type RunningService = Service & {
  */
 export async function startService(env: Record<string, string> = {}): Promise<RunningService> {
   const config = loadConfig({
-    LOG_LEVEL: 'silent',
     KEY_PREFIX: `${uniqueName('rate-limiter')}:`,
     ...env,
   })
-  const logger = createLogger({ name: 'rate-limiter-test', level: 'silent' })
+  const logs: RunningService['logs'] = []
+  const logger = createLogger({
+    name: 'rate-limiter-test',
+    level: env.LOG_LEVEL ?? 'warn',
+    destination: {
+      write: (line: string) => void logs.push(JSON.parse(line) as RunningService['logs'][number]),
+    },
+  })
   const service = createService(config, { logger })
   // Requests made before the client connects would meet the outage policy, not Redis.
   if (service.redis) await waitForRedis(service.redis, 5000)
@@ -34,7 +42,7 @@ export async function startService(env: Record<string, string> = {}): Promise<Ru
     handleSignals: false,
     onShutdown: () => service.close(),
   })
-  return { ...service, config, url: server.url, stop: () => server.shutdown() }
+  return { ...service, config, url: server.url, logs, stop: () => server.shutdown() }
 }
 
 /** The POLICIES document that replaces one policy's numbers. */

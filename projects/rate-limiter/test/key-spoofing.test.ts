@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { policies, startService, statusCounts, type RunningService } from './helpers.ts'
 
-// R7 (reliability.md § 3): the client cannot choose its rate-limit key. Real sockets: the
+// The client cannot choose its rate-limit key. Real sockets: the
 // service sees this test's connection from 127.0.0.1.
 const limitOfTen = policies({ policies: { default: { limit: 10, windowMs: 60_000 } } })
 const randomIp = () => `${randomInt(1, 224)}.${randomInt(256)}.${randomInt(256)}.${randomInt(256)}`

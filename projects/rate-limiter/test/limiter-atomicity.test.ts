@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { ALGORITHMS } from '../src/limiter/index.ts'
 import type { BurstRequest, BurstResult } from './limiter-burst-child.ts'
 
-// R1 (reliability.md §3): 1,000 concurrent requests from two processes against one key with a
+// 1,000 concurrent requests from two processes against one key with a
 // limit of 100 admit exactly 100, window after window; a naive GET-then-SET limiter overshoots.
 const prefix = `${uniqueName('limiter-r1')}:`
 const PER_PROCESS = 500
@@ -35,7 +35,7 @@ function admitted(results: BurstResult[]): number {
   return results.reduce((sum, r) => sum + r.allowed, 0)
 }
 
-describe('Redis limiter atomicity (R1)', () => {
+describe('Redis limiter atomicity', () => {
   it('when 2 processes x 500 concurrent consumes hit one fixed-window key (limit 100), admit exactly 100 in each of 5 consecutive 1 s windows', async () => {
     const windowMs = 1000
     const perWindow: number[] = []

@@ -32,7 +32,9 @@ const redis = new Redis(process.env['REDIS_URL'] as string)
 await redis.ping()
 process.send?.('ready')
 
-process.on('message', async (request: BurstRequest) => {
+process.on('message', (request: BurstRequest) => void burst(request))
+
+async function burst(request: BurstRequest): Promise<void> {
   const { algorithm, prefix, key, limit, windowMs, count, fireAt, coalesce = false } = request
   let consume: () => Promise<boolean>
   let storeCalls = 0
@@ -40,7 +42,7 @@ process.on('message', async (request: BurstRequest) => {
     const naive = createNaiveLimiter(redis, { limit, windowMs })
     consume = () => naive.consume(`${prefix}${key}`)
   } else {
-    const policy = { name: 'r1', algorithm, limit, windowMs }
+    const policy = { name: 'burst', algorithm, limit, windowMs }
     const redisLimiter = createRedisLimiter(policy, { redis, prefix })
     const store = {
       ...redisLimiter,
@@ -66,6 +68,6 @@ process.on('message', async (request: BurstRequest) => {
     finishedAt: Date.now(),
   }
   process.send?.(result)
-})
+}
 
 process.on('disconnect', () => redis.disconnect())

@@ -25,15 +25,16 @@ export function renderChart(result: BenchResult): string {
   const height = top + result.targets.length * rowHeight + 16
   const scaleMax = Math.max(1, ...result.targets.map((t) => t.requestsPerSecond.max))
   const x = (value: number) => labelWidth + (value / scaleMax) * barArea
+  const rate = `${result.unit?.many ?? 'req'}/s`
   const title =
-    `${result.project} · ${result.scenario}: req/s, median and min–max of ${result.rounds} ` +
+    `${result.project} · ${result.scenario}: ${rate}, median and min–max of ${result.rounds} ` +
     `round${result.rounds === 1 ? '' : 's'}${result.smoke ? ' (SMOKE: not a measurement)' : ''}`
 
   const rows = result.targets.map((target, i) => {
     const y = top + i * rowHeight
     const { median, min, max } = target.requestsPerSecond
     const ratio = target.ratio?.requestsPerSecond
-    const label = `${formatInteger(median)} req/s${ratio ? ` · ${formatRatio(ratio).split(' ')[0]}` : ''}`
+    const label = `${formatInteger(median)} ${rate}${ratio ? ` · ${formatRatio(ratio).split(' ')[0]}` : ''}`
     return [
       `  <text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${escapeXml(target.name)}</text>`,
       `  <rect x="${labelWidth}" y="${y + 3}" width="${(x(median) - labelWidth).toFixed(1)}" height="18" fill="${COLORS[target.kind]}"><title>${escapeXml(`${target.name} (${target.kind})`)}</title></rect>`,

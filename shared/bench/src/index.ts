@@ -42,4 +42,13 @@ export {
   type WrkResult,
   type WrkScriptOptions,
 } from './wrk.ts'
+export {
+  runWsBenchmark,
+  type RunWsBenchmarkOptions,
+  type WsLoad,
+  type WsProtocol,
+  type WsScenario,
+  type WsStartedTarget,
+  type WsTarget,
+} from './ws-driver.ts'
 export { createZipf, seededRandom } from './zipf.ts'

@@ -72,10 +72,13 @@ function describeTool(result: BenchResult): string {
 }
 
 function describeRun(result: BenchResult): string {
+  const clients = result.unit
+    ? `${result.connections} clients`
+    : `${result.connections} connections, pipelining ${result.pipelining ?? 1}`
   const load =
     result.connections === null
       ? `${result.tool}, ${result.durationSeconds} s`
-      : `${describeTool(result)}, ${result.connections} connections, pipelining ${result.pipelining ?? 1}, ` +
+      : `${describeTool(result)}, ${clients}, ` +
         `${result.rounds} round${result.rounds === 1 ? '' : 's'} × ${result.durationSeconds} s` +
         (result.warmupSeconds ? ` (each after a ${result.warmupSeconds} s warm-up)` : '') +
         (result.targets.length > 1
@@ -88,7 +91,9 @@ function describeRun(result: BenchResult): string {
     `- date: ${result.date}`,
     `- command: \`${result.command}\``,
     `- commit: ${git}`,
-    `- load: ${load}; expected statuses: ${result.expectedStatuses.join(', ') || 'n/a'}`,
+    result.unit
+      ? `- load: ${load}`
+      : `- load: ${load}; expected statuses: ${result.expectedStatuses.join(', ') || 'n/a'}`,
   ].join('\n')
 }
 
@@ -96,27 +101,35 @@ function cell(value: number | null, format: (n: number) => string): string {
   return value === null ? 'n/a' : format(value)
 }
 
+/** The labels of what a result counts: `req/s` and `µs/req` unless it says otherwise. */
+export function unitLabels(result: Pick<BenchResult, 'unit'>): { rate: string; per: string } {
+  const { one, many } = result.unit ?? { one: 'req', many: 'req' }
+  return { rate: `${many}/s`, per: `µs/${one}` }
+}
+
 /** 'req/s', or 'CPU µs/req' with the saturated rounds, e.g. 'CPU µs/req (generator saturated 4/5)'. */
-function judgedByCell(target: TargetResult): string {
+function judgedByCell(target: TargetResult, { rate, per }: { rate: string; per: string }): string {
   const saturated = saturatedRounds(target.rounds).length
   const flag = saturated > 0 ? ` (generator saturated ${saturated}/${target.rounds.length})` : ''
-  return target.judgedBy === 'cpuMicrosPerRequest' ? `CPU µs/req${flag}` : `req/s${flag}`
+  return target.judgedBy === 'cpuMicrosPerRequest' ? `CPU ${per}${flag}` : `${rate}${flag}`
 }
 
 function renderTable(result: BenchResult): string {
+  const labels = unitLabels(result)
+  const { rate, per } = labels
   const header = [
     'target',
     'kind',
-    'req/s median (min–max)',
+    `${rate} median (min–max)`,
     'p50 ms',
     'p99 ms',
     'errors',
     'CPU cores target / generator',
-    'target CPU µs/req',
+    `target CPU ${per}`,
     'RSS',
-    '× baseline req/s (min–max)',
+    `× baseline ${rate} (min–max)`,
     '× baseline p99 (min–max)',
-    '× baseline CPU µs/req (min–max)',
+    `× baseline CPU ${per} (min–max)`,
     'judged by',
   ]
   const rows = result.targets.map((t) => [
@@ -132,7 +145,7 @@ function renderTable(result: BenchResult): string {
     formatRatio(t.ratio?.requestsPerSecond ?? null),
     formatRatio(t.ratio?.p99 ?? null),
     formatRatio(t.ratio?.cpuMicrosPerRequest ?? null),
-    judgedByCell(t),
+    judgedByCell(t, labels),
   ])
   return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n')
 }
@@ -205,7 +218,7 @@ export function renderMarkdown(results: BenchResult[], sections: readonly string
       '',
       renderTable(result),
       '',
-      `![${result.scenario}: req/s per target](charts/${result.scenario}.svg)`,
+      `![${result.scenario}: ${unitLabels(result).rate} per target](charts/${result.scenario}.svg)`,
       ''
     )
     if (result.notes.length > 0) lines.push(...result.notes.map((note) => `- ${note}`), '')

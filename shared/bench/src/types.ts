@@ -90,6 +90,8 @@ export type RoundResult = {
   generatorSaturated?: boolean
   /** Resident set size of the target at the end of the round. */
   rssBytes: number | null
+  /** Figures a driver records beside the standard ones (e.g. the RSS a round's connections added). */
+  extra?: Record<string, number>
 }
 
 /** Ratio of a target to the baseline: median of the per-round paired ratios, with min–max. */
@@ -153,6 +155,11 @@ export type BenchResult = {
   smoke: boolean
   /** e.g. 'wrk 4.1.0', 'autocannon 9.0.0' or 'k6'. */
   tool: string
+  /**
+   * What one counted event is, for the report's labels; absent: a request (`req/s`, `µs/req`).
+   * The WebSocket driver counts deliveries (`deliveries/s`, `µs/delivery`) or connections.
+   */
+  unit?: { one: string; many: string }
   /** The load generator of a @kit/bench run (absent for k6 imports and older results). */
   generator?: { name: 'wrk' | 'autocannon'; version: string; threads: number }
   connections: number | null

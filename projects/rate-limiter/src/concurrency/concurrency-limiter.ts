@@ -82,24 +82,26 @@ export function createMemoryConcurrencyLimiter({
     get size() {
       return leases.size
     },
-    async acquire(key) {
+    acquire(key) {
       const now = clock()
       const held = leases.get(key) ?? new Map<string, number>()
       for (const [id, expiresAt] of held) if (expiresAt <= now) held.delete(id)
-      if (held.size >= limit) return { acquired: false, limit, inFlight: held.size }
+      if (held.size >= limit)
+        return Promise.resolve({ acquired: false, limit, inFlight: held.size })
 
       const id = randomUUID()
       held.set(id, now + leaseMs)
       leases.set(key, held)
-      return {
+      return Promise.resolve({
         acquired: true,
         limit,
         inFlight: held.size,
-        async release() {
+        release() {
           held.delete(id)
           if (held.size === 0 && leases.get(key) === held) leases.delete(key)
+          return Promise.resolve()
         },
-      }
+      })
     },
   }
 }

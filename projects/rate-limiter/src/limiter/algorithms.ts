@@ -8,9 +8,9 @@ import type { Algorithm } from './types.ts'
 
 /** The decision functions of every algorithm, by name. */
 export const ALGORITHM_MODULES: Record<Algorithm, AlgorithmModule<AlgorithmState>> = {
-  'fixed-window': fixedWindow as AlgorithmModule<AlgorithmState>,
-  'sliding-log': slidingLog as AlgorithmModule<AlgorithmState>,
-  'sliding-window': slidingWindow as AlgorithmModule<AlgorithmState>,
-  'token-bucket': tokenBucket as AlgorithmModule<AlgorithmState>,
-  gcra: gcra as AlgorithmModule<AlgorithmState>,
+  'fixed-window': fixedWindow,
+  'sliding-log': slidingLog,
+  'sliding-window': slidingWindow,
+  'token-bucket': tokenBucket,
+  gcra: gcra,
 }

@@ -43,7 +43,7 @@ function setup(inner: BatchLimiter) {
   const limiter = createCoalescingLimiter(inner, { schedule: (f) => (flush = f) })
   return {
     limiter,
-    async settle<T>(pending: Promise<T>[]): Promise<T[]> {
+    settle: <T>(pending: Promise<T>[]): Promise<T[]> => {
       flush?.()
       flush = undefined
       return Promise.all(pending)
@@ -58,7 +58,12 @@ const policyOf = (algorithm: Algorithm, limit: number, windowMs = 1000): Policy 
   windowMs,
 })
 
-function consumeMany(limiter: BatchLimiter | ReturnType<typeof setup>['limiter'], key: string, n: number, cost = 1): Promise<Decision>[] {
+function consumeMany(
+  limiter: BatchLimiter | ReturnType<typeof setup>['limiter'],
+  key: string,
+  n: number,
+  cost = 1
+): Promise<Decision>[] {
   return Array.from({ length: n }, () => limiter.consume(key, cost))
 }
 
@@ -71,9 +76,7 @@ describe('createCoalescingLimiter', () => {
 
     expect(inner.calls).toEqual([{ key: 'k', cost: 1, count: 50 }])
     expect(decisions.every((d) => d.allowed)).toBe(true)
-    expect(decisions.map((d) => d.remaining)).toEqual(
-      Array.from({ length: 50 }, (_, i) => 99 - i)
-    )
+    expect(decisions.map((d) => d.remaining)).toEqual(Array.from({ length: 50 }, (_, i) => 99 - i))
   })
 
   it('when a batch only partly fits, admits exactly the room left, first come first served, in one store call', async () => {
@@ -104,9 +107,7 @@ describe('createCoalescingLimiter', () => {
 
     expect(inner.calls).toEqual([{ key: 'k', cost: 1, count: 8 }])
     const single = await reference.consume('k')
-    expect(decisions.every((d) => !d.allowed && d.retryAfterMs === single.retryAfterMs)).toBe(
-      true
-    )
+    expect(decisions.every((d) => !d.allowed && d.retryAfterMs === single.retryAfterMs)).toBe(true)
   })
 
   it('when a batch is larger than MAX_BATCH, goes in chunks of MAX_BATCH and still admits exactly the limit, first come first served', async () => {
@@ -154,7 +155,12 @@ describe('createCoalescingLimiter', () => {
     const { limiter, settle } = setup(broken)
 
     const outcomes = await settle(
-      consumeMany(limiter, 'k', 3).map((p) => p.then(() => 'resolved', (error) => error))
+      consumeMany(limiter, 'k', 3).map((p) =>
+        p.then(
+          () => 'resolved',
+          (error: unknown) => error
+        )
+      )
     )
 
     expect(outcomes).toEqual([failure, failure, failure])
@@ -199,28 +205,32 @@ describe('createCoalescingLimiter', () => {
         ),
       })
       await fc.assert(
-        fc.asyncProperty(fc.integer({ min: 3, max: 20 }), fc.array(tick, { maxLength: 25 }), async (limit, ticks) => {
-          const clock = { now: 1_000_000 }
-          const policy = policyOf(algorithm, limit)
-          const { limiter, settle } = setup(store(policy, clock))
-          const oneByOne = store(policy, clock)
-          for (const { advanceMs, groups } of ticks) {
-            clock.now += advanceMs
-            const coalesced = await settle(
-              groups.flatMap(({ key, cost, count }) => consumeMany(limiter, key, count, cost))
-            )
-            const expected: Decision[] = []
-            for (const { key, cost, count } of groups) {
-              for (let i = 0; i < count; i++) expected.push(await oneByOne.consume(key, cost))
+        fc.asyncProperty(
+          fc.integer({ min: 3, max: 20 }),
+          fc.array(tick, { maxLength: 25 }),
+          async (limit, ticks) => {
+            const clock = { now: 1_000_000 }
+            const policy = policyOf(algorithm, limit)
+            const { limiter, settle } = setup(store(policy, clock))
+            const oneByOne = store(policy, clock)
+            for (const { advanceMs, groups } of ticks) {
+              clock.now += advanceMs
+              const coalesced = await settle(
+                groups.flatMap(({ key, cost, count }) => consumeMany(limiter, key, count, cost))
+              )
+              const expected: Decision[] = []
+              for (const { key, cost, count } of groups) {
+                for (let i = 0; i < count; i++) expected.push(await oneByOne.consume(key, cost))
+              }
+              const comparable = (d: Decision) => [d.allowed, d.remaining, d.retryAfterMs]
+              expect(coalesced.map(comparable)).toEqual(expected.map(comparable))
+              // An admitted batch reports its last member's reset: never earlier than one by one.
+              coalesced.forEach((d, i) =>
+                expect(d.resetMs).toBeGreaterThanOrEqual((expected[i] as Decision).resetMs)
+              )
             }
-            const comparable = (d: Decision) => [d.allowed, d.remaining, d.retryAfterMs]
-            expect(coalesced.map(comparable)).toEqual(expected.map(comparable))
-            // An admitted batch reports its last member's reset: never earlier than one by one.
-            coalesced.forEach((d, i) =>
-              expect(d.resetMs).toBeGreaterThanOrEqual((expected[i] as Decision).resetMs)
-            )
           }
-        }),
+        ),
         { numRuns: 60 }
       )
     }

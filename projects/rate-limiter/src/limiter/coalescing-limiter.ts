@@ -55,7 +55,8 @@ export function createCoalescingLimiter(
     // A store call decides at most MAX_BATCH (a script runs alone on Redis), so a bigger batch
     // goes in chunks, one after the other so that arrival order still decides who passes.
     if (waiters.length <= MAX_BATCH) {
-      settle(key, cost, waiters)
+      // settle() hands every outcome to the waiters: its own promise never rejects.
+      void settle(key, cost, waiters)
       return
     }
     let chain = Promise.resolve()

@@ -55,4 +55,18 @@ describe('createDeadlineQueue', () => {
     expect(expired).toEqual(['first', 'second'])
     expect(vi.getTimerCount()).toBe(0)
   })
+
+  it('when every open call is expired at once, expires each once, in start order, and arms no timer', () => {
+    const deadlines = createDeadlineQueue(100)
+    const expired: number[] = []
+    const calls = [0, 1, 2].map((n) => deadlines.track(() => expired.push(n)))
+    deadlines.settle(calls[1]!)
+
+    deadlines.expireAll()
+    vi.advanceTimersByTime(200)
+
+    expect(expired).toEqual([0, 2])
+    expect(deadlines.pending).toBe(0)
+    expect(vi.getTimerCount()).toBe(0)
+  })
 })

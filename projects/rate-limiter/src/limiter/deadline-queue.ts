@@ -74,6 +74,23 @@ export function createDeadlineQueue(timeoutMs: number) {
       return true
     },
 
+    /** Expires every open call now, in start order (the store was found down: stop waiting).
+     * Calls tracked from an `expire` callback belong to a fresh queue. */
+    expireAll(): void {
+      const entries = queue.slice(head)
+      queue.length = 0
+      head = 0
+      if (timer !== undefined) {
+        clearTimeout(timer)
+        timer = undefined
+      }
+      for (const entry of entries) {
+        if (!(entry as Deadline).open) continue
+        ;(entry as Deadline).open = false
+        ;(entry as Deadline).expire()
+      }
+    },
+
     /** Calls still open (for tests). */
     get pending(): number {
       let open = 0

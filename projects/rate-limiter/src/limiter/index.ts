@@ -5,11 +5,14 @@
 export { createMemoryLimiter, type MemoryLimiterOptions } from './memory-limiter.ts'
 export { createRedisLimiter, type RedisLimiterOptions } from './redis-limiter.ts'
 export { createMultiLimiter, mostRestrictive } from './multi-limiter.ts'
-export {
-  createCoalescingLimiter,
-  type CoalescingLimiterOptions,
-} from './coalescing-limiter.ts'
+export { createCoalescingLimiter, type CoalescingLimiterOptions } from './coalescing-limiter.ts'
 export { createResilientLimiter, type ResilientLimiterOptions } from './resilient-limiter.ts'
+export {
+  createStoreMonitor,
+  type StoreMonitor,
+  type StoreMonitorOptions,
+  type StoreState,
+} from './store-monitor.ts'
 export {
   ALGORITHMS,
   MAX_BATCH,

@@ -107,7 +107,7 @@ describe.each(ALGORITHMS)('createMemoryLimiter (%s)', (algorithm) => {
     await expect(limiter.consumeBatch('k', 0, 2)).rejects.toMatchObject({ field: 'cost' })
   })
 
-  it('when 10,000 keys go idle past their window, the sweep empties the store (R9)', async () => {
+  it('when 10,000 keys go idle past their window, the sweep empties the store', async () => {
     const { clock, limiter } = setup(algorithm)
     for (let i = 0; i < 10_000; i++) await limiter.consume(`client-${i}`)
     const before = limiter.size

@@ -110,34 +110,35 @@ export function createMemoryLimiter(
 
     consumeNow,
 
-    async consume(key: string, cost = 1): Promise<Decision> {
-      return consumeNow(key, cost)
-    },
+    consume: (key: string, cost = 1): Promise<Decision> => settled(() => consumeNow(key, cost)),
 
-    async consumeBatch(key: string, cost: number, count: number): Promise<BatchDecision> {
-      assertBatch(cost, count, capacity) // the key is checked by consumeNow
-      // One after another until the first denial: a denial changes nothing, so every later
-      // consume of the batch would be denied alike.
-      let admitted = 0
-      let last = consumeNow(key, cost)
-      while (last.allowed && ++admitted < count) last = consumeNow(key, cost)
-      return { admitted, decision: last }
-    },
+    consumeBatch: (key: string, cost: number, count: number): Promise<BatchDecision> =>
+      settled(() => {
+        assertBatch(cost, count, capacity) // the key is checked by consumeNow
+        // One after another until the first denial: a denial changes nothing, so every later
+        // consume of the batch would be denied alike.
+        let admitted = 0
+        let last = consumeNow(key, cost)
+        while (last.allowed && ++admitted < count) last = consumeNow(key, cost)
+        return { admitted, decision: last }
+      }),
 
-    async refund(key: string, cost = 1): Promise<void> {
-      assertKey(key)
-      assertCost(cost, Number.POSITIVE_INFINITY)
-      const now = clock()
-      const state = live(key, now)
-      if (state === undefined) return
-      algorithm.refund(valid, state, now, cost)
-      if (state.expiresAt <= now) states.delete(key)
-    },
+    refund: (key: string, cost = 1): Promise<void> =>
+      settled(() => {
+        assertKey(key)
+        assertCost(cost, Number.POSITIVE_INFINITY)
+        const now = clock()
+        const state = live(key, now)
+        if (state === undefined) return
+        algorithm.refund(valid, state, now, cost)
+        if (state.expiresAt <= now) states.delete(key)
+      }),
 
-    async reset(key: string): Promise<void> {
-      assertKey(key)
-      states.delete(key)
-    },
+    reset: (key: string): Promise<void> =>
+      settled(() => {
+        assertKey(key)
+        states.delete(key)
+      }),
 
     sweep,
 
@@ -146,5 +147,14 @@ export function createMemoryLimiter(
       states.clear()
       cursor = undefined
     },
+  }
+}
+
+/** `run()`'s result as a settled promise: what it throws becomes the rejection. */
+function settled<T>(run: () => T): Promise<T> {
+  try {
+    return Promise.resolve(run())
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)))
   }
 }

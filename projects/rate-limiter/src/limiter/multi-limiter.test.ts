@@ -51,8 +51,8 @@ describe('createMultiLimiter', () => {
     const broken: Limiter = {
       policy: { name: 'broken', algorithm: 'gcra', limit: 1, windowMs: 1 },
       consume: () => Promise.reject(new StoreUnavailableError('down')),
-      refund: async () => undefined,
-      reset: async () => undefined,
+      refund: () => Promise.resolve(),
+      reset: () => Promise.resolve(),
     }
     const multi = createMultiLimiter([perMinute, broken])
 

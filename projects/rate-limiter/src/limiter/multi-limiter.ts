@@ -38,10 +38,10 @@ export function createMultiLimiter(limiters: readonly Limiter[]): MultiLimiter {
   ): Promise<void> {
     if (cost === 0) return
     await Promise.allSettled(
-      results.map((result, i) =>
+      results.flatMap((result, i) =>
         result.status === 'fulfilled' && result.value.allowed
-          ? (all[i] as Limiter).refund(keyAt(key, i), cost)
-          : undefined
+          ? [(all[i] as Limiter).refund(keyAt(key, i), cost)]
+          : []
       )
     )
   }

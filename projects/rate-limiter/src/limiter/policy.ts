@@ -117,7 +117,7 @@ export function rejectInvalidRequest(
     assertKey(key)
     assertCost(cost, capacity)
   } catch (error) {
-    return Promise.reject(error)
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)))
   }
   return undefined
 }

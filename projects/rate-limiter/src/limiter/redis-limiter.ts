@@ -87,15 +87,7 @@ export function createRedisLimiter(
       case 'sliding-window':
         return script.call(redis, `${base}:sw`, limitArg, windowArg, cost, count)
       case 'sliding-log':
-        return script.call(
-          redis,
-          `${base}:sl`,
-          `${base}:sl:meta`,
-          limitArg,
-          windowArg,
-          cost,
-          count
-        )
+        return script.call(redis, `${base}:sl`, `${base}:sl:meta`, limitArg, windowArg, cost, count)
       case 'token-bucket':
         return script.call(redis, `${base}:tb`, limitArg, windowArg, cost, capacityArg, count)
       case 'gcra':

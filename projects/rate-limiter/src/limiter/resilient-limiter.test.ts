@@ -1,43 +1,72 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { InvalidRequestError, StoreUnavailableError } from './errors.ts'
 import { createMemoryLimiter } from './memory-limiter.ts'
 import { createResilientLimiter } from './resilient-limiter.ts'
+import { createStoreMonitor } from './store-monitor.ts'
 import type { Decision, Limiter, LimiterEvent, Policy } from './types.ts'
 
 const policy: Policy = { name: 'api', algorithm: 'fixed-window', limit: 2, windowMs: 1000 }
 
-/** A store that answers like a memory limiter until `down` is set, then fails or hangs. */
+/**
+ * A store that answers like a memory limiter until `down` is set: 'error' refuses every call and
+ * ping (a closed connection), 'hang' holds them (a frozen Redis) until `resume()` runs them.
+ */
 function flakyStore(clock: { now: number }) {
   const inner = createMemoryLimiter(policy, { clock: () => clock.now, sweepIntervalMs: 0 })
+  const held: (() => void)[] = []
   const state = { down: false as false | 'error' | 'hang', calls: 0 }
   const gate = <T>(operation: () => Promise<T>): Promise<T> => {
-    state.calls++
-    if (state.down === 'error')
+    if (state.down === 'error') {
       return Promise.reject(new StoreUnavailableError('connection refused'))
-    if (state.down === 'hang') return new Promise<T>(() => undefined)
-    return operation()
+    }
+    if (state.down === 'hang') {
+      return new Promise<T>((resolve, reject) => {
+        held.push(() => void operation().then(resolve, reject))
+      })
+    }
+    // Answered from the event loop, as a reply read from a socket is.
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(operation)
   }
   const store: Limiter = {
     policy,
-    consume: (key, cost) => gate(() => inner.consume(key, cost)),
+    consume: (key, cost) => {
+      state.calls++
+      return gate(() => inner.consume(key, cost))
+    },
     refund: (key, cost) => gate(() => inner.refund(key, cost)),
     reset: (key) => gate(() => inner.reset(key)),
   }
-  return { store, state }
+  const ping = () => gate(() => Promise.resolve('PONG'))
+  /** The frozen store resumes: it runs what it was sent, in order. */
+  const resume = () => {
+    state.down = false
+    for (const run of held.splice(0)) run()
+  }
+  return { store, state, inner, ping, resume }
 }
 
-function setup(onStoreFailure: 'fail-open' | 'fail-closed' | 'insurance', timeoutMs = 50) {
+const TIMEOUT_MS = 30
+
+function setup(onStoreFailure: 'fail-open' | 'fail-closed' | 'insurance') {
   const clock = { now: 1_700_000_000_000 }
-  const { store, state } = flakyStore(clock)
+  const { store, state, inner, ping, resume } = flakyStore(clock)
   const events: LimiterEvent[] = []
+  const monitor = createStoreMonitor({ ping, timeoutMs: TIMEOUT_MS })
   const limiter = createResilientLimiter(store, {
     onStoreFailure,
-    timeoutMs,
+    monitor,
     clock: () => clock.now,
     insurance: createMemoryLimiter(policy, { clock: () => clock.now, sweepIntervalMs: 0 }),
     onEvent: (e) => events.push(e),
   })
-  return { clock, limiter, state, events }
+  onTestFinished(() => monitor.close())
+  return { clock, limiter, state, events, monitor, inner, resume }
+}
+
+/** Keeps this event loop busy, as a process handling a large request does. */
+function busy(ms: number): void {
+  const until = performance.now() + ms
+  while (performance.now() < until);
 }
 
 describe('createResilientLimiter', () => {
@@ -74,14 +103,24 @@ describe('createResilientLimiter', () => {
     expect(events.filter((e) => e.type === 'block-cache-hit')).toHaveLength(1)
   })
 
-  it('when the store fails in fail-open mode, admits and reports the failure', async () => {
-    const { limiter, state, events } = setup('fail-open')
+  it('when the store fails in fail-open mode, admits, reports the failure, and stops asking the store once it is found down', async () => {
+    const { limiter, state, events, monitor } = setup('fail-open')
     state.down = 'error'
 
     const decision = await limiter.consume('k')
+    await expect.poll(() => monitor.state).toBe('down')
+    const callsWhileDown = state.calls
+    const next = await limiter.consume('k')
 
     expect(decision).toMatchObject({ allowed: true, source: 'fail-open' })
-    expect(events.map((e) => e.type)).toEqual(['store-failure', 'allowed'])
+    expect(next).toMatchObject({ allowed: true, source: 'fail-open' })
+    expect(state.calls).toBe(callsWhileDown)
+    expect(events.map((e) => e.type)).toEqual([
+      'store-failure',
+      'allowed',
+      'store-failure',
+      'allowed',
+    ])
   })
 
   it('when the store fails in fail-closed mode, throws StoreUnavailableError', async () => {
@@ -91,23 +130,40 @@ describe('createResilientLimiter', () => {
     await expect(limiter.consume('k')).rejects.toBeInstanceOf(StoreUnavailableError)
   })
 
-  it('when the store hangs, gives up after timeoutMs and applies the policy', async () => {
-    const { limiter, state } = setup('fail-closed', 30)
-    state.down = 'hang'
-    const started = performance.now()
+  it("when the event loop is busy for longer than the timeout while the store answers, the decisions stay the store's", async () => {
+    const { limiter, monitor } = setup('insurance')
 
-    const attempt = limiter.consume('k').catch((e: unknown) => e)
-    const error = await attempt
+    const pending = Array.from({ length: 4 }, () => limiter.consume('k'))
+    busy(TIMEOUT_MS * 4)
+    const decisions = await Promise.all(pending)
+
+    expect(decisions.map((d) => [d.allowed, d.source])).toEqual([
+      [true, 'store'],
+      [true, 'store'],
+      [false, 'store'],
+      [false, 'store'],
+    ])
+    expect(monitor.state).toBe('up')
+  })
+
+  it('when the store freezes, gives up once it also ignores a ping, and undoes the call when the store runs it later', async () => {
+    const { limiter, state, monitor, inner, resume } = setup('fail-closed')
+    state.down = 'hang'
+
+    const error = await limiter.consume('k').catch((e: unknown) => e)
+    const stateWhileFrozen = monitor.state
+    resume()
+    await expect.poll(() => monitor.state).toBe('up')
+    // The frozen store ran the consume on resuming; its unit was given back.
+    const peek = await inner.consume('k', 0)
 
     expect(error).toBeInstanceOf(StoreUnavailableError)
-    // Not before the timeout, and long before "never" (slack for a busy 2-core CI machine).
-    const waited = performance.now() - started
-    expect(waited).toBeGreaterThanOrEqual(29)
-    expect(waited).toBeLessThan(30 + 250)
+    expect(stateWhileFrozen).toBe('down')
+    expect(peek.remaining).toBe(policy.limit)
   })
 
   it('when the store fails in insurance mode, limits with the insurance limiter and returns to the store when it answers', async () => {
-    const { limiter, state, events } = setup('insurance')
+    const { limiter, state, events, monitor } = setup('insurance')
     state.down = 'error'
 
     const during = [
@@ -116,6 +172,7 @@ describe('createResilientLimiter', () => {
       await limiter.consume('k'),
     ]
     state.down = false
+    await expect.poll(() => monitor.state).toBe('up')
     const after = await limiter.consume('k')
 
     expect(during.map((d) => [d.allowed, d.source])).toEqual([

@@ -1,7 +1,7 @@
-import { createDeadlineQueue } from './deadline-queue.ts'
 import { InvalidRequestError, StoreUnavailableError } from './errors.ts'
 import { createMemoryLimiter } from './memory-limiter.ts'
 import { capacityOf } from './policy.ts'
+import type { StoreMonitor } from './store-monitor.ts'
 import type {
   Decision,
   Limiter,
@@ -13,17 +13,18 @@ import type {
 
 /** Options of `createResilientLimiter`; only the outage policy is required. */
 export type ResilientLimiterOptions = {
-  /** What a store failure or timeout means (explicit on purpose; README, "Outages"):
+  /** What an outage means (explicit on purpose; README, "Outages"):
    * - 'fail-open': admit (availability first; Stripe, Envoy's default);
    * - 'fail-closed': throw StoreUnavailableError (answer 503);
    * - 'insurance': decide with `insurance`, an in-process limiter, until the store answers again. */
   onStoreFailure: StoreFailurePolicy
+  /** Says when the store is down (createStoreMonitor; one per connection, shared by every limiter
+   * on it). Without one, the store is always asked and its answer awaited: right for a store in
+   * this process, wrong for Redis, where a frozen server would hold every request. */
+  monitor?: StoreMonitor
   /** The limiter used while the store is down (default: a memory limiter with the same policy,
    * which limits per process; divide the limit by the replica count if that matters). */
   insurance?: Limiter
-  /** Longest wait for the store per call (default 100 ms, measured on the monotonic clock);
-   * beyond it the outage policy applies. */
-  timeoutMs?: number
   /** Remember keys the store denied until their retry time and deny them without a round trip
    * (default true): a client hammering past its limit costs no Redis traffic. */
   blockCache?: boolean
@@ -40,13 +41,21 @@ export type ResilientLimiterOptions = {
 /** A key the store denied: answered locally until `until` for costs >= `cost`. */
 type Block = { until: number; resetAt: number; cost: number }
 
+const ignore = () => undefined
+
 /**
- * Puts a timeout, an outage policy and a block cache in front of a (Redis) limiter. Every call
- * tries the store first, so when it comes back decisions return to it by themselves.
+ * Puts an outage policy and a block cache in front of a (Redis) limiter. While the monitor says
+ * the store is up, every decision is the store's, however long it takes to come back: a slow
+ * answer is still the right one, and a busy process must not trade it for a guess. Only when the
+ * store is down (the connection closed, or it stopped answering: see store-monitor.ts) does the
+ * outage policy decide, without asking the store, so no request is counted in both. A call that
+ * was waiting when the store went down, and that the store runs later anyway, is undone (refunded)
+ * when its answer arrives. When the store answers again, decisions return to it by themselves.
  * @example
+ * const monitor = createStoreMonitor({ ping: () => redis.ping(), connected: () => redis.status === 'ready' })
  * const limiter = createResilientLimiter(createRedisLimiter(policy, { redis }), {
  *   onStoreFailure: 'insurance',
- *   timeoutMs: 50,
+ *   monitor,
  *   onEvent: (e) => metrics.count(e.type),
  * })
  */
@@ -54,8 +63,8 @@ export function createResilientLimiter(
   limiter: Limiter,
   {
     onStoreFailure,
+    monitor,
     insurance = onStoreFailure === 'insurance' ? createMemoryLimiter(limiter.policy) : undefined,
-    timeoutMs = 100,
     blockCache = true,
     maxBlockedKeys = 10_000,
     clock = Date.now,
@@ -65,21 +74,11 @@ export function createResilientLimiter(
   const policy = limiter.policy
   const capacity = capacityOf(policy)
   const blocks = blockCache ? new Map<string, Block>() : undefined
-  const deadlines = createDeadlineQueue(timeoutMs)
+  const storeDown = () => new StoreUnavailableError('Rate limit store is down')
 
-  function timedOut(): StoreUnavailableError {
-    return new StoreUnavailableError(`Rate limit store timed out after ${timeoutMs} ms`)
-  }
-
-  /** Settles with `operation`'s outcome, or rejects with a timeout after timeoutMs. */
-  function withTimeout<T>(operation: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const deadline = deadlines.track(() => reject(timedOut()))
-      operation.then(
-        (value) => deadlines.settle(deadline) && resolve(value),
-        (error: unknown) => deadlines.settle(deadline) && reject(error)
-      )
-    })
+  /** The store's answer, watched by the monitor when there is one. */
+  function ask<T>(call: Promise<T>): Promise<T> {
+    return monitor === undefined ? call : monitor.watch(call)
   }
 
   function emitDecision(key: string, decision: ResilientDecision): ResilientDecision {
@@ -90,6 +89,7 @@ export function createResilientLimiter(
   /** A store failure: the caller's own mistake is rethrown, anything else is an outage. */
   function outage(key: string, error: unknown): StoreUnavailableError {
     if (error instanceof InvalidRequestError) throw error
+    monitor?.reportFailure(error)
     onEvent?.({ type: 'store-failure', key, policy, error })
     return error instanceof StoreUnavailableError
       ? error
@@ -118,7 +118,8 @@ export function createResilientLimiter(
     return emitDecision(key, decision)
   }
 
-  function fromStore(key: string, cost: number, d: Decision): ResilientDecision {
+  /** `askedAt`: when the store was asked, which is no later than when it decided. */
+  function fromStore(key: string, cost: number, d: Decision, askedAt: number): ResilientDecision {
     const decision: ResilientDecision = {
       allowed: d.allowed,
       policy: d.policy,
@@ -132,8 +133,13 @@ export function createResilientLimiter(
         const oldest = blocks.keys().next()
         if (!oldest.done) blocks.delete(oldest.value)
       }
-      const now = clock()
-      blocks.set(key, { until: now + d.retryAfterMs, resetAt: now + d.resetMs, cost })
+      // Timed from the question, not from the answer: an answer read late (a busy process) must
+      // not stretch the block past the store's own retry time.
+      blocks.set(key, {
+        until: askedAt + d.retryAfterMs,
+        resetAt: askedAt + d.resetMs,
+        cost,
+      })
     }
     return emitDecision(key, decision)
   }
@@ -159,30 +165,29 @@ export function createResilientLimiter(
     })
   }
 
-  /** Settles a consume whose store call failed or timed out, by the outage policy. */
-  function fail(
-    key: string,
-    cost: number,
-    error: unknown,
-    resolve: (decision: ResilientDecision) => void,
-    reject: (error: unknown) => void
-  ): void {
-    fallback(key, cost, error).then(resolve, reject)
-  }
-
-  /** refund/reset: the store within the timeout, else the outage policy (insurance mirrors). */
+  /** refund/reset: the store while it is up, else the outage policy (insurance mirrors). */
   async function guarded(
     key: string,
     operation: () => Promise<void>,
     onInsurance: () => Promise<void>
   ): Promise<void> {
     try {
-      await withTimeout(operation())
+      if (monitor !== undefined && !monitor.available()) throw storeDown()
+      await ask(operation())
     } catch (error) {
       const failure = outage(key, error)
       if (onStoreFailure === 'fail-closed') throw failure
       if (onStoreFailure === 'insurance') await onInsurance()
     }
+  }
+
+  /** A consume the store did not answer in time may still run there: give back what it took. */
+  function undoWhenLate(call: Promise<Decision>, key: string, cost: number): void {
+    if (cost === 0) return
+    call.then(
+      (late) => (late.allowed ? limiter.refund(key, cost).catch(ignore) : undefined),
+      ignore
+    )
   }
 
   return {
@@ -192,19 +197,22 @@ export function createResilientLimiter(
       return blocks?.size ?? 0
     },
 
-    // The hot path: no async function, one promise, one shared timer (see deadline-queue.ts).
+    // The hot path: no async function, one promise from the store and one from the monitor.
     consume(key: string, cost = 1): Promise<ResilientDecision> {
       if (blocks !== undefined) {
         const blocked = blockedDecision(key, cost)
         if (blocked !== undefined) return Promise.resolve(blocked)
       }
-      return new Promise<ResilientDecision>((resolve, reject) => {
-        const deadline = deadlines.track(() => fail(key, cost, timedOut(), resolve, reject))
-        limiter.consume(key, cost).then(
-          (d) => deadlines.settle(deadline) && resolve(fromStore(key, cost, d)),
-          (error: unknown) => deadlines.settle(deadline) && fail(key, cost, error, resolve, reject)
-        )
-      })
+      if (monitor !== undefined && !monitor.available()) return fallback(key, cost, storeDown())
+      const askedAt = blocks === undefined ? 0 : clock()
+      const call = limiter.consume(key, cost)
+      return ask(call).then(
+        (decision) => fromStore(key, cost, decision, askedAt),
+        (error: unknown) => {
+          if (!(error instanceof InvalidRequestError)) undoWhenLate(call, key, cost)
+          return fallback(key, cost, error)
+        }
+      )
     },
 
     async refund(key: string, cost = 1): Promise<void> {
@@ -222,7 +230,7 @@ export function createResilientLimiter(
       await guarded(
         key,
         () => limiter.reset(key),
-        async () => undefined
+        () => Promise.resolve()
       )
     },
   }

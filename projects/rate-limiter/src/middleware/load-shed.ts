@@ -1,5 +1,5 @@
 /**
- * Hono middleware around a PriorityLoadShedder (Stripe's fleet-usage load shedder): when this
+ * Hono middleware around a priority load shedder (Stripe's fleet-usage load shedder): when this
  * process is full, non-critical requests get 503 `temporary-reduced-capacity` with
  * `Retry-After`, so the reserved share keeps serving critical ones.
  *
@@ -7,14 +7,13 @@
  * app.use('/api/*', loadShed({ shedder, priority: (c) => (isCheckout(c) ? 'critical' : 'normal') }))
  */
 import type { Context, Env, MiddlewareHandler } from 'hono'
-import type { Priority, PriorityLoadShedder } from '../load-shedding/priority-load-shedder.ts'
-import { temporaryReducedCapacity } from '../problem-details.ts'
-import { sendProblem } from './send-problem.ts'
+import { sendProblem, temporaryReducedCapacity } from './problem-details.ts'
+import type { LoadShedder, Priority } from './types.ts'
 
 export type LoadShedEvent = { type: 'admitted' | 'shed'; priority: Priority; inFlight: number }
 
 export type LoadShedOptions<E extends Env = Env> = {
-  shedder: PriorityLoadShedder
+  shedder: LoadShedder
   /** The request's priority. Derive it from something the client cannot forge in production
    * (the route, an authenticated caller); a bare header is only fit for a demo. */
   priority: (c: Context<E>) => Priority
@@ -36,13 +35,11 @@ export function loadShed<E extends Env = Env>({
     const release = shedder.tryAcquire(level)
     onEvent?.({ type: release ? 'admitted' : 'shed', priority: level, inFlight: shedder.inFlight })
     if (release === undefined) {
-      return sendProblem(
-        c,
-        temporaryReducedCapacity({
-          detail: `Shedding ${level} traffic: the server is at capacity.`,
-        }),
-        { 'Retry-After': retryAfter }
-      )
+      const problem = temporaryReducedCapacity({
+        code: 'load_shed',
+        detail: `Shedding ${level} traffic: the server is at capacity.`,
+      })
+      return sendProblem(c, problem, { 'Retry-After': retryAfter })
     }
     try {
       await next()

@@ -1,32 +1,31 @@
 /**
  * The rate-limit middleware for Hono: decides with one or several limiters, answers 429 with
- * `Retry-After`, the draft-11 RateLimit headers and an RFC 9457 body, and reports every decision
- * as an event (metrics, logs).
+ * `Retry-After`, the draft-11 RateLimit fields and an RFC 9457 body, and reports every decision as
+ * an event (metrics, logs). Every field goes through Hono (`c.header`), so what a test sees under
+ * `app.request()` is what a client receives over a socket.
  *
  * - Several limiters per request (a per-second burst and a per-minute quota): all must allow; a
- *   denied request consumes nothing (createMultiLimiter refunds the others).
+ *   refused request consumes nothing (the units the others took are refunded).
  * - Dynamic limits: `limiters` may be a function of the request (an API-key tier).
  * - Weighted cost: `cost` may be a function of the request (an expensive report costs 5).
  * - Refunds: `refundWhen` gives the units back after the handler ran (say, it answered 5xx: the
  *   client should not pay for our failure).
- * - Shadow mode (Envoy's `shadow_mode`, Stripe's dark launch): decide, count and send the headers,
+ * - Shadow mode (Envoy's `shadow_mode`, Stripe's dark launch): decide, count and send the fields,
  *   never block; a store that cannot answer does not block either.
- * - Store outage: the limiters are expected to be resilient (createResilientLimiter); when one
- *   fails closed (StoreUnavailableError) the answer is 503 `temporary-reduced-capacity`.
- *
- * Two forms, one decision:
- * - `rateLimit(options)` is a middleware, for `app.use()` or in front of a route's handler.
- * - `withRateLimit(options, handler)` wraps one handler. Hono then runs the route without its
- *   middleware chain (a route with one handler is dispatched directly, not through `compose`),
- *   so a memory limiter in front of a synchronous handler answers without a single promise. Use
- *   it on a hot route with no other middleware, where that chain is most of what a limiter costs.
+ * - Store outage: a limiter that fails closed rejects with a StoreUnavailableError; the answer is
+ *   503 `temporary-reduced-capacity`, naming no policy since none was exceeded.
  *
  * @example
  * app.get('/api/search', rateLimit({ limiters: [perSecond, perMinute], key: (c) => c.get('clientKey') }), handler)
- * app.get('/api/price', withRateLimit({ limiters: [perSecond], key: clientIp }, (c) => c.json(price())))
  */
 import { randomInt as cryptoRandomInt } from 'node:crypto'
-import type { Context, Env, Handler, MiddlewareHandler } from 'hono'
+import type { Context, Env, MiddlewareHandler } from 'hono'
+import {
+  quotaExceeded,
+  sendProblem,
+  temporaryReducedCapacity,
+  type ProblemDetails,
+} from './problem-details.ts'
 import {
   legacyRateLimitHeaders,
   rateLimitMember,
@@ -34,26 +33,15 @@ import {
   serializeRateLimitPolicy,
   toDelaySeconds,
   toWindowSeconds,
-} from '../headers/ratelimit-headers.ts'
-import {
-  StoreUnavailableError,
-  createMultiLimiter,
-  mostRestrictive,
-  type Decision,
-  type Limiter,
-  type MemoryLimiter,
-  type MultiLimiter,
-  type Policy,
-} from '../limiter/index.ts'
-import { quotaExceeded, temporaryReducedCapacity, type ProblemDetails } from '../problem-details.ts'
-import { sendProblem, setRateLimitFields, setRateLimitHeaders } from './send-problem.ts'
+} from './ratelimit-headers.ts'
+import type { RateLimitDecision, RateLimiter, RateLimitPolicy } from './types.ts'
 
-/** Emitted once per request the middleware sees. */
+/** Emitted once per request the middleware decides. */
 export type RateLimitEvent =
   | {
       type: 'decision'
-      /** One per limiter; a resilient limiter's decisions carry their `source`. */
-      decisions: readonly Decision[]
+      /** One per limiter that answered. */
+      decisions: readonly RateLimitDecision[]
       allowed: boolean
       /** True when the request was denied but let through because of shadow mode. */
       shadowed: boolean
@@ -63,21 +51,19 @@ export type RateLimitEvent =
     }
   | {
       type: 'store-unavailable'
-      policies: readonly Policy[]
+      policies: readonly RateLimitPolicy[]
       /** True when shadow mode let the request through anyway. */
       shadowed: boolean
-      error: StoreUnavailableError
-      /** Time spent before the store was given up on (bounded by the limiters' timeout), in ms. */
+      error: unknown
       durationMs: number
     }
-  | { type: 'refund-failed'; policies: readonly Policy[]; error: unknown }
+  | { type: 'refund-failed'; policies: readonly RateLimitPolicy[]; error: unknown }
 
 export type RateLimitOptions<E extends Env = Env> = {
   /** The limiters for this request, all of which must allow (none: the request passes). A
-   * function must return the same array for the same choice (it is the cache key of the
-   * precomputed RateLimit-Policy field). */
-  limiters: readonly Limiter[] | ((c: Context<E>) => readonly Limiter[])
-  /** The client's key (see client-identity/client-key.ts). */
+   * function must return the same array for the same choice: it keys the prepared fields. */
+  limiters: readonly RateLimiter[] | ((c: Context<E>) => readonly RateLimiter[])
+  /** The client's key (client identity: an address or a verified id, never a raw credential). */
   key: (c: Context<E>) => string | Promise<string>
   /** Units this request costs (default 1), or a function of the request. */
   cost?: number | ((c: Context<E>) => number)
@@ -90,10 +76,6 @@ export type RateLimitOptions<E extends Env = Env> = {
   /** `RateLimit` lists every policy (default) or only the most restrictive one. The draft allows
    * both; every policy is always listed in `RateLimit-Policy`. */
   rateLimitField?: 'all' | 'most-restrictive'
-  /** Called synchronously with every event; must not throw. */
-  onEvent?: (event: RateLimitEvent) => void
-  /** Current time in ms, for the legacy reset timestamp (default Date.now). */
-  clock?: () => number
   /**
    * Up to this many whole seconds added at random to a refusal's `t` and `Retry-After` (default
    * 0: none). Clients refused in the same second then come back spread over that many seconds
@@ -103,45 +85,25 @@ export type RateLimitOptions<E extends Env = Env> = {
   retryJitterSeconds?: number
   /** The jitter's source, an integer in [0, max] (default crypto.randomInt). */
   randomInt?: (max: number) => number
+  /** Whether a limiter's rejection means its store is down, answered 503 (default: the error is
+   * named 'StoreUnavailableError'). Any other rejection goes to the app's error handler. */
+  isStoreUnavailable?: (error: unknown) => boolean
+  /** Current time in ms, for the legacy reset timestamp (default Date.now). */
+  clock?: () => number
+  /** Called synchronously with every event; must not throw. */
+  onEvent?: (event: RateLimitEvent) => void
 }
 
-/** Creates the middleware; the limiters and their RateLimit-Policy field are prepared once. */
-export function rateLimit<E extends Env = Env>(options: RateLimitOptions<E>): MiddlewareHandler<E> {
-  const gate = createGate(options)
-  return function rateLimitMiddleware(c, next) {
-    const outcome = gate(c, next)
-    // An allowed request returns next()'s promise as is; a refusal is a Response to wrap.
-    return outcome instanceof Promise ? outcome : Promise.resolve(outcome)
-  }
-}
+/** What a set of limiters answered: every decision, or that a store could not be asked. */
+type Outcome =
+  | { decided: true; decisions: RateLimitDecision[]; allowed: boolean }
+  | { decided: false; error: unknown }
 
 /**
- * `handler` behind the same decision as `rateLimit(options)`, as ONE handler: on a route with no
- * other middleware Hono calls it directly, without its middleware chain. With `refundWhen`, the
- * handler's response is `c.res` when `refundWhen` reads it.
+ * The middleware: announces the route's policies, decides, then refuses (429 or 503) or lets the
+ * request through with the client's standing.
  */
-export function withRateLimit<E extends Env = Env>(
-  options: RateLimitOptions<E>,
-  handler: Handler<E>
-): Handler<E> {
-  const gate = createGate(options)
-  return function rateLimitedHandler(c, next) {
-    return gate(c, () => handler(c, next))
-  }
-}
-
-/**
- * What both forms run: decides `c`'s request, then either refuses it (the 429 or 503 Response) or
- * sets its RateLimit fields and returns `proceed()` (next() for the middleware, the handler for
- * withRateLimit). Never throws: a bad key or cost (InvalidRequestError) becomes a rejection, as
- * from an async function, for the app's error handler.
- */
-type Gate<E extends Env> = <T>(c: Context<E>, proceed: () => T) => Outcome<T>
-
-/** `proceed()`'s result, or the refusal; a promise of either once something was awaited. */
-type Outcome<T> = T | Response | Promise<Awaited<T> | Response>
-
-function createGate<E extends Env>({
+export function rateLimit<E extends Env = Env>({
   limiters,
   key,
   cost = 1,
@@ -149,287 +111,235 @@ function createGate<E extends Env>({
   shadow = false,
   legacyHeaders = false,
   rateLimitField = 'all',
-  onEvent,
-  clock = Date.now,
   retryJitterSeconds = 0,
   randomInt = (max) => cryptoRandomInt(max + 1),
-}: RateLimitOptions<E>): Gate<E> {
+  isStoreUnavailable = (error) => error instanceof Error && error.name === 'StoreUnavailableError',
+  clock = Date.now,
+  onEvent,
+}: RateLimitOptions<E>): MiddlewareHandler<E> {
   if (!Number.isInteger(retryJitterSeconds) || retryJitterSeconds < 0) {
     throw new RangeError(`retryJitterSeconds must be an integer >= 0, got ${retryJitterSeconds}`)
   }
-  const prepared = new WeakMap<readonly Limiter[], PreparedLimiters>()
-  const prepare = (list: readonly Limiter[]): PreparedLimiters => {
-    let entry = prepared.get(list)
-    if (entry === undefined) {
-      entry = prepareLimiters(list)
-      prepared.set(list, entry)
+  // The RateLimit-Policy field of a set of limiters never changes: serialized once per set.
+  const policyFields = new WeakMap<readonly RateLimiter[], string>()
+  const policyFieldOf = (list: readonly RateLimiter[]) => {
+    let field = policyFields.get(list)
+    if (field === undefined) {
+      field = rateLimitPolicyField(list)
+      policyFields.set(list, field)
     }
-    return entry
-  }
-  const fixed = typeof limiters === 'function' ? undefined : prepare(limiters)
-  const simpleHeaders = !legacyHeaders
-
-  return function gate<T>(c: Context<E>, proceed: () => T): Outcome<T> {
-    try {
-      const chosen = fixed ?? prepare((limiters as (c: Context<E>) => readonly Limiter[])(c))
-      if (chosen.policies.length === 0) return proceed() // no policy applies to this request
-      const keyed = key(c)
-      const units = typeof cost === 'function' ? cost(c) : cost
-      // In memory with a synchronous key (the usual case) nothing here waits: the request is
-      // decided and answered without a promise of the middleware's own.
-      if (chosen.now !== undefined && typeof keyed === 'string') {
-        const started = onEvent === undefined ? 0 : performance.now()
-        const decision = chosen.now.consumeNow(keyed, units)
-        return answer(c, proceed, chosen, keyed, units, [decision], decision.allowed, started)
-      }
-      return decideInStore(c, proceed, chosen, keyed, units)
-    } catch (error) {
-      return Promise.reject(error)
-    }
+    return field
   }
 
-  /** Asks the store (Redis, several limiters), then answers as `answer` does. */
-  async function decideInStore<T>(
-    c: Context<E>,
-    proceed: () => T,
-    chosen: PreparedLimiters,
-    keyed: string | Promise<string>,
-    units: number
-  ): Promise<Awaited<T> | Response> {
+  return async function rateLimitMiddleware(c, next) {
+    const chosen = typeof limiters === 'function' ? limiters(c) : limiters
+    if (chosen.length === 0) return next() // no policy applies to this request
+    const keyed = key(c)
     const clientKey = typeof keyed === 'string' ? keyed : await keyed
-    // Timed only for the event that reports it.
+    const units = typeof cost === 'function' ? cost(c) : cost
+    // Every answer of the resource lists its policies, whatever is decided below.
+    c.header('RateLimit-Policy', policyFieldOf(chosen), { append: true })
+
+    // Timed only for the events that report it.
     const started = onEvent === undefined ? 0 : performance.now()
-    let decisions: readonly Decision[]
-    let allowed: boolean
-    try {
-      if (chosen.single !== undefined) {
-        const decision = await chosen.single.consume(clientKey, units)
-        decisions = [decision]
-        allowed = decision.allowed
-      } else {
-        const result = await (chosen.multi as MultiLimiter).consume(clientKey, units)
-        decisions = result.decisions
-        allowed = result.allowed
-      }
-    } catch (error) {
-      // Anything else (InvalidRequestError: a key too long, a bad cost) is the app's to answer.
-      if (!(error instanceof StoreUnavailableError)) throw error
+    const outcome = await decide(chosen, clientKey, units, isStoreUnavailable)
+    const durationMs = onEvent === undefined ? 0 : performance.now() - started
+
+    if (!outcome.decided) {
       onEvent?.({
         type: 'store-unavailable',
-        policies: chosen.policies,
+        policies: chosen.map((limiter) => limiter.policy),
         shadowed: shadow,
-        error,
-        durationMs: performance.now() - started,
+        error: outcome.error,
+        durationMs,
       })
-      if (shadow) return await proceed()
-      return sendProblem(
-        c,
-        temporaryReducedCapacity({
-          violatedPolicies: chosen.policies.map((policy) => policy.name),
-          detail: 'The rate limit store is unavailable and this service fails closed.',
-        }),
-        { 'Retry-After': '1' }
-      )
+      if (shadow) return next()
+      const problem = temporaryReducedCapacity({
+        code: 'store_unavailable',
+        detail: 'The rate limit store is unavailable and this service fails closed.',
+      })
+      return sendProblem(c, problem, { 'Retry-After': '1' })
     }
-    return await answer(c, proceed, chosen, clientKey, units, decisions, allowed, started)
-  }
 
-  /** Reports the decision, then lets the request through with its headers or refuses it. */
-  function answer<T>(
-    c: Context<E>,
-    proceed: () => T,
-    chosen: PreparedLimiters,
-    clientKey: string,
-    units: number,
-    decisions: readonly Decision[],
-    allowed: boolean,
-    started: number
-  ): Outcome<T> {
+    const { decisions, allowed } = outcome
     onEvent?.({
       type: 'decision',
       decisions,
       allowed,
       shadowed: !allowed && shadow,
       cost: units,
-      durationMs: performance.now() - started,
+      durationMs,
     })
-
-    if (allowed && simpleHeaders) {
-      // The usual request: allowed, draft fields only. No record, no list of members.
-      setRateLimitFields(
-        c,
-        chosen.policyField,
-        rateLimitFieldOf(chosen, decisions, rateLimitField, 0)
-      )
-      return afterHandler(c, proceed, chosen, clientKey, units)
-    }
-
     const refused = !allowed && !shadow
-    // One draw per request: every denied member's `t` and `Retry-After` move together.
+    // One draw per refusal: every denied member's `t` and Retry-After move together.
     const jitter = refused && retryJitterSeconds > 0 ? randomInt(retryJitterSeconds) : 0
-    const headers = rateLimitHeaders(chosen, decisions, {
-      rateLimitField,
-      legacyHeaders,
-      clock,
-      jitter,
-    })
+    const field = rateLimitFieldOf(decisions, rateLimitField, jitter)
+    if (field !== '') c.header('RateLimit', field, { append: true })
+    if (legacyHeaders) setLegacyHeaders(c, decisions, clock())
+
     if (refused) {
-      const refusal = chosen.singleRefusal
-      if (refusal !== undefined) {
-        headers['Retry-After'] = String(
-          retryAfterSeconds((decisions[0] as Decision).retryAfterMs) + jitter
-        )
-        return sendProblem(c, refusal.problem, headers, refusal.body)
-      }
       const denied = decisions.filter((decision) => !decision.allowed)
-      headers['Retry-After'] = String(
-        retryAfterSeconds(Math.max(...denied.map((decision) => decision.retryAfterMs))) + jitter
-      )
-      return sendProblem(
-        c,
-        quotaExceeded({ violatedPolicies: denied.map((decision) => decision.policy.name) }),
-        headers
-      )
+      const wait = retryAfterSeconds(Math.max(...denied.map((d) => d.retryAfterMs))) + jitter
+      const { problem, body } = refusalOf(denied)
+      return sendProblem(c, problem, { 'Retry-After': String(wait) }, body)
     }
 
-    setRateLimitHeaders(c, headers)
-    // Here only when allowed or shadowed: a shadowed denial consumed nothing, so nothing to refund.
-    return afterHandler(c, proceed, chosen, clientKey, allowed ? units : 0)
-  }
+    await next()
 
-  /** Runs the handler; with `refundWhen`, gives the `units` it took back when it says so. */
-  function afterHandler<T>(
-    c: Context<E>,
-    proceed: () => T,
-    chosen: PreparedLimiters,
-    clientKey: string,
-    units: number
-  ): T | Promise<Awaited<T>> {
-    if (refundWhen === undefined || units === 0) return proceed()
-    return Promise.resolve(proceed()).then((result) => {
-      // The middleware's next() leaves the response in c.res; a wrapped handler returns it.
-      if (result instanceof Response) c.res = result
-      if (!refundWhen(c)) return result
+    // A shadowed denial consumed nothing, so only an allowed request has units to give back.
+    if (allowed && units > 0 && refundWhen?.(c)) {
       // Not awaited: the response does not wait for bookkeeping. A failed refund errs strict.
       refund(chosen, clientKey, units).catch((error: unknown) =>
-        onEvent?.({ type: 'refund-failed', policies: chosen.policies, error })
+        onEvent?.({ type: 'refund-failed', policies: chosen.map((l) => l.policy), error })
       )
-      return result
-    })
+    }
   }
-}
-
-type PreparedLimiters = {
-  single: Limiter | undefined
-  /** The single limiter again when it decides synchronously (in memory). */
-  now: Pick<MemoryLimiter, 'consumeNow'> | undefined
-  multi: MultiLimiter | undefined
-  policies: readonly Policy[]
-  /** The RateLimit-Policy field: stable, so serialized once. */
-  policyField: string
-  /** Per policy (same order), its RateLimit member with the name serialized once. */
-  members: readonly ((remaining: number, resetSeconds: number) => string)[]
-  /** With one policy, a refusal always names it: the problem, serialized once. */
-  singleRefusal: { problem: ProblemDetails; body: string } | undefined
-}
-
-function prepareLimiters(limiters: readonly Limiter[]): PreparedLimiters {
-  const policies = limiters.map((limiter) => limiter.policy)
-  return {
-    single: limiters.length === 1 ? limiters[0] : undefined,
-    now: limiters.length === 1 && 'consumeNow' in (limiters[0] as Limiter)
-      ? (limiters[0] as MemoryLimiter)
-      : undefined,
-    multi: limiters.length > 1 ? createMultiLimiter(limiters) : undefined,
-    policies,
-    policyField: serializeRateLimitPolicy(
-      policies.map((policy) => ({
-        name: policy.name,
-        quota: policy.limit,
-        windowSeconds: toWindowSeconds(policy.windowMs),
-      }))
-    ),
-    members: policies.map((policy) => rateLimitMember(policy.name)),
-    singleRefusal: limiters.length === 1 ? singleRefusal(policies[0] as Policy) : undefined,
-  }
-}
-
-function singleRefusal(policy: Policy): { problem: ProblemDetails; body: string } {
-  const problem = quotaExceeded({ violatedPolicies: [policy.name] })
-  return { problem, body: JSON.stringify(problem) }
-}
-
-function refund(chosen: PreparedLimiters, key: string, units: number): Promise<void> {
-  return chosen.single !== undefined
-    ? chosen.single.refund(key, units)
-    : (chosen.multi as MultiLimiter).refund(key, units)
 }
 
 /**
- * The RateLimit member of the policy at `index`. Its `t`: while the policy denies, the wait until
- * a request of this cost can pass (so that `Retry-After`, the largest of these, never points
- * earlier than the effective window, as the draft requires); while it allows, the time until its
- * quota is whole again.
+ * The `RateLimit-Policy` field `rateLimit` sends for these limiters, for another middleware of the
+ * same route that answers before it (see concurrencyLimit's `laterPolicies`).
+ * @example
+ * rateLimitPolicyField([perSecond, perMinute]) // '"burst";q=5;w=1, "minute";q=100;w=60'
  */
-function member(
-  chosen: PreparedLimiters,
-  index: number,
-  decision: Decision,
-  jitter: number
-): string {
-  const serialize = chosen.members[index] as (remaining: number, resetSeconds: number) => string
-  return serialize(
-    decision.remaining,
-    decision.allowed
-      ? toDelaySeconds(decision.resetMs)
-      : retryAfterSeconds(decision.retryAfterMs) + jitter
+export function rateLimitPolicyField(limiters: readonly RateLimiter[]): string {
+  return serializeRateLimitPolicy(
+    limiters.map(({ policy }) => ({
+      name: policy.name,
+      quota: policy.limit,
+      windowSeconds: toWindowSeconds(policy.windowMs),
+    }))
   )
 }
 
-/** The RateLimit field: a member per policy, or only the most restrictive one's. */
-function rateLimitFieldOf(
-  chosen: PreparedLimiters,
-  decisions: readonly Decision[],
-  mode: 'all' | 'most-restrictive',
-  jitter: number,
-  most?: Decision
-): string {
-  // One policy (the usual case): its member, whatever the mode.
-  if (decisions.length === 1) return member(chosen, 0, decisions[0] as Decision, jitter)
-  if (mode === 'all') {
-    return decisions.map((decision, index) => member(chosen, index, decision, jitter)).join(', ')
+// The 429 body of each set of violated policies, serialized once: it never changes, and policy
+// names are configuration, so the map stays small.
+const refusals = new Map<string, { problem: ProblemDetails; body: string }>()
+
+function refusalOf(denied: readonly RateLimitDecision[]) {
+  const names = denied.map((decision) => decision.policy.name)
+  const id = names.join('\n')
+  let refusal = refusals.get(id)
+  if (refusal === undefined) {
+    const problem = quotaExceeded({ violatedPolicies: names })
+    refusal = { problem, body: JSON.stringify(problem) }
+    refusals.set(id, refusal)
   }
-  const chosenMost = most ?? mostRestrictive(decisions)
-  return member(chosen, decisions.indexOf(chosenMost), chosenMost, jitter)
+  return refusal
 }
 
-function rateLimitHeaders(
-  chosen: PreparedLimiters,
-  decisions: readonly Decision[],
-  options: {
-    rateLimitField: 'all' | 'most-restrictive'
-    legacyHeaders: boolean
-    clock: () => number
-    /** Whole seconds added to every denied policy's `t`. */
-    jitter: number
+/**
+ * Asks every limiter; all must allow. A refused request consumes nothing: what the others took is
+ * refunded. A denial is known even while another policy's store is down, so it is still a 429.
+ */
+async function decide(
+  limiters: readonly RateLimiter[],
+  key: string,
+  cost: number,
+  isStoreUnavailable: (error: unknown) => boolean
+): Promise<Outcome> {
+  if (limiters.length === 1) {
+    // One policy, the usual case: its answer is the outcome.
+    try {
+      const decision = await (limiters[0] as RateLimiter).consume(key, cost)
+      return { decided: true, decisions: [decision], allowed: decision.allowed }
+    } catch (error) {
+      if (!isStoreUnavailable(error)) throw error
+      return { decided: false, error }
+    }
   }
-): Record<string, string> {
-  const most = decisions.length === 1 ? (decisions[0] as Decision) : mostRestrictive(decisions)
-  // Decisions come in the order of the limiters, so `index` names the policy of each.
-  const headers: Record<string, string> = {
-    'RateLimit-Policy': chosen.policyField,
-    RateLimit: rateLimitFieldOf(chosen, decisions, options.rateLimitField, options.jitter, most),
+  const results = await Promise.allSettled(limiters.map((limiter) => limiter.consume(key, cost)))
+  const decisions: RateLimitDecision[] = []
+  const took: RateLimiter[] = []
+  let failure: { reason: unknown } | undefined
+  for (const [i, result] of results.entries()) {
+    if (result.status === 'rejected') {
+      failure ??= { reason: result.reason }
+    } else {
+      decisions.push(result.value)
+      if (result.value.allowed) took.push(limiters[i] as RateLimiter)
+    }
   }
-  if (options.legacyHeaders) {
-    Object.assign(
-      headers,
-      legacyRateLimitHeaders({
-        limit: most.policy.limit,
-        remaining: most.remaining,
-        resetMs: most.allowed ? most.resetMs : most.retryAfterMs,
-        nowMs: options.clock(),
-      })
-    )
+  const allowed = failure === undefined && decisions.every((decision) => decision.allowed)
+  if (!allowed && cost > 0) {
+    await Promise.allSettled(took.map((limiter) => limiter.refund(key, cost)))
   }
-  return headers
+  if (failure === undefined || decisions.some((decision) => !decision.allowed)) {
+    return { decided: true, decisions, allowed }
+  }
+  if (!isStoreUnavailable(failure.reason)) throw failure.reason
+  return { decided: false, error: failure.reason }
+}
+
+function refund(limiters: readonly RateLimiter[], key: string, cost: number): Promise<unknown> {
+  return Promise.all(limiters.map((limiter) => limiter.refund(key, cost)))
+}
+
+/** Admitted by a store that failed open: nothing counted it, so its standing is unknown. */
+function unknownStanding(decision: RateLimitDecision): boolean {
+  return decision.source === 'fail-open'
+}
+
+// One serializer per policy name: the name is escaped and checked once, not per request.
+const members = new Map<string, (remaining: number, resetSeconds: number) => string>()
+
+/**
+ * A policy's `RateLimit` member. Its `t`: while the policy denies, the wait until a request of
+ * this cost can pass (so that `Retry-After`, the largest of these, never points earlier than the
+ * effective window, as the draft requires); while it allows, the time until its quota is whole.
+ */
+function memberOf(decision: RateLimitDecision, jitter: number): string {
+  let member = members.get(decision.policy.name)
+  if (member === undefined) {
+    member = rateLimitMember(decision.policy.name)
+    members.set(decision.policy.name, member)
+  }
+  const t = decision.allowed
+    ? toDelaySeconds(decision.resetMs)
+    : retryAfterSeconds(decision.retryAfterMs) + jitter
+  return member(decision.remaining, t)
+}
+
+/** The `RateLimit` field: a member per known policy, or only the most restrictive one's; '' when
+ * none is known (the store failed open), and the field is then left out. */
+function rateLimitFieldOf(
+  decisions: readonly RateLimitDecision[],
+  mode: 'all' | 'most-restrictive',
+  jitter: number
+): string {
+  if (decisions.length === 1) {
+    const decision = decisions[0] as RateLimitDecision
+    return unknownStanding(decision) ? '' : memberOf(decision, jitter)
+  }
+  const known = decisions.filter((decision) => !unknownStanding(decision))
+  if (known.length === 0) return ''
+  if (mode === 'most-restrictive') return memberOf(mostRestrictive(known), jitter)
+  return known.map((decision) => memberOf(decision, jitter)).join(', ')
+}
+
+/** The de-facto X-RateLimit-* trio, for the most restrictive known policy. */
+function setLegacyHeaders(c: Context, decisions: readonly RateLimitDecision[], now: number): void {
+  const known = decisions.filter((decision) => !unknownStanding(decision))
+  if (known.length === 0) return
+  const most = mostRestrictive(known)
+  const headers = legacyRateLimitHeaders({
+    limit: most.policy.limit,
+    remaining: most.remaining,
+    resetMs: most.allowed ? most.resetMs : most.retryAfterMs,
+    nowMs: now,
+  })
+  for (const [name, value] of Object.entries(headers)) c.header(name, value)
+}
+
+/**
+ * The decision a client should be shown: among denials the one that keeps it waiting longest;
+ * when all allowed, the one with the least quota left (ties: the later reset).
+ */
+function mostRestrictive(decisions: readonly RateLimitDecision[]): RateLimitDecision {
+  return decisions.reduce((most, d) => {
+    if (d.allowed !== most.allowed) return d.allowed ? most : d
+    if (!d.allowed) return d.retryAfterMs > most.retryAfterMs ? d : most
+    if (d.remaining !== most.remaining) return d.remaining < most.remaining ? d : most
+    return d.resetMs > most.resetMs ? d : most
+  })
 }

@@ -1,0 +1,1 @@
+export { isClockTime, isValidTimeZone, quietHoursEnd, type QuietHours } from './quiet-hours.ts'

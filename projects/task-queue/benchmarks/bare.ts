@@ -1,0 +1,104 @@
+/**
+ * The baselines of the queue benchmark: bare BullMQ doing what the service does, in a child
+ * process of its own (so its CPU is its own). One mode per run, from the environment:
+ *
+ *   MODE=add        CONCURRENCY callers, each awaiting queue.add in a loop, for DURATION_MS
+ *   MODE=add-bulk   CONCURRENCY callers, each awaiting queue.addBulk(BATCH jobs) in a loop
+ *   MODE=worker     a Worker with a no-op processor at CONCURRENCY, until SIGTERM
+ *   MODE=produce    queue.add at RATE jobs/s for DURATION_MS (the end-to-end producer)
+ *
+ * Jobs carry the options the service gives a noop job (toJobOptions), so Redis does the same
+ * work on both sides. Prints one JSON line: `{"ready":true}` when it starts measuring, then
+ * `{"jobs":N,"seconds":S,"cpuSeconds":C}` when done (CPU of the measured part only).
+ */
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Queue, Worker } from 'bullmq'
+import { Redis } from 'ioredis'
+import { toJobOptions } from '../src/jobs/job-requests.ts'
+
+const env = process.env
+const mode = env.MODE
+const concurrency = Number(env.CONCURRENCY ?? 50)
+const durationMs = Number(env.DURATION_MS ?? 10_000)
+const keepCompleted = Number(env.KEEP_COMPLETED ?? 1000)
+const retention = { keepCompleted, keepCompletedSeconds: 86_400, keepFailed: 5000 }
+const connection = new Redis(env.REDIS_URL!, { maxRetriesPerRequest: null })
+const queueOptions = { connection, prefix: env.QUEUE_PREFIX! }
+const job = () => ({
+  name: 'noop',
+  data: {},
+  opts: toJobOptions({ name: 'noop', data: {} }, randomUUID(), retention),
+})
+const print = (value: object) => process.stdout.write(`${JSON.stringify(value)}\n`)
+
+async function timed(run: (until: number) => Promise<number>): Promise<void> {
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  print({ ready: true })
+  const jobs = await run(started + durationMs)
+  const used = process.cpuUsage(cpu)
+  print({
+    jobs,
+    seconds: (performance.now() - started) / 1000,
+    cpuSeconds: (used.user + used.system) / 1e6,
+  })
+}
+
+if (mode === 'add' || mode === 'add-bulk' || mode === 'produce') {
+  const queue = new Queue(env.QUEUE_NAME!, queueOptions)
+  await queue.waitUntilReady()
+  const batch = Number(env.BATCH ?? 100)
+  if (mode === 'produce') {
+    const rate = Number(env.RATE ?? 1000)
+    await timed(async (until) => {
+      let sent = 0
+      const start = performance.now()
+      const pending: Promise<unknown>[] = []
+      // Paced: job k leaves at start + k / rate, whatever the previous adds are doing.
+      while (performance.now() < until) {
+        const due = Math.floor(((performance.now() - start) / 1000) * rate)
+        for (; sent < due; sent++) {
+          const { name, data, opts } = job()
+          pending.push(queue.add(name, data, opts))
+        }
+        await sleep(1)
+      }
+      await Promise.all(pending)
+      return sent
+    })
+  } else {
+    await timed(async (until) => {
+      let jobs = 0
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (performance.now() < until) {
+            if (mode === 'add') {
+              const { name, data, opts } = job()
+              await queue.add(name, data, opts)
+              jobs++
+            } else {
+              await queue.addBulk(Array.from({ length: batch }, job))
+              jobs += batch
+            }
+          }
+        })
+      )
+      return jobs
+    })
+  }
+  await queue.close()
+  await connection.quit()
+} else if (mode === 'worker') {
+  const worker = new Worker(env.QUEUE_NAME!, async () => {}, { ...queueOptions, concurrency })
+  await worker.waitUntilReady()
+  print({ ready: true })
+  process.once('SIGTERM', () => {
+    void worker.close().then(async () => {
+      await connection.quit()
+      process.exit(0)
+    })
+  })
+} else {
+  throw new Error(`MODE must be add, add-bulk, worker or produce; got ${mode}`)
+}

@@ -1,0 +1,5 @@
+export {
+  createBatchingProducer,
+  type BatchingProducer,
+  type BatchingProducerOptions,
+} from './batching-producer.ts'

@@ -1,0 +1,7 @@
+export {
+  createEffectLedger,
+  type EffectLedger,
+  type EffectLedgerOptions,
+  type EffectOutcome,
+  type EffectWrite,
+} from './effect-ledger.ts'

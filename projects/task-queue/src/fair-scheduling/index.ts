@@ -1,0 +1,6 @@
+export {
+  createFairQueue,
+  type FairJob,
+  type FairQueue,
+  type FairQueueOptions,
+} from './fair-queue.ts'

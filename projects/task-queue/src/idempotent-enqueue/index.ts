@@ -1,0 +1,8 @@
+export {
+  createIdempotentEnqueue,
+  fingerprintOf,
+  IdempotencyKeyReusedError,
+  type IdempotentEnqueue,
+  type IdempotentEnqueueOptions,
+  type IdempotentResult,
+} from './idempotent-enqueue.ts'

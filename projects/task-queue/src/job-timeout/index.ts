@@ -1,0 +1,7 @@
+export {
+  JobCancelledError,
+  JobTimeoutError,
+  withTimeout,
+  type CancellableProcessor,
+  type TimeoutOptions,
+} from './job-timeout.ts'

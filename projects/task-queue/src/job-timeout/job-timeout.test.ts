@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Queue, Worker, type Job } from 'bullmq'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import {
+  JobTimeoutError,
+  withTimeout,
+  type CancellableProcessor,
+  type TimeoutOptions,
+} from './job-timeout.ts'
+
+const connection = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
+  maxRetriesPerRequest: null,
+})
+afterAll(() => connection.quit())
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/** A queue and a worker running `processor` wrapped with a deadline, on a fresh queue name. */
+function start<R>(processor: CancellableProcessor<Job, R>, options: TimeoutOptions<Job>) {
+  const name = `timeout-${randomUUID()}`
+  const queue = new Queue(name, { connection })
+  const worker = new Worker(name, withTimeout(processor, options), { connection })
+  cleanups.push(async () => {
+    await worker.close()
+    await queue.obliterate({ force: true })
+    await queue.close()
+  })
+  const failed = (attempts = 1) =>
+    new Promise<{ job: Job; error: Error }>((resolve) =>
+      worker.on('failed', (job, error) => {
+        if (job && job.attemptsMade >= attempts) resolve({ job, error })
+      })
+    )
+  const active = () => new Promise<Job>((resolve) => worker.once('active', resolve))
+  return { queue, worker, failed, active }
+}
+
+describe('withTimeout()', () => {
+  it('when a processor that honours its signal runs past the deadline, the job fails and no step runs after it', async () => {
+    const steps = `steps-${randomUUID()}`
+    const { queue, failed } = start(
+      async (_job, signal) => {
+        for (let i = 0; i < 40; i++) {
+          await sleep(25, undefined, { signal })
+          await connection.rpush(steps, String(Date.now()))
+        }
+        return 'finished'
+      },
+      { timeoutMs: 200 }
+    )
+
+    const outcome = failed()
+    await queue.add('slow', {})
+    const { job, error } = await outcome
+    const stepsAtFailure = await connection.llen(steps)
+    // Ten steps' worth of time: a processor that kept going would have written several more.
+    await sleep(250)
+
+    expect(error).toBeInstanceOf(JobTimeoutError)
+    expect(job.failedReason).toBe('job timed out after 200 ms')
+    expect(stepsAtFailure).toBeLessThan(40)
+    expect(await connection.llen(steps)).toBe(stepsAtFailure)
+    await connection.del(steps)
+  })
+
+  it('when a processor ignores its signal, the job still fails at the deadline', async () => {
+    const { queue, failed } = start(() => sleep(2000).then(() => 'late'), { timeoutMs: 150 })
+
+    const outcome = failed()
+    await queue.add('stubborn', {})
+    const { job } = await outcome
+
+    expect(job.failedReason).toBe('job timed out after 150 ms')
+    expect(job.finishedOn! - job.processedOn!).toBeLessThan(1500)
+  })
+
+  it('when the deadline comes from the job data, each job gets its own', async () => {
+    const { queue, failed } = start(() => sleep(400, 'done'), {
+      timeoutMs: (job) => (job.data as { timeoutMs?: number }).timeoutMs,
+    })
+    const completed = new Promise<Job>((resolve) =>
+      cleanupSafeOnce(queue.name, 'completed', resolve)
+    )
+
+    const outcome = failed()
+    await queue.add('short', { timeoutMs: 100 })
+    await queue.add('none', {})
+
+    expect((await outcome).job.name).toBe('short')
+    expect((await completed).name).toBe('none')
+  })
+
+  it('when a timeout is not retryable, the job fails after one attempt of three', async () => {
+    const { queue, failed } = start(() => sleep(1000, 'late'), {
+      timeoutMs: 100,
+      retryOnTimeout: false,
+    })
+
+    const outcome = failed()
+    await queue.add('once', {}, { attempts: 3 })
+    const { job } = await outcome
+
+    expect(job.attemptsMade).toBe(1)
+    expect(await job.getState()).toBe('failed')
+  })
+
+  it('when a timeout is retryable, every attempt gets a fresh deadline', async () => {
+    const { queue, failed } = start(() => sleep(1000, 'late'), { timeoutMs: 80 })
+
+    const outcome = failed(3)
+    await queue.add('thrice', {}, { attempts: 3 })
+    const { job } = await outcome
+
+    expect(job.attemptsMade).toBe(3)
+  })
+
+  it('when BullMQ cancels the running job, the processor is signalled and the job is not retried', async () => {
+    let sawAbort = false
+    const { queue, worker, failed, active } = start(
+      async (_job, signal) => {
+        signal.addEventListener('abort', () => (sawAbort = true))
+        return sleep(5000, 'late', { signal })
+      },
+      { timeoutMs: 10_000 }
+    )
+
+    const running = active()
+    const outcome = failed()
+    await queue.add('cancel-me', {}, { attempts: 3 })
+    const job = await running
+    // 'active' is emitted just before BullMQ starts tracking the job's signal: retry briefly.
+    for (let i = 0; i < 100 && !worker.cancelJob(job.id!, 'operator asked'); i++) await sleep(10)
+    const { job: failedJob } = await outcome
+
+    expect(sawAbort).toBe(true)
+    expect(failedJob.failedReason).toBe('job cancelled: operator asked')
+    expect(failedJob.attemptsMade).toBe(1)
+  })
+})
+
+/** A second worker-less listener: QueueEvents would need its own connection; poll instead. */
+function cleanupSafeOnce(queueName: string, _event: 'completed', resolve: (job: Job) => void) {
+  const queue = new Queue(queueName, { connection })
+  const timer = setInterval(() => {
+    void queue.getCompleted(0, 0).then(async ([job]) => {
+      if (!job) return
+      clearInterval(timer)
+      await queue.close()
+      resolve(job)
+    })
+  }, 20)
+  cleanups.push(async () => {
+    clearInterval(timer)
+    await queue.close()
+  })
+}

@@ -1,0 +1,231 @@
+/**
+ * Everything the API does with the queue, over injected connections: enqueue (direct, batched,
+ * fair, idempotent, deduplicated), look a job up wherever it is (tenant backlog, queue,
+ * dead-letter queue), cancel it, and close. The routes translate its answers to HTTP.
+ */
+import { randomUUID } from 'node:crypto'
+import { Queue, type Job, type JobsOptions } from 'bullmq'
+import { deadQueuePrefix, type Config } from './config.ts'
+import { createDeadLetterQueue, type DeadLetterQueue } from './dead-letter/index.ts'
+import { createBatchingProducer, type BatchingProducer } from './enqueue-batching/index.ts'
+import { createFairQueue, type FairJob, type FairQueue } from './fair-scheduling/index.ts'
+import { createIdempotentEnqueue, type IdempotentEnqueue } from './idempotent-enqueue/index.ts'
+import type { RedisClient } from './redis-client.ts'
+import {
+  toJobOptions,
+  type BulkJobRequest,
+  type JobRequest,
+  type TaskJobOptions,
+} from './jobs/job-requests.ts'
+
+export type JobState =
+  | 'queued'
+  | 'waiting'
+  | 'delayed'
+  | 'prioritized'
+  | 'active'
+  | 'completed'
+  | 'failed'
+  | 'dead'
+  | 'waiting-children'
+  | 'unknown'
+
+export type EnqueueResult = {
+  id: string
+  name: string
+  state: JobState
+  /** An earlier request with the same Idempotency-Key created this job. */
+  duplicate: boolean
+  /** A job with the same deduplication id was already there; `id` is that job. */
+  deduplicated: boolean
+}
+
+export type CancelResult = 'cancelled' | 'cancelling' | 'finished' | 'not-found'
+
+/** A job wherever it is: in its tenant's backlog, in the queue, or dead. */
+export type FoundJob =
+  | { where: 'backlog'; job: FairJob }
+  | { where: 'queue'; job: Job; state: JobState }
+  | { where: 'dead'; job: Job }
+
+export type QueueServiceOptions = {
+  /** A request-path client: fails fast while Redis is down (@kit/redis role 'request'). */
+  redis: RedisClient
+  config: Pick<
+    Config,
+    | 'QUEUE_NAME'
+    | 'QUEUE_PREFIX'
+    | 'KEEP_COMPLETED'
+    | 'KEEP_COMPLETED_SECONDS'
+    | 'KEEP_FAILED'
+    | 'IDEMPOTENCY_TTL_SECONDS'
+    | 'FAIR_SCHEDULING'
+    | 'FAIR_WINDOW'
+    | 'BATCH_ENQUEUE'
+    | 'DEAD_LETTER_MAX_AGE_DAYS'
+    | 'DEAD_LETTER_MAX_COUNT'
+  >
+  /** Channel workers listen on for cancellations of running jobs. */
+  cancelChannel?: string
+}
+
+export type QueueService = ReturnType<typeof createQueueService>
+
+/** The channel a queue's workers receive cancellation requests on. */
+export function cancelChannelOf(queueName: string): string {
+  return `task-queue:cancel:${queueName}`
+}
+
+/** The key of a queue's tenant backlogs: same hash tag as the queue. */
+export function fairKeyPrefix(config: Pick<Config, 'QUEUE_PREFIX'>): string {
+  return `${config.QUEUE_PREFIX}:fair`
+}
+
+/** Jobs cancelled on purpose stay in `failed`; every other final failure goes to the DLQ. */
+export function shouldDeadLetter(job: Job): boolean {
+  return !job.failedReason?.startsWith('job cancelled')
+}
+
+function initialState(opts: JobsOptions): JobState {
+  if (opts.delay) return 'delayed'
+  if (opts.priority) return 'prioritized'
+  return 'waiting'
+}
+
+/**
+ * @example
+ * ```ts
+ * const service = createQueueService({ redis, config })
+ * const result = await service.enqueue({ name: 'noop', data: {} })
+ * ```
+ */
+export function createQueueService({
+  redis,
+  config,
+  cancelChannel = cancelChannelOf(config.QUEUE_NAME),
+}: QueueServiceOptions) {
+  const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX })
+  queue.on('error', () => {
+    // Surfaced per call (a rejected add answers 503); the client logs the outage once.
+  })
+  const producer: BatchingProducer<unknown> | undefined = config.BATCH_ENQUEUE
+    ? createBatchingProducer(queue)
+    : undefined
+  const fair: FairQueue = createFairQueue({
+    redis,
+    queue,
+    keyPrefix: fairKeyPrefix(config),
+    window: config.FAIR_WINDOW,
+  })
+  const idempotency: IdempotentEnqueue = createIdempotentEnqueue({
+    redis,
+    prefix: `task-queue:idempotency:${config.QUEUE_NAME}`,
+    ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+  })
+  const dlq: DeadLetterQueue = createDeadLetterQueue({
+    source: queue,
+    connection: redis,
+    queueOptions: { prefix: deadQueuePrefix(config.QUEUE_NAME) },
+    retention: {
+      maxAgeMs: config.DEAD_LETTER_MAX_AGE_DAYS * 24 * 3_600_000,
+      maxCount: config.DEAD_LETTER_MAX_COUNT,
+    },
+    shouldDeadLetter,
+  })
+  dlq.queue.on('error', () => {})
+  const retention = {
+    keepCompleted: config.KEEP_COMPLETED,
+    keepCompletedSeconds: config.KEEP_COMPLETED_SECONDS,
+    keepFailed: config.KEEP_FAILED,
+  }
+
+  /** Jobs of a tenant wait their turn in its backlog; delayed and deduplicated ones do not. */
+  const viaBacklog = (request: JobRequest, opts: TaskJobOptions) =>
+    request.tenant !== undefined && config.FAIR_SCHEDULING && !opts.delay && !opts.deduplication
+
+  /** Adds the job under `jobId`; answers the id it has (another one when deduplicated). */
+  async function add(request: JobRequest, opts: TaskJobOptions): Promise<string> {
+    if (viaBacklog(request, opts)) {
+      await fair.add(request.tenant!, request.name, request.data, {
+        ...opts,
+        jobId: opts.jobId!,
+      })
+      return opts.jobId!
+    }
+    const job = producer
+      ? await producer.add(request.name, request.data, opts)
+      : await queue.add(request.name, request.data, opts)
+    return job.id!
+  }
+
+  async function enqueue(request: JobRequest, idempotencyKey?: string): Promise<EnqueueResult> {
+    const jobId = randomUUID()
+    const opts = toJobOptions(request, jobId, retention)
+    const state: JobState = viaBacklog(request, opts) ? 'queued' : initialState(opts)
+    if (idempotencyKey !== undefined) {
+      const { jobId: id, duplicate } = await idempotency.enqueue({
+        key: idempotencyKey,
+        jobId,
+        fingerprint: request,
+        add: (claimed) => add(request, { ...opts, jobId: claimed }),
+      })
+      return { id, name: request.name, state, duplicate, deduplicated: false }
+    }
+    const id = await add(request, opts)
+    return { id, name: request.name, state, duplicate: false, deduplicated: id !== jobId }
+  }
+
+  return {
+    queue,
+    dlq,
+    fair,
+    enqueue,
+    /** Every job of a bulk request, each with its own key; concurrent adds share batches. */
+    enqueueBulk(requests: BulkJobRequest[]): Promise<EnqueueResult[]> {
+      return Promise.all(
+        requests.map(({ idempotencyKey, ...request }) => enqueue(request, idempotencyKey))
+      )
+    },
+    async find(id: string): Promise<FoundJob | undefined> {
+      const pending = await fair.pending(id)
+      if (pending) return { where: 'backlog', job: pending }
+      // State first, then the job: the job may finish between the two reads, and a state read
+      // earlier than the data can only be behind it. Data that say "finished" while the state
+      // does not get the state read again, so a completed job never shows without its result.
+      let state = (await queue.getJobState(id)) as JobState
+      const job = await queue.getJob(id)
+      if (job) {
+        if (job.finishedOn && state !== 'completed' && state !== 'failed') {
+          state = await job.getState()
+        }
+        return { where: 'queue', job, state }
+      }
+      const dead = await dlq.get(id)
+      return dead ? { where: 'dead', job: dead } : undefined
+    },
+    async cancel(id: string): Promise<CancelResult> {
+      if (await fair.cancel(id)) return 'cancelled'
+      const job = await queue.getJob(id)
+      if (!job) return (await dlq.get(id)) ? 'finished' : 'not-found'
+      const state = await job.getState()
+      if (state === 'completed' || state === 'failed') return 'finished'
+      if (state !== 'active') {
+        // remove() refuses a job a worker holds the lock of: it just became active.
+        const removed = await job.remove().then(
+          () => true,
+          () => false
+        )
+        if (removed) return 'cancelled'
+      }
+      // A running job is cancelled by its worker (its AbortSignal): tell every worker.
+      await redis.publish(cancelChannel, id)
+      return 'cancelling'
+    },
+    async close(): Promise<void> {
+      await producer?.drain()
+      await fair.close()
+      await dlq.close()
+      await queue.close()
+    },
+  }
+}
