@@ -44,10 +44,15 @@ export function loadOrCreateApiKey(path: string): { key: string; created: boolea
   } catch (error) {
     throw fail(`${path} cannot be written (${(error as Error).message}); set API_KEY instead`)
   }
-  if ((statSync(path).mode & 0o077) !== 0) {
-    throw fail(`${path} is readable by group or others; chmod 600 it`)
+  let mode: number
+  let key: string
+  try {
+    mode = statSync(path).mode
+    key = readFileSync(path, 'utf8').trim()
+  } catch (error) {
+    throw fail(`${path} cannot be read (${(error as Error).message}); set API_KEY instead`)
   }
-  const key = readFileSync(path, 'utf8').trim()
+  if ((mode & 0o077) !== 0) throw fail(`${path} is readable by group or others; chmod 600 it`)
   if (key.length < 16) throw fail(`${path} holds no key of at least 16 characters`)
   return { key, created }
 }
