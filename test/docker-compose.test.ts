@@ -92,3 +92,45 @@ describe('docker-compose.yml', () => {
     }
   })
 })
+
+describe("docker-compose.yml: the shortener's scale profile", () => {
+  const nginx = read('loadtests/nginx/url-shortener.conf')
+  const upstream = [...nginx.matchAll(/^\s*server\s+([\w-]+):(\d+);/gm)].map(([, host]) => host!)
+  const instances = upstream.map((name) => [name, compose.services[name]] as const)
+  const balancer = compose.services['load-balancer']
+  const env = (service: Service | undefined, key: string) => service?.environment?.[key]
+
+  it('when nginx balances over the instances, each is a url-shortener service of the profile', () => {
+    expect(upstream.length).toBeGreaterThanOrEqual(2)
+
+    for (const [name, service] of instances) {
+      expect(service, name).toBeDefined()
+      expect(service?.build?.args?.['PROJECT'], name).toBe('url-shortener')
+      expect(service?.profiles, name).toContain('scale')
+      expect(balancer?.depends_on, name).toContain(name)
+    }
+  })
+
+  it('when a client talks to the balancer, every instance prints the same public origin, the one nginx publishes', () => {
+    const published = (balancer as { ports?: string[] }).ports?.map((port) => port.split(':')[0])
+    const origins = new Set(instances.map(([, service]) => env(service, 'PUBLIC_BASE_URL')))
+
+    expect(origins.size).toBe(1)
+    const [origin] = [...origins]
+    expect(published).toContain(new URL(origin!).port)
+  })
+
+  it('when a management call lands on either instance, the same key is accepted: one API_KEY and one key file', () => {
+    const keys = new Set(instances.map(([, service]) => env(service, 'API_KEY')))
+    const databases = new Set(instances.map(([, service]) => env(service, 'DB_FILE')))
+    const volumes = new Set(instances.map(([, service]) => service?.volumes?.join(',')))
+    const workers = new Set(instances.map(([, service]) => env(service, 'WORKER_ID')))
+
+    expect(keys.size).toBe(1)
+    expect([...keys][0]).toMatch(/\$\{URL_SHORTENER_API_KEY/)
+    // Without URL_SHORTENER_API_KEY the key is generated beside DB_FILE: one file for both.
+    expect(databases.size).toBe(1)
+    expect(volumes.size).toBe(1)
+    expect(workers.size).toBe(instances.length)
+  })
+})

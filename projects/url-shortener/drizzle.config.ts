@@ -4,6 +4,6 @@ import { defineConfig } from 'drizzle-kit'
 // commit drizzle/. They are applied by openDatabase() at start and in tests.
 export default defineConfig({
   dialect: 'sqlite',
-  schema: ['./src/db/schema.ts', './src/analytics/analytics.schema.ts'],
+  schema: ['./src/links/links.schema.ts', './src/analytics/analytics.schema.ts'],
   out: './drizzle',
 })

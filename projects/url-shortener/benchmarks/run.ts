@@ -91,7 +91,10 @@ const createRun: Run = async ({ smoke, command }) => {
       env: { CODE_STRATEGY: strategy, TRACK_CLICKS: 'false', ...env },
       async beforeStop(started, run) {
         const metrics = await (await getManaged(`${started.url}/metrics`)).text()
-        run.observed.collisionRetries = metricValue(metrics, 'url_shortener_code_collision_retries')
+        run.observed.collisionRetries = metricValue(
+          metrics,
+          'url_shortener_code_collision_retries_total'
+        )
       },
     })
   )

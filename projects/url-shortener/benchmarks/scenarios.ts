@@ -305,7 +305,7 @@ export function createScenario({
         const retries = run.observed.collisionRetries
         if (typeof retries !== 'number') {
           problems.push(
-            `${run.target}: url_shortener_code_collision_retries not read from /metrics`
+            `${run.target}: url_shortener_code_collision_retries_total not read from /metrics`
           )
           continue
         }

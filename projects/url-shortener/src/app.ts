@@ -1,43 +1,53 @@
-import { errorHandler, kitMiddleware, limitBody, notFoundHandler } from '@kit/http'
+import {
+  createOpenApiApp,
+  errorHandler,
+  kitMiddleware,
+  limitBody,
+  notFoundHandler,
+  serveApiDocs,
+} from '@kit/http'
+import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { createHealth, createMetrics } from '@kit/http'
-import { Hono } from 'hono'
 import type { MiddlewareHandler } from 'hono'
 import { every } from 'hono/combine'
 import type { Logger } from 'pino'
 import type { RateLimiterAbstract } from 'rate-limiter-flexible'
 import { deleteLinkAnalytics } from './analytics/analytics-queries.ts'
-import { createAnalyticsRoutes } from './analytics/analytics.routes.ts'
+import { createStatsRoutes } from './routes/stats.routes.ts'
 import type { ClickRecorder } from './analytics/click-recorder.ts'
 import type { Config } from './config.ts'
-import type { Db } from './db/database.ts'
-import type { CachedLinkStore } from './links/cached-link-store.ts'
-import { createLinkSchemas } from './links/link-input.ts'
-import { isLive } from './links/link-store.ts'
+import type { Db } from './database.ts'
+import type { LinkCache } from './link-cache/link-cache.ts'
+import { createLinkSchemas } from './routes/link-schemas.ts'
 import type { LinkStore, RedirectEntry } from './links/link-store.ts'
-import { createLinkRoutes } from './links/links.routes.ts'
-import { hostOf } from './links/target-url.ts'
-import { apiKeyAuth } from './protection/api-key.ts'
-import type { ApiKeyVariables } from './protection/api-key.ts'
-import { rateLimit } from './protection/create-rate-limit.ts'
+import { createLinkRoutes } from './routes/links.routes.ts'
+import { hostOf } from './target-url/target-url.ts'
+import { apiKeyAuth } from './middleware/api-key.ts'
+import { clientIp, limitCreations } from './middleware/creation-limit.ts'
+import { createCallerIdentity } from './middleware/caller-identity.ts'
 import { registerShortenerMetrics } from './metrics.ts'
-import { createRedirectRoutes, isRedirectPath } from './redirects/redirect.routes.ts'
+import { describeOperationalRoutes } from './routes/operational-docs.ts'
+import { createRedirectRoutes } from './routes/redirect.routes.ts'
 
-/** JSON bodies over 16 KiB are refused with 413 (U10), with or without Content-Length. */
+/** JSON bodies over 16 KiB are refused with 413, with or without Content-Length. */
 export const MAX_BODY_BYTES = 16 * 1024
 
 export type AppSettings = Pick<
   Config,
   | 'PUBLIC_BASE_URL'
+  | 'HOST'
   | 'ANONYMOUS_CREATE'
   | 'REDIRECT_STATUS'
   | 'REDIRECT_CACHE_MAX_AGE'
   | 'DENY_HOSTS'
+  | 'IMPORT_MAX_BYTES'
+  | 'ACCESS_LOG'
 >
 
 export type AppDeps = {
   config: AppSettings
   links: LinkStore
-  cache: CachedLinkStore<RedirectEntry>
+  cache: LinkCache<RedirectEntry>
   /** The database of the links and the click analytics. */
   db: Db
   /** Click analytics; absent when TRACK_CLICKS=false. */
@@ -52,6 +62,18 @@ export type AppDeps = {
   /** Request metrics and GET /metrics (behind the API key); the app adds its own gauges. */
   metrics?: ReturnType<typeof createMetrics>
   now?: () => number
+}
+
+/**
+ * The names and addresses of this service, refused as targets: the public host, and the address
+ * it listens on when that is one address (every interface's addresses cannot be known here;
+ * loopback and unspecified addresses are refused whatever the settings).
+ */
+function ownHosts({ PUBLIC_BASE_URL, HOST }: Pick<AppSettings, 'PUBLIC_BASE_URL' | 'HOST'>) {
+  const listening = HOST.toLowerCase()
+  return listening === '0.0.0.0' || listening === '::'
+    ? [hostOf(PUBLIC_BASE_URL)]
+    : [hostOf(PUBLIC_BASE_URL), listening]
 }
 
 /**
@@ -79,48 +101,48 @@ export function createApp({
   health,
   metrics,
   now = Date.now,
-}: AppDeps): Hono {
-  const app = new Hono()
-  const kit = kitMiddleware({ logger })
-  const perRequest: MiddlewareHandler = metrics
-    ? (c, next) => kit(c, async () => void (await metrics.middleware(c, next)))
-    : kit
-  // The redirect is the service's hot path and its answer is tiny: the per-request stack (a
-  // request id, the secure-headers merge, a latency histogram) costs about as much CPU as the
-  // redirect itself. GET /:code sends the same SECURE_HEADERS in its own header object and is
-  // counted by its own counters; every other request goes through the full stack.
-  app.use(function kitStackExceptRedirects(c, next) {
-    return c.req.method === 'GET' && isRedirectPath(c.req.path) ? next() : perRequest(c, next)
-  })
+}: AppDeps): OpenAPIHono {
+  const app = createOpenApiApp()
+  // One stack for every route, the redirect included: request id, secure headers, access log,
+  // then the latency histogram. The same under app.request() and on a socket.
+  app.use(
+    kitMiddleware({
+      logger,
+      accessLog: config.ACCESS_LOG === 'off' ? false : config.ACCESS_LOG,
+    })
+  )
+  if (metrics) app.use(metrics.middleware)
   app.onError(errorHandler({ logger }))
   app.notFound(notFoundHandler)
 
   const requireApiKey = apiKeyAuth({ apiKey })
   app.route('/', health.routes)
   if (metrics) app.get('/metrics', requireApiKey, metrics.handler)
-  app.use('/api/*', limitBody(MAX_BODY_BYTES))
+  describeOperationalRoutes(app, { metrics: metrics !== undefined })
+  // JSON bodies are small; a CSV import has its own limit, checked as its body is spooled.
+  const jsonBodyLimit = limitBody(MAX_BODY_BYTES)
+  const bodyLimitExceptImport: MiddlewareHandler = (c, next) =>
+    c.req.method === 'POST' && c.req.path === '/api/links/import' ? next() : jsonBodyLimit(c, next)
+  app.use('/api/*', bodyLimitExceptImport)
 
-  const stats = new Hono<{ Variables: ApiKeyVariables }>()
-  stats.use(requireApiKey)
-  stats.route(
+  app.route(
     '/',
-    createAnalyticsRoutes({
+    createStatsRoutes({
       db,
-      recorder: clicks ?? { flush: async () => ({ clicks: 0, rows: 0 }) },
-      findLinkId(code) {
-        const link = links.get(code)
-        return link && isLive(link, now()) ? link.id : undefined
-      },
+      requireApiKey,
+      recorder: clicks ?? { flush: () => Promise.resolve({ clicks: 0, rows: 0 }) },
+      // Expired and used-up links keep their stats: a finished campaign's numbers are the
+      // point of it. Only a deleted link's analytics are gone (deleted with it).
+      findLinkId: (code) => links.get(code)?.id,
       clock: now,
     })
   )
-  app.route('/api/links/:code/stats', stats)
 
   const identify = apiKeyAuth({ apiKey, required: !config.ANONYMOUS_CREATE })
   const createGuard = creationLimiter
     ? every(
         identify,
-        rateLimit({ limiter: creationLimiter, skip: (c) => c.get('authenticated') === true })
+        limitCreations({ limiter: creationLimiter, skip: (c) => c.get('authenticated') === true })
       )
     : identify
   app.route(
@@ -129,16 +151,26 @@ export function createApp({
       links,
       cache,
       schemas: createLinkSchemas({
-        policy: { ownHosts: [hostOf(config.PUBLIC_BASE_URL)], denyHosts: config.DENY_HOSTS },
+        policy: { ownHosts: ownHosts(config), denyHosts: config.DENY_HOSTS },
         now,
       }),
       publicBaseUrl: config.PUBLIC_BASE_URL,
+      importMaxBytes: config.IMPORT_MAX_BYTES,
       requireApiKey,
       createGuard,
+      callerIdentity: createCallerIdentity({ secret: apiKey, clientIp }),
       onDelete: (link) => deleteLinkAnalytics(db, link.id),
       now,
     })
   )
+
+  // Before the redirect: /docs and /openapi.json must not be taken for codes.
+  serveApiDocs(app, {
+    title: 'URL shortener',
+    version: '1.0.0',
+    description:
+      'Short links with a read-through cache and click analytics. Management routes take the API key as `X-API-Key` or `Authorization: Bearer`.',
+  })
 
   const redirects = createRedirectRoutes({
     cache,
@@ -153,8 +185,8 @@ export function createApp({
 
   if (metrics) {
     registerShortenerMetrics(metrics.registry, {
-      cacheStats: cache.stats,
-      pendingClicks: clicks?.pending,
+      cacheStats: () => cache.stats(),
+      pendingClicks: clicks && (() => clicks.pending()),
       collisionRetries: () => links.collisionRetries,
       redirects: () => redirects.counters,
     })

@@ -1,3 +1,4 @@
+import { parseEnv } from '@kit/config'
 import { z } from 'zod'
 import { CODE_STRATEGIES } from './codes/code-strategy.ts'
 
@@ -20,6 +21,7 @@ export const DEFAULT_DENY_HOSTS = [
 ]
 
 const REDIRECT_STATUSES = [301, 302, 307, 308] as const
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 const csvList = z.string().transform((value) =>
   value
@@ -36,8 +38,13 @@ const schema = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   /** The origin short links are printed with; its host is refused as a target (no loops). */
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
-  /** Protects the management API. Unset: main generates one and prints it once. */
+  /** Protects the management API. Unset: read from API_KEY_FILE, generated there if absent. */
   API_KEY: z.string().min(16).optional(),
+  /**
+   * Where the generated key lives when API_KEY is unset (mode 0600, created once, read on every
+   * later start). Default: beside DB_FILE, `<name>.api-key`.
+   */
+  API_KEY_FILE: z.string().min(1).optional(),
   ANONYMOUS_CREATE: z.stringbool().default(true),
   /** Anonymous creates per client IP per minute; 0 turns the limit off. */
   CREATE_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
@@ -54,31 +61,41 @@ const schema = z.object({
   WORKER_ID: z.coerce.number().int().min(0).max(1023).default(0),
   /** Entries of the in-process LRU (embedded mode). */
   CACHE_SIZE: z.coerce.number().int().min(1).default(10_000),
-  /** Lifetime of a Redis cache entry: bounds staleness if an invalidation is ever lost. */
+  /** Lifetime of a Redis cache entry: gives the memory of links nobody follows back. */
   CACHE_TTL_SECONDS: z.coerce.number().int().min(1).default(3600),
   /** Most-clicked links loaded into the cache at start. */
   WARM_UP_LINKS: z.coerce.number().int().min(0).default(1000),
   TRACK_CLICKS: z.stringbool().default(true),
+  /** Largest CSV import body; a 100,000-link export with 200-character URLs is about 25 MB. */
+  IMPORT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(32 * 1024 * 1024),
   DENY_HOSTS: csvList.default(DEFAULT_DENY_HOSTS),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /**
+   * The level of the access log (one line per request: method, path, status, ms, request id);
+   * `off` writes none. Lines below LOG_LEVEL are not written either. 5xx are always logged as
+   * errors.
+   */
+  ACCESS_LOG: z.enum(['off', 'debug', 'info']).default('off'),
+  /**
+   * After SIGTERM, how long to keep serving (every response with `Connection: close`, /readyz
+   * 503) before the listener closes: the load balancer's time to stop sending here.
+   */
+  DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(1000),
+  /** Then, how long requests in flight may take before their connections are cut. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
 })
 
 export type Config = Omit<z.infer<typeof schema>, 'PUBLIC_BASE_URL'> & { PUBLIC_BASE_URL: string }
 
-/** The environment does not describe a runnable service; `message` names every bad key. */
-export class ConfigError extends Error {
-  constructor(
-    message: string,
-    readonly keys: string[]
-  ) {
-    super(message)
-    this.name = this.constructor.name
-  }
-}
-
 /**
- * Parses the environment once, at start. Empty variables count as unset, so `REDIS_URL=` keeps
- * the embedded mode. Defaults give the embedded mode: SQLite file, in-process cache, no Redis.
+ * Parses the environment once, at start, through `@kit/config`'s `parseEnv`: empty variables
+ * count as unset (`REDIS_URL=` keeps the embedded mode), defaults give the embedded mode
+ * (SQLite file, in-process cache, no Redis), and one ConfigError names every bad key, the
+ * cross-key checks included.
  *
  * @throws {ConfigError} naming every invalid key, not just the first.
  * @example
@@ -87,29 +104,16 @@ export class ConfigError extends Error {
  * ```
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== '')
-  )
-  const result = schema.safeParse(present)
-  const problems = (result.error?.issues ?? []).map((issue) => ({
-    key: issue.path.join('.'),
-    message: issue.message,
-  }))
-  // Checked on the raw input so it is reported together with the schema's issues.
-  if (present.CODE_STRATEGY === 'snowflake-scrambled' && present.CODE_SECRET === undefined) {
-    problems.push({
-      key: 'CODE_SECRET',
-      message: 'required when CODE_STRATEGY is snowflake-scrambled',
-    })
-  }
-  if (!result.success || problems.length > 0) {
-    const keys = [...new Set(problems.map((problem) => problem.key))]
-    throw new ConfigError(
-      `Invalid environment: ${problems.map(({ key, message }) => `${key} (${message})`).join('; ')}`,
-      keys
-    )
-  }
-  const config = result.data as z.infer<typeof schema>
+  const config = parseEnv(schema, env, {
+    check(present, issues) {
+      if (present.CODE_STRATEGY === 'snowflake-scrambled' && present.CODE_SECRET === undefined) {
+        issues.push({
+          key: 'CODE_SECRET',
+          message: 'required when CODE_STRATEGY is snowflake-scrambled',
+        })
+      }
+    },
+  })
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST
   return {
     ...config,

@@ -1,6 +1,6 @@
 import { createLogger, serveApp } from '@kit/http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { USER_AGENTS } from '../src/analytics/analytics-testing.ts'
+import { USER_AGENTS } from './user-agents.ts'
 import { API_KEY, buildTestApp, createLink, request } from './helpers.ts'
 
 const HOUR = 3_600_000
@@ -59,7 +59,9 @@ async function linkWithClicks(): Promise<string> {
 
 async function getJson<T>(path: string): Promise<{ status: number; body: T }> {
   const res = await request(app, 'GET', path)
-  expect(res.headers.get('content-type')).toMatch(res.ok ? /^application\/json/ : /^application\/problem\+json/)
+  expect(res.headers.get('content-type')).toMatch(
+    res.ok ? /^application\/json/ : /^application\/problem\+json/
+  )
   return { status: res.status, body: (await res.json()) as T }
 }
 
@@ -118,6 +120,47 @@ describe('GET /api/links/:code/stats', () => {
     expect(failing.headers.get('retry-after')).toBe('1')
     expect(((await failing.json()) as ErrorBody).code).toBe('analytics_unavailable')
     expect(recovered.body.total).toBe(1)
+  })
+
+  it('when a link has expired or is used up, its stats stay readable; once deleted, 404', async () => {
+    clock = T0
+    const { code: expiring } = await createLink(app, {
+      url: 'https://example.com/campaign',
+      expiresInSeconds: 3600,
+    })
+    const { code: once } = await createLink(app, { url: 'https://example.com/once', maxVisits: 1 })
+    await clickAt(expiring, T0 + 1000, USER_AGENTS.chromeWindows)
+    await clickAt(expiring, T0 + 2000, USER_AGENTS.safariIos)
+    await clickAt(once, T0 + 3000, USER_AGENTS.firefoxLinux)
+    clock = T0 + 2 * HOUR
+
+    const redirects = await Promise.all([expiring, once].map(async (c) => app.request(`/${c}`)))
+    const afterEnd = await Promise.all(
+      [
+        `/api/links/${expiring}/stats`,
+        `/api/links/${expiring}/stats/timeseries?from=2026-03-01&to=2026-03-02`,
+        `/api/links/${once}/stats`,
+      ].map((path) => getJson<Counts>(path))
+    )
+    await request(app, 'DELETE', `/api/links/${expiring}`)
+    const afterDelete = await request(app, 'GET', `/api/links/${expiring}/stats`)
+
+    expect(redirects.map((res) => res.status)).toEqual([404, 404])
+    expect(afterEnd.map(({ status }) => status)).toEqual([200, 200, 200])
+    expect(afterEnd.map(({ body }) => body.total)).toEqual([2, 2, 1])
+    expect(afterDelete.status).toBe(404)
+  })
+
+  it('when clicks come without a User-Agent or with a blank one, they are counted as bots', async () => {
+    clock = T0
+    const { code } = await createLink(app, { url: 'https://example.com/scripted' })
+
+    await app.request(`/${code}`)
+    await app.request(`/${code}`, { headers: { 'User-Agent': '' } })
+    await clickAt(code, T0 + 1000, USER_AGENTS.chromeWindows)
+    const { body } = await getJson<Counts>(`/api/links/${code}/stats`)
+
+    expect(body).toMatchObject({ total: 3, humans: 1, bots: 2 })
   })
 
   it('when the API key is missing, refuses before reading anything', async () => {

@@ -8,7 +8,9 @@ async function locations(
   code: string,
   times: number
 ): Promise<(string | number)[]> {
-  const responses = await Promise.all(Array.from({ length: times }, () => app.request(`/${code}`)))
+  const responses = await Promise.all(
+    Array.from({ length: times }, async () => app.request(`/${code}`))
+  )
   return responses.map((res) => res.headers.get('location') ?? res.status)
 }
 
@@ -42,7 +44,7 @@ describe('cache coherence, two instances sharing Redis and one SQLite file', () 
   it('when instance A edits a link that B has cached, B serves the new target on its next request', async () => {
     const { code } = await createLink(a.app, { url: 'https://example.com/old' })
     await locations(b.app, code, 5)
-    await waitFor(() => redisA.exists(`${keyPrefix}:{${code}}`))
+    await waitFor(async () => (await redisA.keys(`${keyPrefix}:*:{${code}}`)).length === 1)
     const hitsBefore = b.cache.stats().hits
     await locations(b.app, code, 5)
 
@@ -60,13 +62,13 @@ describe('cache coherence, two instances sharing Redis and one SQLite file', () 
   it('when instance A deletes a link that B has cached, B answers 404 to 100 immediate requests', async () => {
     const { code } = await createLink(a.app, { url: 'https://example.com/doomed' })
     await locations(b.app, code, 5)
-    await waitFor(() => redisA.exists(`${keyPrefix}:{${code}}`))
+    await waitFor(async () => (await redisA.keys(`${keyPrefix}:*:{${code}}`)).length === 1)
 
     await request(a.app, 'DELETE', `/api/links/${code}`)
     const fromB = await locations(b.app, code, 100)
 
     expect(new Set(fromB)).toEqual(new Set([404]))
-    expect(await redisA.exists(`${keyPrefix}:{${code}}`)).toBe(0)
+    expect(await redisA.keys(`${keyPrefix}:*:{${code}}`)).toEqual([])
   })
 
   it('when edits and reads interleave on both instances, every read after an edit sees that edit', async () => {

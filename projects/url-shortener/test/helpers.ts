@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url'
 import { createHealth, createLogger, createMetrics } from '@kit/http'
 import { createRedis, pingRedis } from '@kit/redis'
-import { tempSqliteFile, uniqueName, waitFor } from '@kit/testing'
+import { tempSqliteFile, uniqueName } from '@kit/testing'
 import { afterAll, beforeAll, inject } from 'vitest'
-import type { Hono } from 'hono'
+import type { Logger } from 'pino'
 import type { Redis } from 'ioredis'
 import { createClickRecorder } from '../src/analytics/click-recorder.ts'
 import type { ClickRecorder } from '../src/analytics/click-recorder.ts'
@@ -11,23 +11,26 @@ import { createApp } from '../src/app.ts'
 import { createCodeStrategy } from '../src/codes/code-strategy.ts'
 import { loadConfig } from '../src/config.ts'
 import type { Config } from '../src/config.ts'
-import { openDatabase } from '../src/db/database.ts'
-import type { OpenedDatabase } from '../src/db/database.ts'
-import { createCachedLinkStore } from '../src/links/cached-link-store.ts'
-import type { CachedLinkStore } from '../src/links/cached-link-store.ts'
+import { openServiceDatabase } from '../src/database.ts'
+import type { ServiceDatabase } from '../src/database.ts'
+import { createLinkCache } from '../src/link-cache/link-cache.ts'
+import type { LinkCache } from '../src/link-cache/link-cache.ts'
 import { createLinkStore } from '../src/links/link-store.ts'
 import type { LinkStore, RedirectEntry } from '../src/links/link-store.ts'
-import { createCreationLimiter } from '../src/protection/create-rate-limit.ts'
+import { createCreationLimiter } from '../src/middleware/creation-limit.ts'
 
 export const API_KEY = 'test-api-key-0123456789'
+
+/** The app as createApp() builds it. */
+export type App = ReturnType<typeof createApp>
 export const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url))
 
-export type TestDatabase = OpenedDatabase & { path: string; cleanup(): Promise<void> }
+export type TestDatabase = ServiceDatabase & { path: string; cleanup(): Promise<void> }
 
 /** A real SQLite file in a fresh temp dir, migrated like production. */
 export function openTestDatabase(label = 'url-shortener'): TestDatabase {
   const file = tempSqliteFile(label)
-  const database = openDatabase(file.path, { migrationsFolder: MIGRATIONS })
+  const database = openServiceDatabase(file.path, { migrationsFolder: MIGRATIONS })
   return {
     ...database,
     path: file.path,
@@ -48,14 +51,16 @@ export type TestAppOptions = {
   now?: () => number
   /** Redis key prefix; unique per app by default so test files never share keys. */
   keyPrefix?: string
+  /** Default: silent. */
+  logger?: Logger
 }
 
 export type TestApp = {
-  app: Hono
+  app: App
   config: Config
   database: TestDatabase
   links: LinkStore
-  cache: CachedLinkStore<RedirectEntry>
+  cache: LinkCache<RedirectEntry>
   clicks?: ClickRecorder
   /** Stops the recorder and cache; closes the database if the app opened it. */
   close(): Promise<void>
@@ -72,6 +77,7 @@ export function buildTestApp({
   env = {},
   now,
   keyPrefix = uniqueName('link'),
+  logger = createLogger({ level: 'silent' }),
 }: TestAppOptions = {}): TestApp {
   const config = loadConfig({
     PUBLIC_BASE_URL: 'https://sho.rt',
@@ -90,7 +96,7 @@ export function buildTestApp({
     }),
     now,
   })
-  const cache = createCachedLinkStore({
+  const cache = createLinkCache({
     load: (code) => links.redirectEntry(code),
     version: (entry) => entry.version,
     redis,
@@ -122,7 +128,7 @@ export function buildTestApp({
           })
         : undefined,
     apiKey: config.API_KEY as string,
-    logger: createLogger({ level: 'silent' }),
+    logger,
     health,
     metrics,
     now,
@@ -144,33 +150,47 @@ export function buildTestApp({
 
 type Json = Record<string, unknown> | unknown[]
 
-/** A JSON request through app.request(); `key: false` sends no API key. */
+/**
+ * A JSON request through app.request(); `key: false` sends no API key; `clientIp` is the TCP
+ * peer address the app sees (as @hono/node-server gives it in `c.env.incoming`).
+ */
 export function request(
-  app: Hono,
+  app: App,
   method: string,
   path: string,
   {
     body,
     key = API_KEY,
     headers = {},
-  }: { body?: Json | string; key?: string | false; headers?: Record<string, string> } = {}
+    clientIp,
+  }: {
+    body?: Json | string
+    key?: string | false
+    headers?: Record<string, string>
+    clientIp?: string
+  } = {}
 ): Promise<Response> {
   return Promise.resolve(
-    app.request(path, {
-      method,
-      headers: {
-        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        ...(key === false ? {} : { 'X-API-Key': key }),
-        ...headers,
+    app.request(
+      path,
+      {
+        method,
+        headers: {
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...(key === false ? {} : { 'X-API-Key': key }),
+          ...headers,
+        },
+        body:
+          body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    })
+      clientIp === undefined ? undefined : { incoming: { socket: { remoteAddress: clientIp } } }
+    )
   )
 }
 
 /** Creates a link through the API and returns its body; fails the test on anything but 201. */
 export async function createLink(
-  app: Hono,
+  app: App,
   body: Json
 ): Promise<{ code: string; target: string; shortUrl: string }> {
   const res = await request(app, 'POST', '/api/links', { body })
@@ -195,7 +215,7 @@ export function twoInstances(options: Omit<TestAppOptions, 'redis' | 'keyPrefix'
   const keyPrefix = uniqueName('two-instances')
   const a = buildTestApp({ ...options, redis: redisA, keyPrefix })
   const b = buildTestApp({ ...options, redis: redisB, keyPrefix })
-  beforeAll(() => waitFor(() => redisA.status === 'ready' && redisB.status === 'ready'))
+  beforeAll(() => Promise.all([a.cache.ready(), b.cache.ready()]))
   afterAll(async () => {
     await a.close()
     await b.close()

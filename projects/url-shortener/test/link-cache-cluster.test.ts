@@ -1,12 +1,14 @@
 import { connectCluster, startRedisCluster, uniqueName } from '@kit/testing'
 import type { RedisCluster } from '@kit/testing'
+import { createHash } from 'node:crypto'
 import { Redis, type Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCachedLinkStore } from '../src/links/cached-link-store.ts'
+import { createRedisLinkCache } from '../src/link-cache/redis-link-cache.ts'
 
 // The Redis link cache on a real Redis Cluster (three masters), as two instances of the service
-// would use it: each with its own Cluster client. Both scripts take an entry and its version
-// floor, which share the code's hash tag, so each runs on the one master that owns the code.
+// would use it: each with its own Cluster client. Every script takes an entry and its meta key
+// (version floor and fences), which share the code's hash tag, so each runs on the one master
+// that owns the code. The keys' run is a digest of every master's run_id.
 
 type Entry = { target: string; version: number }
 
@@ -27,6 +29,7 @@ beforeAll(async () => {
   cluster = await startRedisCluster()
   clientA = await connect()
   clientB = await connect()
+  run = await clusterRun()
 }, 60_000)
 
 afterAll(async () => {
@@ -51,19 +54,46 @@ function createSource() {
   }
 }
 
-/** One cache instance on `client`. The store's option is typed as a single-node ioredis client;
- * a Cluster offers the same commands it uses (defineCommand, get, ping). */
-function instance(client: Cluster, source: ReturnType<typeof createSource>) {
-  return createCachedLinkStore({
+/** One cache instance on `client`, in use once it knows the cluster's run. */
+async function instance(client: Cluster, source: ReturnType<typeof createSource>) {
+  const cache = createRedisLinkCache({
     load: source.load,
     version: (entry: Entry) => entry.version,
-    redis: client as unknown as Redis,
+    redis: client,
     keyPrefix,
   })
+  await cache.ready()
+  return cache
 }
 
-const entryKey = (code: string) => `${keyPrefix}:{${code}}`
-const floorKey = (code: string) => `${keyPrefix}-version:{${code}}`
+/** The digest of every master's run_id, as the cache names its keys with it. */
+async function clusterRun(): Promise<string> {
+  const ids: string[] = []
+  for (const master of clientA.nodes('master')) {
+    ids.push(/^run_id:(\w+)/m.exec(await master.info('server'))?.[1] ?? '')
+  }
+  return createHash('sha256').update(ids.sort().join(',')).digest('hex').slice(0, 16)
+}
+let run = ''
+const entryKey = (code: string) => `${keyPrefix}:${run}:{${code}}`
+const metaKey = (code: string) => `${entryKey(code)}:meta`
+
+/** Changes `code` in the source through `cache`, as PATCH does. */
+function change(
+  cache: Awaited<ReturnType<typeof instance>>,
+  source: ReturnType<typeof createSource>,
+  code: string,
+  entry: Entry
+) {
+  return cache.change(
+    code,
+    () => {
+      source.rows.set(code, entry)
+      return entry
+    },
+    (changed) => changed.version
+  )
+}
 
 /** Codes whose entries live on three different masters. */
 async function codePerMaster(label: string): Promise<string[]> {
@@ -88,14 +118,14 @@ async function nodesHolding(key: string): Promise<number[]> {
   return holding
 }
 
-describe('createCachedLinkStore on a Redis Cluster', () => {
+describe('createRedisLinkCache on a Redis Cluster', () => {
   it('when instance A reads codes on three masters, fills each on its master; instance B then hits without loading', async () => {
     const source = createSource()
     const codes = await codePerMaster('fill')
     for (const code of codes)
       source.rows.set(code, { target: `https://${code}.example/`, version: 1 })
-    const a = instance(clientA, source)
-    const b = instance(clientB, source)
+    const a = await instance(clientA, source)
+    const b = await instance(clientB, source)
 
     for (const code of codes) await a.get(code)
     // The fill is not awaited by get(): wait until each entry is in.
@@ -114,33 +144,34 @@ describe('createCachedLinkStore on a Redis Cluster', () => {
     }
   })
 
-  it('when instance A invalidates codes on three masters, instance B reads the new values at once', async () => {
+  it('when instance A changes codes on three masters, instance B reads the new values at once', async () => {
     const source = createSource()
     const codes = await codePerMaster('edit')
-    const a = instance(clientA, source)
-    const b = instance(clientB, source)
+    const a = await instance(clientA, source)
+    const b = await instance(clientB, source)
     await a.warm(codes.map((code) => [code, { target: 'https://old.example/', version: 1 }]))
 
-    for (const code of codes) source.rows.set(code, { target: 'https://new.example/', version: 2 })
-    for (const code of codes) await a.invalidate(code, 2)
+    for (const code of codes)
+      await change(a, source, code, { target: 'https://new.example/', version: 2 })
     const fromB = await Promise.all(codes.map((code) => b.get(code)))
 
     expect(fromB).toEqual(codes.map(() => ({ target: 'https://new.example/', version: 2 })))
     expect(a.stats()).toMatchObject({ errors: 0, degraded: false })
     for (const code of codes) {
-      // The floor sits on the entry's master (same hash tag), with a TTL.
-      const [owner] = await nodesHolding(floorKey(code))
+      // The floor sits on the entry's master (same hash tag), with a TTL, its fence lifted.
+      const [owner] = await nodesHolding(metaKey(code))
       expect(owner).toBe((await cluster.masterOf(entryKey(code))).port)
-      expect(await clientB.pttl(floorKey(code))).toBeGreaterThan(0)
+      expect(await clientB.pttl(metaKey(code))).toBeGreaterThan(0)
+      expect(await clientB.hkeys(metaKey(code))).toEqual(['floor'])
     }
   })
 
-  it('when a fill loaded before an invalidation lands after it, the master refuses it', async () => {
+  it('when a fill loaded before a change lands after it, the master refuses it', async () => {
     const source = createSource()
     source.rows.set('race', { target: 'https://old.example/', version: 5 })
     const readerClient = await connect()
-    const reader = instance(readerClient, source)
-    const writer = instance(clientA, source)
+    const reader = await instance(readerClient, source)
+    const writer = await instance(clientA, source)
     // Hold the reader's fill between its load and Redis, as a slow network would.
     const scripted = readerClient as unknown as Record<
       string,
@@ -158,8 +189,7 @@ describe('createCachedLinkStore on a Redis Cluster', () => {
       })
 
     const served = await reader.get('race')
-    source.rows.set('race', { target: 'https://new.example/', version: 6 })
-    await writer.invalidate('race', 6)
+    await change(writer, source, 'race', { target: 'https://new.example/', version: 6 })
     const stored = await release()
     readerClient.disconnect()
 

@@ -1,8 +1,45 @@
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { RESERVED_WORDS } from '../src/links/alias.ts'
-import { HOSTILE_TARGETS, VALID_TARGETS } from '../src/links/target-url.fixtures.ts'
-import { buildTestApp, countRows, createLink, request } from './helpers.ts'
+
+// One target per reason checkTarget refuses (its own test holds the full corpus): what the API
+// must turn into a 400 naming `url` with nothing stored.
+const HOSTILE_TARGETS = [
+  'javascript:alert(1)',
+  'JaVaScRiPt:alert(document.cookie)',
+  'data:text/html,<script>alert(1)</script>',
+  'ftp://example.com/file',
+  'java\tscript:alert(1)',
+  'https://example.com/\u202egnp.exe',
+  '//evil.example.net/path',
+  'http:evil.example.net',
+  'https:\\/evil.example.net',
+  'https://bank.example@phish.example.net/login',
+  'https://sho.rt/abc',
+  'https://bit.ly/3abcd',
+  'http://localhost:3000/abc',
+  'http://0x7f000001/',
+  'http://[::ffff:127.0.0.1]/',
+  'http://0.0.0.0:3000/',
+  `https://example.com/${'a'.repeat(2100)}`,
+]
+
+/** Valid targets of every shape: IDN, ports, query, fragment, IPv4 and IPv6 literals. */
+const VALID_TARGETS = [
+  'https://example.com',
+  'HTTPS://EXAMPLE.COM/UPPER/Case',
+  'https://example.com:8443/path',
+  'https://example.com/search?q=short+links&lang=en',
+  'https://example.com/page#section-2',
+  'https://münchen.example/straße',
+  'https://例え.テスト/パス?キー=値',
+  'http://192.0.2.10:8080/status',
+  'https://[2001:db8::1]:8443/x?y=z',
+  'https://example.com/emoji/🙂',
+]
+import { createLogger, serveApp } from '@kit/http'
+import { API_KEY, buildTestApp, countRows, createLink, request } from './helpers.ts'
+import type { TestApp } from './helpers.ts'
 
 type ErrorJson = {
   code: string
@@ -21,7 +58,7 @@ describe('POST /api/links', () => {
     })
 
     expect(res.status).toBe(201)
-    const link = (await res.json()) as Record<string, unknown>
+    const link = (await res.json()) as Record<string, unknown> & { code: string }
     expect(link).toMatchObject({
       target: 'https://example.com/page',
       redirectType: null,
@@ -63,14 +100,13 @@ describe('POST /api/links', () => {
     }
   })
 
-  it('when given 20+ valid http(s) URLs (IDN, ports, query, fragment), accepts them all', async () => {
+  it('when given valid http(s) URLs (IDN, ports, query, fragment, IP literals), accepts them all', async () => {
     const statuses = await Promise.all(
       VALID_TARGETS.map(
         async (url) => (await request(app, 'POST', '/api/links', { body: { url } })).status
       )
     )
 
-    expect(VALID_TARGETS.length).toBeGreaterThanOrEqual(20)
     expect(statuses.filter((status) => status !== 201)).toEqual([])
   })
 
@@ -150,7 +186,7 @@ describe('POST /api/links', () => {
     expect(upper.status).toBe(201)
   })
 
-  it('when reuse is asked for a URL that has a plain link, responds 200 with that link', async () => {
+  it('when reuse is asked for a URL the caller already shortened, responds 200 with that link', async () => {
     const first = await createLink(app, { url: 'https://example.com/reused' })
 
     const again = await request(app, 'POST', '/api/links', {
@@ -163,6 +199,33 @@ describe('POST /api/links', () => {
     expect(again.status).toBe(200)
     expect(((await again.json()) as { code: string }).code).toBe(first.code)
     expect(without.status).toBe(201)
+  })
+
+  it('when reuse is asked for a URL someone else shortened, creates a new link and reveals nothing of theirs', async () => {
+    const url = 'https://example.com/campaign-2026'
+    const keyAlias = await request(app, 'POST', '/api/links', {
+      body: { url, alias: 'key-holder-alias' },
+    })
+    const keyPlain = await createLink(app, { url })
+    const asAnonymous = (clientIp: string) =>
+      request(app, 'POST', '/api/links', { body: { url, reuse: true }, key: false, clientIp })
+
+    const first = await asAnonymous('203.0.113.5')
+    const again = await asAnonymous('203.0.113.5')
+    const other = await asAnonymous('198.51.100.7')
+    const keyAgain = await request(app, 'POST', '/api/links', { body: { url, reuse: true } })
+
+    const code = async (res: Response) => ((await res.json()) as { code: string }).code
+    const [firstCode, againCode, otherCode, keyCode] = await Promise.all(
+      [first, again, other, keyAgain].map(code)
+    )
+    expect(keyAlias.status).toBe(201)
+    expect([first.status, again.status, other.status, keyAgain.status]).toEqual([
+      201, 200, 201, 200,
+    ])
+    expect(againCode).toBe(firstCode)
+    expect(new Set([firstCode, otherCode, keyPlain.code, 'key-holder-alias']).size).toBe(4)
+    expect(keyCode).toBe(keyPlain.code)
   })
 
   it('when reuse is combined with an alias or an expiry, responds 400 naming reuse', async () => {
@@ -319,11 +382,12 @@ describe('POST /api/links/bulk', () => {
   const { app, database, close } = buildTestApp()
   afterAll(close)
 
-  const rows = [
+  /** Five rows: valid, invalid, an alias, the same alias again, valid with a limit. */
+  const rowsWith = (alias: string) => [
     { url: 'https://example.com/1' },
     { url: 'ftp://example.com/2' },
-    { url: 'https://example.com/3', alias: 'bulk-alias' },
-    { url: 'https://example.com/4', alias: 'bulk-alias' },
+    { url: 'https://example.com/3', alias },
+    { url: 'https://example.com/4', alias },
     { url: 'https://example.com/5', maxVisits: 2 },
   ]
 
@@ -331,7 +395,7 @@ describe('POST /api/links/bulk', () => {
     const before = countRows(database)
 
     const res = await request(app, 'POST', '/api/links/bulk', {
-      body: { links: rows, dryRun: true },
+      body: { links: rowsWith('bulk-dry-run'), dryRun: true },
     })
 
     expect(res.status).toBe(200)
@@ -358,7 +422,9 @@ describe('POST /api/links/bulk', () => {
   it('when run for real, creates the valid rows and reports each one', async () => {
     const before = countRows(database)
 
-    const res = await request(app, 'POST', '/api/links/bulk', { body: { links: rows } })
+    const res = await request(app, 'POST', '/api/links/bulk', {
+      body: { links: rowsWith('bulk-for-real') },
+    })
 
     const body = (await res.json()) as { results: { status: string; link?: { code: string } }[] }
     expect(body.results.map((row) => row.status)).toEqual([
@@ -368,7 +434,7 @@ describe('POST /api/links/bulk', () => {
       'conflict',
       'created',
     ])
-    expect(body.results[2]?.link?.code).toBe('bulk-alias')
+    expect(body.results[2]?.link?.code).toBe('bulk-for-real')
     expect(countRows(database)).toBe(before + 3)
   })
 
@@ -383,71 +449,173 @@ describe('POST /api/links/bulk', () => {
 })
 
 describe('GET /api/links/export.csv, POST /api/links/import', () => {
-  const source = buildTestApp()
-  const destination = buildTestApp()
-  afterAll(async () => {
-    await source.close()
-    await destination.close()
-  })
+  const importCsv = (app: TestApp['app'], csv: string, query = '') =>
+    request(app, 'POST', `/api/links/import${query}`, {
+      body: csv,
+      headers: { 'Content-Type': 'text/csv' },
+    })
 
-  it('when an export is imported elsewhere, the second export is identical', async () => {
-    await createLink(source.app, { url: 'https://example.com/a' })
+  it('when an export is imported elsewhere, the second export is identical, expired and used-up links included', async () => {
+    let clock = Date.parse('2026-03-01T12:00:00Z')
+    const source = buildTestApp({ now: () => clock })
+    const destination = buildTestApp()
+    const { code: plain } = await createLink(source.app, { url: 'https://example.com/a' })
     await createLink(source.app, {
       url: 'https://example.com/b,"quoted"',
       alias: 'csv-alias',
       redirectType: 308,
     })
-    await createLink(source.app, {
-      url: 'https://example.com/c',
-      expiresAt: '2999-01-01T00:00:00.000Z',
-      maxVisits: 5,
+    const { code: once } = await createLink(source.app, {
+      url: 'https://example.com/once',
+      maxVisits: 1,
     })
+    await createLink(source.app, { url: 'https://example.com/soon', expiresInSeconds: 60 })
+    await source.app.request(`/${once}`)
+    clock += 120_000
+
     const exported = await request(source.app, 'GET', '/api/links/export.csv')
     const csv = await exported.text()
-
-    const imported = await request(destination.app, 'POST', '/api/links/import', {
-      body: csv,
-      headers: { 'Content-Type': 'text/csv' },
-    })
+    const imported = await importCsv(destination.app, csv)
     const reexported = await (await request(destination.app, 'GET', '/api/links/export.csv')).text()
+    const redirect = await destination.app.request(`/${plain}`)
+    await source.close()
+    await destination.close()
 
     expect(exported.headers.get('content-type')).toMatch(/^text\/csv/)
-    expect(csv.split('\n')).toHaveLength(5)
-    expect(await imported.json()).toMatchObject({ created: 3, invalid: 0, conflict: 0 })
+    expect(csv.split('\n')).toHaveLength(6)
+    expect(csv).toContain(',1,1,')
+    expect(await imported.json()).toMatchObject({ rows: 4, created: 4, invalid: 0, conflict: 0 })
     expect(reexported).toBe(csv)
+    expect(redirect.headers.get('location')).toBe('https://example.com/a')
   })
 
-  it('when the CSV has bad rows, reports them per row and imports the rest', async () => {
+  it('when a 100,000-link export (10 MB) is imported over a socket, every link comes back as it was', async () => {
+    const destination = buildTestApp()
+    const server = await serveApp(destination.app, {
+      port: 0,
+      hostname: '127.0.0.1',
+      logger: createLogger({ level: 'silent' }),
+      handleSignals: false,
+    })
+    // An export as GET /api/links/export.csv writes it: one link per row, oldest first, a mix
+    // of plain, permanent, expiring and visit-limited (some used up) links.
+    const created = Date.parse('2025-06-01T00:00:00Z')
+    const iso = (ms: number) => new Date(ms).toISOString()
+    const rows = Array.from({ length: 100_000 }, (_, i) => {
+      const limited = i % 11 === 0
+      return [
+        `k${i.toString(36).padStart(8, '0')}`,
+        `https://shop.example.com/products/${i}?utm_source=newsletter&utm_campaign=spring-${i % 97}`,
+        i % 10 === 0 ? '301' : '',
+        i % 7 === 0 ? iso(created + i * 60_000) : '',
+        limited ? '5' : '',
+        limited ? String(i % 6) : '0',
+        iso(created + i),
+        String(i % 3 !== 0),
+        String(i % 5 === 0),
+      ].join(',')
+    })
+    const csv = `code,url,redirect_type,expires_at,max_visits,visits,created_at,forward_query,forward_path\n${rows.join('\n')}\n`
+
+    const res = await fetch(`${server.url}/api/links/import`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/csv', 'X-API-Key': API_KEY },
+      body: csv,
+    })
+    const outcome = (await res.json()) as Record<string, unknown>
+    const exported = await (await request(destination.app, 'GET', '/api/links/export.csv')).text()
+    await server.shutdown('test done')
+    await destination.close()
+
+    expect(Buffer.byteLength(csv)).toBeGreaterThan(10_000_000)
+    expect(res.status).toBe(200)
+    expect(outcome).toMatchObject({ rows: 100_000, created: 100_000, invalid: 0, conflict: 0 })
+    expect(exported).toBe(csv)
+  }, 120_000)
+
+  it('when the body is over IMPORT_MAX_BYTES, with or without Content-Length, responds 413 and writes nothing', async () => {
+    const { app, database, close } = buildTestApp({ env: { IMPORT_MAX_BYTES: '4096' } })
+    const rows = Array.from({ length: 200 }, (_, i) => `https://example.com/${i}`)
+    const csv = `url\n${rows.join('\n')}\n`
+    const chunked = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const row of rows) controller.enqueue(new TextEncoder().encode(`${row}\n`))
+        controller.close()
+      },
+    })
+
+    const declared = await importCsv(app, csv)
+    const streamed = await app.request('/api/links/import', {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/csv', 'X-API-Key': API_KEY },
+      body: chunked,
+      duplex: 'half',
+    })
+    const within = await importCsv(app, `url\n${rows.slice(0, 10).join('\n')}\n`)
+    const rowsAfter = countRows(database)
+    await close()
+
+    expect(Buffer.byteLength(csv)).toBeGreaterThan(4096)
+    expect([declared.status, streamed.status, within.status]).toEqual([413, 413, 200])
+    expect(await declared.json()).toMatchObject({ code: 'payload_too_large' })
+    expect(rowsAfter).toBe(10)
+  })
+
+  it('when the CSV has bad rows, reports them and imports the rest', async () => {
+    const { app, close } = buildTestApp()
     const csv =
       'code,url\nfine-one,https://example.com/ok\n,javascript:alert(1)\nfine-one,https://example.com/dup\n'
 
-    const res = await request(destination.app, 'POST', '/api/links/import', {
-      body: csv,
-      headers: { 'Content-Type': 'text/csv' },
-    })
+    const res = await importCsv(app, csv)
+    await close()
 
     expect(await res.json()).toMatchObject({
+      rows: 3,
       created: 1,
-      results: [
-        { index: 0, status: 'created' },
+      invalid: 1,
+      conflict: 1,
+      problems: [
         { index: 1, status: 'invalid', error: { errors: [{ path: 'url' }] } },
-        { index: 2, status: 'conflict' },
+        { index: 2, status: 'conflict', error: { code: 'alias_taken' } },
       ],
+      problemsOmitted: 0,
     })
   })
 
-  it('when the body is not CSV, responds 415 or 400', async () => {
-    const wrongType = await request(destination.app, 'POST', '/api/links/import', {
-      body: { url: 'x' },
-    })
-    const malformed = await request(destination.app, 'POST', '/api/links/import', {
-      body: 'code,target\nabc,https://example.com',
-      headers: { 'Content-Type': 'text/csv' },
-    })
+  it('when dryRun=true, reports what would happen and writes nothing; another value is a 400', async () => {
+    const { app, database, close } = buildTestApp()
+    const before = countRows(database)
+
+    const dry = await importCsv(
+      app,
+      'code,url\nx-dry-1,https://example.com/\nx-dry-1,https://example.com/\n',
+      '?dryRun=true'
+    )
+    const wrong = await importCsv(app, 'url\nhttps://example.com/\n', '?dryRun=1')
+    const rowsAfter = countRows(database)
+    await close()
+
+    expect(await dry.json()).toMatchObject({ dryRun: true, rows: 2, created: 1, conflict: 1 })
+    expect(wrong.status).toBe(400)
+    expect(((await wrong.json()) as ErrorJson).errors?.[0]?.path).toBe('dryRun')
+    expect(rowsAfter).toBe(before)
+  })
+
+  it('when the body is not CSV or is broken near its end, responds 415 or 400 and writes nothing', async () => {
+    const { app, database, close } = buildTestApp()
+    const before = countRows(database)
+    const rows = Array.from({ length: 1200 }, (_, i) => `https://example.com/${i}`).join('\n')
+
+    const wrongType = await request(app, 'POST', '/api/links/import', { body: { url: 'x' } })
+    const noUrl = await importCsv(app, 'code,target\nabc,https://example.com')
+    const brokenAtEnd = await importCsv(app, `url\n${rows}\n"https://example.com/unclosed\n`)
+    const rowsAfter = countRows(database)
+    await close()
 
     expect(wrongType.status).toBe(415)
-    expect(malformed.status).toBe(400)
-    expect(((await malformed.json()) as ErrorJson).code).toBe('malformed_csv')
+    expect([noUrl.status, brokenAtEnd.status]).toEqual([400, 400])
+    expect(((await brokenAtEnd.json()) as ErrorJson).code).toBe('malformed_csv')
+    expect(rowsAfter).toBe(before)
   })
 })
 
@@ -472,5 +640,116 @@ describe('GET /api/links/:code/qr.svg|qr.png', () => {
 
   it('when the code is unknown, responds 404', async () => {
     expect((await app.request('/api/links/unknown-code/qr.png')).status).toBe(404)
+  })
+})
+
+describe('strict input', () => {
+  it('when expiresAt is over ten years ahead, responds 400 naming it, as expiresInSeconds would', async () => {
+    const { app, database, close } = buildTestApp()
+    const before = countRows(database)
+    const inYears = (years: number) =>
+      new Date(Date.now() + years * 365.25 * 86_400_000).toISOString()
+
+    const tooFar = await request(app, 'POST', '/api/links', {
+      body: { url: 'https://example.com/forever', expiresAt: inYears(11) },
+    })
+    const tooFarInSeconds = await request(app, 'POST', '/api/links', {
+      body: { url: 'https://example.com/forever', expiresInSeconds: 11 * 366 * 86_400 },
+    })
+    const { code } = await createLink(app, {
+      url: 'https://example.com/nine',
+      expiresAt: inYears(9),
+    })
+    const patched = await request(app, 'PATCH', `/api/links/${code}`, {
+      body: { expiresAt: inYears(11) },
+    })
+    const rows = countRows(database)
+    await close()
+
+    expect([tooFar.status, tooFarInSeconds.status, patched.status]).toEqual([400, 400, 400])
+    expect(((await tooFar.json()) as ErrorJson).errors?.map((e) => e.path)).toEqual(['expiresAt'])
+    expect(((await patched.json()) as ErrorJson).errors?.map((e) => e.path)).toEqual(['expiresAt'])
+    expect(rows).toBe(before + 1)
+  })
+
+  it('when a flag is given in an undocumented form, responds 400 naming it and writes nothing', async () => {
+    const { app, database, close } = buildTestApp()
+    const before = countRows(database)
+
+    const responses = [
+      await request(app, 'POST', '/api/links/bulk', {
+        body: { links: [{ url: 'https://example.com/' }], dryRun: 'true' },
+      }),
+      await request(app, 'POST', '/api/links/bulk', {
+        body: { links: [{ url: 'https://example.com/' }], dryRun: 1 },
+      }),
+      await request(app, 'POST', '/api/links', {
+        body: { url: 'https://example.com/', reuse: 'yes' },
+      }),
+      await request(app, 'POST', '/api/links/import?dryRun=1', {
+        body: 'url\nhttps://example.com/\n',
+        headers: { 'Content-Type': 'text/csv' },
+      }),
+    ]
+    const paths = await Promise.all(
+      responses.map(async (res) => ((await res.json()) as ErrorJson).errors?.[0]?.path)
+    )
+    const rows = countRows(database)
+    await close()
+
+    expect(responses.map((res) => res.status)).toEqual([400, 400, 400, 400])
+    expect(paths).toEqual(['dryRun', 'dryRun', 'reuse', 'dryRun'])
+    expect(rows).toBe(before)
+  })
+
+  it('when a route is given a query parameter it does not take, responds 400 naming it', async () => {
+    const { app, close } = buildTestApp()
+    const { code } = await createLink(app, { url: 'https://example.com/strict' })
+
+    const paths = [
+      `/api/links/${code}?verbose=1`,
+      `/api/links/${code}/stats?from=2026-01-01`,
+      `/api/links/${code}/stats/timeseries?interval=1h&tz=UTC`,
+      `/api/links/${code}/stats/breakdown/os?limit=5&sort=asc`,
+      `/api/links/export.csv?all=true`,
+      `/api/links/${code}/qr.svg?size=9`,
+    ]
+    const responses = await Promise.all(paths.map((path) => request(app, 'GET', path)))
+    const named = await Promise.all(
+      responses.map(async (res) => ((await res.json()) as ErrorJson).errors?.map((e) => e.path))
+    )
+    await close()
+
+    expect(responses.map((res) => res.status)).toEqual(paths.map(() => 400))
+    expect(named).toEqual([['verbose'], ['from'], ['tz'], ['sort'], ['all'], ['size']])
+  })
+
+  it('when JSON is sent without a JSON content type, responds 415 and writes nothing', async () => {
+    const { app, database, close } = buildTestApp()
+    const before = countRows(database)
+    const { code } = await createLink(app, { url: 'https://example.com/typed' })
+    const body = JSON.stringify({ url: 'https://example.com/untyped' })
+
+    const responses = [
+      await request(app, 'POST', '/api/links', { body, headers: { 'Content-Type': 'text/plain' } }),
+      await app.request('/api/links', { method: 'POST', body, headers: { 'X-API-Key': API_KEY } }),
+      await request(app, 'POST', '/api/links/bulk', {
+        body: JSON.stringify({ links: [{ url: 'https://example.com/' }] }),
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      }),
+      await request(app, 'PATCH', `/api/links/${code}`, {
+        body,
+        headers: { 'Content-Type': 'text/plain' },
+      }),
+    ]
+    const codes = await Promise.all(
+      responses.map(async (res) => ((await res.json()) as ErrorJson).code)
+    )
+    const rows = countRows(database)
+    await close()
+
+    expect(responses.map((res) => res.status)).toEqual([415, 415, 415, 415])
+    expect(new Set(codes)).toEqual(new Set(['unsupported_media_type']))
+    expect(rows).toBe(before + 1)
   })
 })

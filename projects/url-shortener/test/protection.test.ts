@@ -1,4 +1,4 @@
-import { SECURE_HEADERS } from '@kit/http'
+import { createLogger, SECURE_HEADERS } from '@kit/http'
 import { afterAll, describe, expect, it } from 'vitest'
 import { API_KEY, buildTestApp, countRows, createLink, request, twoInstances } from './helpers.ts'
 
@@ -38,7 +38,7 @@ describe('body limit', () => {
       headers: { 'Content-Type': 'application/json' },
       body: chunkedBody(17 * 1024),
       duplex: 'half',
-    } as RequestInit)
+    })
 
     expect(res.status).toBe(413)
     expect(((await res.json()) as ErrorJson).code).toBe('payload_too_large')
@@ -153,11 +153,35 @@ describe('API key', () => {
     ).toEqual([])
   })
 
-  it('when /metrics is asked with the key, answers the Prometheus text with the cache gauges', async () => {
-    const res = await request(app, 'GET', '/metrics')
+  it('when /metrics is scraped, counts are counters named _total that only grow, states are gauges', async () => {
+    const { code } = await createLink(app, { url: 'https://example.com/counted' })
+    const scrape = async () => (await request(app, 'GET', '/metrics')).text()
+    const value = (text: string, name: string) =>
+      Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1])
 
-    expect(res.status).toBe(200)
-    expect(await res.text()).toMatch(/^url_shortener_cache_hits \d+$/m)
+    const before = await scrape()
+    for (let i = 0; i < 3; i++) await app.request(`/${code}`)
+    await app.request('/no-such-code')
+    const after = await scrape()
+
+    for (const name of [
+      'url_shortener_cache_hits_total',
+      'url_shortener_cache_misses_total',
+      'url_shortener_cache_errors_total',
+      'url_shortener_code_collision_retries_total',
+      'url_shortener_redirects_total',
+      'url_shortener_redirect_not_found_total',
+    ]) {
+      expect(after, name).toContain(`# TYPE ${name} counter`)
+    }
+    expect(after).toContain('# TYPE url_shortener_cache_degraded gauge')
+    expect(after).toContain('# TYPE url_shortener_clicks_pending gauge')
+    expect(value(after, 'url_shortener_redirects_total')).toBe(
+      value(before, 'url_shortener_redirects_total') + 3
+    )
+    expect(value(after, 'url_shortener_redirect_not_found_total')).toBe(
+      value(before, 'url_shortener_redirect_not_found_total') + 1
+    )
   })
 
   it('when the key comes as Bearer token or X-API-Key, both are accepted', async () => {
@@ -197,6 +221,51 @@ describe('ANONYMOUS_CREATE=false', () => {
   })
 })
 
+describe('access log', () => {
+  /** The app's log lines, parsed, with the access log at `level`. */
+  function appLogging(level: string) {
+    const lines: Record<string, unknown>[] = []
+    const logger = createLogger({
+      level: 'info',
+      destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+    })
+    return { ...buildTestApp({ env: { ACCESS_LOG: level }, logger }), lines }
+  }
+
+  it('when ACCESS_LOG=info, a redirect and an API call each write one line with the request id', async () => {
+    const { app, lines, close } = appLogging('info')
+    const { code } = await createLink(app, { url: 'https://example.com/logged' })
+
+    await app.request(`/${code}`, { headers: { 'X-Request-Id': 'logged-redirect' } })
+    const access = lines.filter((line) => line.msg === 'request')
+    await close()
+
+    expect(access).toEqual([
+      expect.objectContaining({ level: 30, method: 'POST', path: '/api/links', status: 201 }),
+      expect.objectContaining({
+        level: 30,
+        reqId: 'logged-redirect',
+        method: 'GET',
+        path: `/${code}`,
+        status: 302,
+      }),
+    ])
+  })
+
+  it('when ACCESS_LOG is off (the default) or below LOG_LEVEL, no request is logged', async () => {
+    const off = appLogging('off')
+    const belowLevel = appLogging('debug')
+    const { code } = await createLink(off.app, { url: 'https://example.com/quiet' })
+
+    await off.app.request(`/${code}`)
+    await belowLevel.app.request('/healthz')
+    await off.close()
+    await belowLevel.close()
+
+    expect([...off.lines, ...belowLevel.lines].filter((line) => line.msg === 'request')).toEqual([])
+  })
+})
+
 describe('headers and unknown routes', () => {
   const { app, close } = buildTestApp()
   afterAll(close)
@@ -225,16 +294,22 @@ describe('headers and unknown routes', () => {
     expect(responses.map((res) => res.status)).toEqual([201, 302, 404, 404, 413])
   })
 
-  it("when a redirect takes the fast path, its security headers equal the kit stack's", async () => {
+  it('when a redirect or its 404 goes out, it carries the same security headers as every route and an X-Request-Id', async () => {
     const { code } = await createLink(app, { url: 'https://example.com/same-headers' })
     const securityHeaders = (res: Response) =>
       Object.fromEntries([...res.headers].filter(([name]) => name in SECURE_HEADERS))
 
-    const viaKit = await app.request('/healthz')
-    const viaFastPath = await app.request(`/${code}`)
+    const viaHealth = await app.request('/healthz')
+    const redirect = await app.request(`/${code}`, { headers: { 'X-Request-Id': 'trace-me-42' } })
+    const missing = await app.request('/no-such-code')
 
-    expect(Object.keys(securityHeaders(viaKit)).sort()).toEqual(Object.keys(SECURE_HEADERS).sort())
-    expect(securityHeaders(viaFastPath)).toEqual(securityHeaders(viaKit))
+    expect(Object.keys(securityHeaders(viaHealth)).sort()).toEqual(
+      Object.keys(SECURE_HEADERS).sort()
+    )
+    expect(securityHeaders(redirect)).toEqual(securityHeaders(viaHealth))
+    expect(securityHeaders(missing)).toEqual(securityHeaders(viaHealth))
+    expect(redirect.headers.get('x-request-id')).toBe('trace-me-42')
+    expect(missing.headers.get('x-request-id')).toMatch(/^[\w-]+$/)
   })
 
   it('when /healthz is asked, answers 200 without touching a dependency', async () => {

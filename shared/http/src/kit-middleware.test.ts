@@ -7,7 +7,10 @@ import { kitMiddleware, SECURE_HEADERS } from './kit-middleware.ts'
 import { serveApp, type ServedApp } from './serve-app.ts'
 import { captureLogger } from './test-helpers.ts'
 
-function buildApp({ level = 'info', accessLog = false } = {}) {
+function buildApp({
+  level = 'info',
+  accessLog = false,
+}: { level?: string; accessLog?: boolean | 'debug' | 'info' } = {}) {
   const { logger, lines } = captureLogger(level)
   const app = new Hono()
   app.use(kitMiddleware({ logger, accessLog }))
@@ -143,6 +146,14 @@ describe('kitMiddleware() access log', () => {
     expect(accessLines).toEqual([
       expect.objectContaining({ level: 50, path: '/crash', status: 500 }),
     ])
+  })
+
+  it("when accessLog is 'info', logs 2xx/4xx requests at info", async () => {
+    const { app, lines } = buildApp({ level: 'info', accessLog: 'info' })
+
+    await app.request('/ok')
+
+    expect(lines).toEqual([expect.objectContaining({ level: 30, path: '/ok', status: 200 })])
   })
 
   it('when accessLog is off, logs nothing even at debug level', async () => {

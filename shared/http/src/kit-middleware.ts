@@ -37,8 +37,8 @@ function createRequestIds(): () => string {
 /**
  * The kit's standard stack, in order: hono/request-id (X-Request-Id, kept from the client when
  * valid, also in `c.get('requestId')`), hono/secure-headers with its defaults (removes
- * X-Powered-By) and, when `accessLog`, one log line per request: debug for 2xx–4xx, error for
- * 5xx. Mount it first so its headers land on every answer, errors and 404s included. Hono's own
+ * X-Powered-By) and, when `accessLog`, one log line per request: at the level it names
+ * (`true` is `'debug'`) for 2xx–4xx, error for 5xx. Mount it first so its headers land on every answer, errors and 404s included. Hono's own
  * middlewares, so the answer is the same under `app.request()` and on a socket.
  *
  * @example
@@ -51,7 +51,8 @@ export function kitMiddleware({
   accessLog = false,
 }: {
   logger: Logger
-  accessLog?: boolean
+  /** false: no access log; true or 'debug': 2xx–4xx at debug; 'info': at info. */
+  accessLog?: boolean | 'debug' | 'info'
 }): MiddlewareHandler {
   const ids = requestId({ generator: createRequestIds() })
   const headers = secureHeaders()
@@ -66,13 +67,14 @@ export function kitMiddleware({
   }
 
   if (!accessLog) return kit
+  const level = accessLog === true ? 'debug' : accessLog
 
   return async function kitWithAccessLog(c, next) {
     const started = performance.now()
     await kit(c, next)
     const status = c.res.status
     // Checked before building the entry: at 'info' a 2xx costs two clock reads, no object.
-    if (status < 500 && !logger.isLevelEnabled('debug')) return
+    if (status < 500 && !logger.isLevelEnabled(level)) return
     const entry = {
       reqId: c.get('requestId'),
       method: c.req.method,
@@ -81,6 +83,6 @@ export function kitMiddleware({
       ms: Math.round((performance.now() - started) * 10) / 10,
     }
     if (status >= 500) logger.error(entry, 'request')
-    else logger.debug(entry, 'request')
+    else logger[level](entry, 'request')
   }
 }

@@ -1,3 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { generateSQLiteDrizzleJson, generateSQLiteMigration } from 'drizzle-kit/api'
+import { drizzle } from 'drizzle-orm/better-sqlite3'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -11,8 +17,7 @@ import {
   topLinks,
 } from './analytics-queries.ts'
 import type { Interval } from './analytics-queries.ts'
-import { openAnalyticsTestDb, USER_AGENTS } from './analytics-testing.ts'
-import type { AnalyticsTestDb } from './analytics-testing.ts'
+import * as schema from './analytics.schema.ts'
 import { DIRECT, parseUserAgent, referrerHost } from './click-dimensions.ts'
 import { createClickRecorder } from './click-recorder.ts'
 import type { Click } from './click-recorder.ts'
@@ -21,11 +26,50 @@ const HOUR = 3_600_000
 const DAY = 86_400_000
 const T0 = Date.parse('2026-03-01T00:00:00Z')
 
-let test: AnalyticsTestDb
+/** Real User-Agent strings, one per family the breakdowns are tested with. */
+const USER_AGENTS = {
+  chromeWindows:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+  safariIos:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+  firefoxLinux: 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
+  curl: 'curl/8.5.0',
+  googlebot: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+} as const
+
+type TestDb = { db: ReturnType<typeof drizzle>; sqlite: Database.Database; cleanup(): void }
+
+/**
+ * A real SQLite file in a fresh temp dir, in WAL mode as production runs it, with the tables of
+ * analytics.schema.ts created by drizzle-kit from the schema itself (the same DDL its
+ * migrations hold).
+ */
+async function openTestDb(): Promise<TestDb> {
+  const dir = mkdtempSync(join(tmpdir(), 'analytics-'))
+  const sqlite = new Database(join(dir, 'analytics.db'))
+  sqlite.pragma('journal_mode = WAL')
+  const empty = await generateSQLiteDrizzleJson({})
+  for (const statement of await generateSQLiteMigration(
+    empty,
+    await generateSQLiteDrizzleJson(schema)
+  )) {
+    sqlite.exec(statement)
+  }
+  return {
+    db: drizzle({ client: sqlite }),
+    sqlite,
+    cleanup() {
+      sqlite.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+let test: TestDb
 let nextLinkId = 1
 
-beforeAll(() => {
-  test = openAnalyticsTestDb('analytics-queries')
+beforeAll(async () => {
+  test = await openTestDb()
 })
 
 afterAll(() => test.cleanup())

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import { USER_AGENTS } from './analytics-testing.ts'
 import {
   createUserAgentClassifier,
   DIRECT,
@@ -7,6 +6,17 @@ import {
   referrerHost,
   UNKNOWN,
 } from './click-dimensions.ts'
+
+/** Real User-Agent strings, one per family the breakdowns are tested with. */
+const USER_AGENTS = {
+  chromeWindows:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+  safariIos:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+  firefoxLinux: 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
+  curl: 'curl/8.5.0',
+  googlebot: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+} as const
 
 describe('parseUserAgent', () => {
   it.each([
@@ -21,8 +31,10 @@ describe('parseUserAgent', () => {
     expect(info).toEqual(expected)
   })
 
-  it('when there is no User-Agent, gives unknown families and no bot flag (isbot)', () => {
-    expect(parseUserAgent(null)).toEqual({ browser: UNKNOWN, os: UNKNOWN, bot: false })
+  it('when there is no User-Agent or an empty one, counts a bot with unknown families', () => {
+    for (const absent of [null, '', '   ']) {
+      expect(parseUserAgent(absent)).toEqual({ browser: UNKNOWN, os: UNKNOWN, bot: true })
+    }
   })
 })
 

@@ -29,11 +29,16 @@ export type UserAgentClassifier = (userAgent: string | null) => UserAgentInfo
 
 /**
  * Parses a User-Agent into browser family, OS family and bot flag, uncached (tens of µs each).
+ * No User-Agent, or a blank one, is a bot.
  * The bot flag comes from isbot, which knows more bots than ua-parser-js. ua-parser-js is pinned
  * to 1.x: 2.x is AGPL-3.0, a licence a kit meant to be copied into other apps cannot carry.
  */
 export function parseUserAgent(userAgent: string | null): UserAgentInfo {
-  if (!userAgent) return { browser: UNKNOWN, os: UNKNOWN, bot: isbot(userAgent) }
+  // Every browser sends a User-Agent; a request without one (or with a blank one) comes from a
+  // script, a library's default client or a privacy proxy stripping headers. It is counted as a
+  // bot, so "humans" never grows from traffic that no person's browser sent. isbot says false
+  // for an absent header: it only recognises agents that name themselves.
+  if (!userAgent?.trim()) return { browser: UNKNOWN, os: UNKNOWN, bot: true }
   const parser = new UAParser(userAgent)
   const bot = isbot(userAgent)
   const browser = parser.getBrowser().name ?? (bot ? botName(userAgent) : undefined)

@@ -1,13 +1,65 @@
-import { waitFor } from '@kit/testing'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { generateSQLiteDrizzleJson, generateSQLiteMigration } from 'drizzle-kit/api'
+import { drizzle } from 'drizzle-orm/better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { linkTotals, timeSeries } from './analytics-queries.ts'
-import { openAnalyticsTestDb, USER_AGENTS } from './analytics-testing.ts'
-import type { AnalyticsTestDb } from './analytics-testing.ts'
+import * as schema from './analytics.schema.ts'
 import { createClickRecorder } from './click-recorder.ts'
 import type { Click, ClickRecorder, RecorderLogger } from './click-recorder.ts'
 import { parseUserAgent } from './click-dimensions.ts'
 
 const T0 = Date.parse('2026-03-01T10:00:00Z')
+
+/** Real User-Agent strings, one per family the breakdowns are tested with. */
+const USER_AGENTS = {
+  chromeWindows:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+  safariIos:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+  firefoxLinux: 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
+  curl: 'curl/8.5.0',
+  googlebot: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+} as const
+
+type TestDb = { db: ReturnType<typeof drizzle>; sqlite: Database.Database; cleanup(): void }
+
+/**
+ * A real SQLite file in a fresh temp dir, in WAL mode as production runs it, with the tables of
+ * analytics.schema.ts created by drizzle-kit from the schema itself (the same DDL its
+ * migrations hold).
+ */
+async function openTestDb(): Promise<TestDb> {
+  const dir = mkdtempSync(join(tmpdir(), 'analytics-'))
+  const sqlite = new Database(join(dir, 'analytics.db'))
+  sqlite.pragma('journal_mode = WAL')
+  const empty = await generateSQLiteDrizzleJson({})
+  for (const statement of await generateSQLiteMigration(
+    empty,
+    await generateSQLiteDrizzleJson(schema)
+  )) {
+    sqlite.exec(statement)
+  }
+  return {
+    db: drizzle({ client: sqlite }),
+    sqlite,
+    cleanup() {
+      sqlite.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Resolves once `check` holds, polling every 10 ms; fails after 5 s with `message`. */
+async function waitFor(check: () => boolean, { message }: { message: string }): Promise<void> {
+  const deadline = Date.now() + 5000
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(message)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
 
 function click(
   linkId: number,
@@ -28,7 +80,7 @@ function recordingLogger() {
 }
 
 /** Every count the tables hold for a link must agree: totals, minute rows, dimension rows. */
-function storedCounts(test: AnalyticsTestDb, linkId: number) {
+function storedCounts(test: TestDb, linkId: number) {
   const sum = (table: string, extra = '') =>
     (
       test.sqlite
@@ -51,17 +103,17 @@ function allEqual(n: number) {
 }
 
 describe('createClickRecorder', () => {
-  let test: AnalyticsTestDb
+  let test: TestDb
   let recorder: ClickRecorder | undefined
 
-  beforeEach(() => {
-    test = openAnalyticsTestDb('click-recorder')
+  beforeEach(async () => {
+    test = await openTestDb()
   })
 
   afterEach(async () => {
     await recorder?.close().catch(() => {})
     recorder = undefined
-    await test.cleanup()
+    test.cleanup()
   })
 
   it('when many async tasks record concurrently, close() leaves exactly N clicks counted', async () => {
@@ -181,10 +233,14 @@ describe('createClickRecorder', () => {
     recorder = createClickRecorder({ db: test.db, flushIntervalMs: 3_600_000, maxBatch: 100 })
 
     for (let i = 0; i < 250; i++) recorder.record(click(13))
+    const writtenWhileRecording = linkTotals(test.db, 13).total
 
-    await waitFor(() => linkTotals(test.db, 13).total === 250, {
-      message: 'maxBatch never flushed',
-    })
+    // The timer is an hour away: only maxBatch can have triggered this write.
+    await waitFor(() => linkTotals(test.db, 13).total > 0, { message: 'maxBatch never flushed' })
+
+    expect(writtenWhileRecording).toBe(0)
+    expect(linkTotals(test.db, 13).total).toBe(250)
+    expect(recorder.pending()).toBe(0)
   })
 
   it('when flush() is called during a flush, it waits and then writes what arrived meanwhile', async () => {

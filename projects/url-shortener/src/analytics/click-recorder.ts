@@ -8,6 +8,7 @@ import type { StoredDimension, UserAgentClassifier } from './click-dimensions.ts
  * Any synchronous drizzle SQLite database (better-sqlite3) whose file has the analytics tables.
  * The schema parameter is `any` so a db opened with the app's full schema is accepted.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any schema that has these tables
 export type AnalyticsDb = BaseSQLiteDatabase<'sync', unknown, any>
 
 /** One redirect, as the hot path knows it: no parsing, no validation, just the raw headers. */

@@ -18,7 +18,7 @@ export type RandomCodeOptions = {
  *
  * Each character comes from one random byte. Taking `byte % 62` would favour the first 8
  * characters (256 = 4 × 62 + 8): 5 chances in 256 instead of 4. Rejection sampling drops the
- * bytes 248..255 instead, so every character has probability exactly 1/62 (U2).
+ * bytes 248..255 instead, so every character has probability exactly 1/62.
  *
  * @example
  * ```ts

@@ -1,23 +1,49 @@
-import { fileURLToPath } from 'node:url'
-import { tempSqliteFile } from '@kit/testing'
-import { afterAll, describe, expect, it } from 'vitest'
-import type { CodeStrategy } from '../codes/code-strategy.ts'
-import { openDatabase } from '../db/database.ts'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { generateSQLiteDrizzleJson, generateSQLiteMigration } from 'drizzle-kit/api'
+import { drizzle } from 'drizzle-orm/better-sqlite3'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { AliasTakenError, CodeSpaceExhaustedError, createLinkStore } from './link-store.ts'
+import type { CodeSource } from './link-store.ts'
+import * as schema from './links.schema.ts'
 
-const file = tempSqliteFile('link-store')
-const database = openDatabase(file.path, {
-  migrationsFolder: fileURLToPath(new URL('../../drizzle', import.meta.url)),
-})
-afterAll(async () => {
-  await database.close()
-  file.cleanup()
-})
+/**
+ * A real SQLite file in a fresh temp dir, in WAL mode as production runs it, with the tables of
+ * links.schema.ts created by drizzle-kit from the schema itself (the same DDL its migrations
+ * hold). One per test: no test sees another's rows.
+ */
+async function openTestDb() {
+  const dir = mkdtempSync(join(tmpdir(), 'link-store-'))
+  const sqlite = new Database(join(dir, 'links.db'))
+  sqlite.pragma('journal_mode = WAL')
+  const empty = await generateSQLiteDrizzleJson({})
+  for (const statement of await generateSQLiteMigration(
+    empty,
+    await generateSQLiteDrizzleJson(schema)
+  )) {
+    sqlite.exec(statement)
+  }
+  return {
+    db: drizzle({ client: sqlite }),
+    cleanup() {
+      sqlite.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
 
-let fresh = 0
-/** Hands out the given codes in order, then codes never used in this file. */
-function scripted(...codes: string[]): CodeStrategy {
-  return { name: 'random', next: () => codes.shift() ?? `fresh${String(fresh++).padStart(5, '0')}` }
+let database: Awaited<ReturnType<typeof openTestDb>>
+beforeEach(async () => {
+  database = await openTestDb()
+})
+afterEach(() => database.cleanup())
+
+/** Hands out the given codes in order, then fresh ones. */
+function scripted(...codes: string[]): CodeSource {
+  let fresh = 0
+  return { next: () => codes.shift() ?? `fresh${String(fresh++).padStart(5, '0')}` }
 }
 
 describe('createLinkStore', () => {
@@ -48,9 +74,10 @@ describe('createLinkStore', () => {
   it('when every attempt collides, throws CodeSpaceExhaustedError', () => {
     const store = createLinkStore({
       db: database.db,
-      codes: { name: 'random', next: () => 'same0001' },
+      codes: { next: () => 'same0001' },
       maxAttempts: 3,
     })
+    store.create({ target: 'https://first.example/' })
 
     expect(() => store.create({ target: 'https://a.example/' })).toThrow(CodeSpaceExhaustedError)
     expect(store.collisionRetries).toBe(3)
@@ -66,20 +93,23 @@ describe('createLinkStore', () => {
     expect(store.create({ target: 'https://b.example/', alias: 'TAKEN' }).created).toBe(true)
   })
 
-  it('when reuse is asked, returns the plain live link of that target, never one with limits', () => {
+  it("when reuse is asked, returns the caller's own plain live link of that target, never another's or one with limits", () => {
     const store = createLinkStore({ db: database.db, codes: scripted() })
-    const limited = store.create({ target: 'https://reuse.example/', maxVisits: 3 }).link
-    const plain = store.create({ target: 'https://reuse.example/' }).link
+    const target = 'https://reuse.example/'
+    const limited = store.create({ target, maxVisits: 3, reuseKey: 'me' }).link
+    const aliased = store.create({ target, alias: 'reuse-alias', reuseKey: 'me' }).link
+    const plain = store.create({ target, reuseKey: 'me' }).link
 
-    const reused = store.create({ target: 'https://reuse.example/' }, { reuse: true })
-    const permanent = store.create(
-      { target: 'https://reuse.example/', redirectStatus: 301 },
-      { reuse: true }
-    )
+    const reused = store.create({ target, reuseKey: 'me' }, { reuse: true })
+    const permanent = store.create({ target, redirectStatus: 301, reuseKey: 'me' }, { reuse: true })
+    const someoneElse = store.create({ target, reuseKey: 'you' }, { reuse: true })
+    const nobody = store.create({ target }, { reuse: true })
 
     expect(reused).toEqual({ link: plain, created: false })
-    expect(reused.link.code).not.toBe(limited.code)
+    expect([limited.code, aliased.code]).not.toContain(reused.link.code)
     expect(permanent.created).toBe(true)
+    expect(someoneElse.created).toBe(true)
+    expect(nobody.created).toBe(true)
   })
 
   it('when a link changes while the clock stands still, its version still grows', () => {

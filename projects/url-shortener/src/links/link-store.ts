@@ -1,10 +1,20 @@
 import { hash } from 'node:crypto'
 import { and, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm'
-import type { CodeStrategy } from '../codes/code-strategy.ts'
-import type { Db } from '../db/database.ts'
-import { links } from '../db/schema.ts'
-import type { LinkRow } from '../db/schema.ts'
+import type { RunResult } from 'better-sqlite3'
+import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core'
 import { isReserved } from './alias.ts'
+import { links } from './links.schema.ts'
+import type { LinkRow } from './links.schema.ts'
+
+/**
+ * Any synchronous drizzle SQLite database (better-sqlite3) whose file has the `links` table.
+ * The schema parameter is `any` so a db opened with a larger schema is accepted.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any schema that has links
+export type LinksDb = BaseSQLiteDatabase<'sync', RunResult, any>
+
+/** Where generated codes come from (a code strategy: random, snowflake, ...). */
+export type CodeSource = { next(): string }
 
 export const REDIRECT_STATUSES = [301, 302, 307, 308] as const
 export type RedirectStatus = (typeof REDIRECT_STATUSES)[number]
@@ -20,12 +30,16 @@ export type Link = {
   expiresAt: number | null
   maxVisits: number | null
   visits: number
+  /** The short URL's query string is appended to the target. */
+  forwardQuery: boolean
+  /** The path below the code (`/code/more/path`) is appended to the target's path. */
+  forwardPath: boolean
 }
 
 /** What a redirect needs, and what the cache holds. `version` strictly increases on every change. */
 export type RedirectEntry = Pick<
   Link,
-  'id' | 'target' | 'redirectStatus' | 'expiresAt' | 'maxVisits'
+  'id' | 'target' | 'redirectStatus' | 'expiresAt' | 'maxVisits' | 'forwardQuery' | 'forwardPath'
 > & {
   version: number
 }
@@ -37,12 +51,31 @@ export type NewLink = {
   redirectStatus?: RedirectStatus | null
   expiresAt?: number | null
   maxVisits?: number | null
+  /** Default true. */
+  forwardQuery?: boolean
+  /** Default false. */
+  forwardPath?: boolean
+  /**
+   * The creator's identity, kept on plain links (no alias, expiry or visit limit) so that a
+   * `reuse` create by the same caller finds them, and by no one else.
+   */
+  reuseKey?: string
+}
+
+/** A link as a backup holds it: any expiry (past ones too), its visits and creation time. */
+export type RestoredLink = NewLink & {
+  /** Epoch ms; default now. */
+  createdAt?: number
+  /** Visits already counted (links with maxVisits); default 0. */
+  visits?: number
 }
 
 export type LinkChanges = {
   target?: string
   redirectStatus?: RedirectStatus | null
   expiresAt?: number | null
+  forwardQuery?: boolean
+  forwardPath?: boolean
 }
 
 /** The requested alias already belongs to a link (live or deleted). */
@@ -64,11 +97,18 @@ export class CodeSpaceExhaustedError extends Error {
 export type LinkStore = {
   /**
    * Inserts a link. The UNIQUE index on `code` settles races: a taken alias throws
-   * AliasTakenError, a generated code that collides is drawn again. With `reuse`, returns the
-   * newest live plain link (same target and redirect type, no expiry, no visit limit) instead of
-   * inserting, in one IMMEDIATE transaction so concurrent creates of one URL make one link.
+   * AliasTakenError, a generated code that collides is drawn again. With `reuse` and a
+   * `reuseKey`, returns the newest plain link the same caller made (same target and redirect
+   * type, generated code, no expiry, no visit limit) instead of inserting, in one IMMEDIATE
+   * transaction so concurrent creates of one URL make one link. Another caller's links are
+   * never returned: reuse must not tell anyone what others shortened.
    */
   create(input: NewLink, options?: { reuse?: boolean }): { link: Link; created: boolean }
+  /**
+   * Inserts a link from a backup (CSV import): as `create`, but keeps the given creation time,
+   * visits and expiry, even a past one (an expired link comes back expired).
+   */
+  restore(input: RestoredLink): Link
   /** A link that is not deleted (it may have expired). */
   get(code: string): Link | undefined
   getById(id: number): Link | undefined
@@ -89,6 +129,8 @@ export type LinkStore = {
   exists(code: string): boolean
   /** Live links (not deleted, not expired, visits left), oldest first. */
   live(): IterableIterator<Link>
+  /** Every link that is not deleted (expired and used-up ones too), oldest first. */
+  all(): IterableIterator<Link>
   /** Runs `fn` in one IMMEDIATE transaction (bulk and import write many rows at once). */
   transaction<T>(fn: () => T): T
   /** Generated codes drawn again because they collided (benchmark and metrics). */
@@ -96,8 +138,8 @@ export type LinkStore = {
 }
 
 export type LinkStoreOptions = {
-  db: Db
-  codes: CodeStrategy
+  db: LinksDb
+  codes: CodeSource
   now?: () => number
   /** Attempts to find a free generated code before giving up. */
   maxAttempts?: number
@@ -118,10 +160,24 @@ export function isLive(
   return link.maxVisits == null || link.visits === undefined || link.visits < link.maxVisits
 }
 
+/** Plain: no expiry and no visit limit (the links a reuse create may hand back). */
+function isPlain(input: NewLink): boolean {
+  return input.expiresAt == null && input.maxVisits == null
+}
+
 /** The cache entry of a link. */
 export function redirectEntryOf(link: Link): RedirectEntry {
-  const { id, target, redirectStatus, expiresAt, maxVisits, updatedAt } = link
-  return { id, target, redirectStatus, expiresAt, maxVisits, version: updatedAt }
+  const { id, target, redirectStatus, expiresAt, maxVisits, forwardQuery, forwardPath } = link
+  return {
+    id,
+    target,
+    redirectStatus,
+    expiresAt,
+    maxVisits,
+    forwardQuery,
+    forwardPath,
+    version: link.updatedAt,
+  }
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -143,6 +199,8 @@ function toLink(row: LinkRow): Link {
     expiresAt: row.expiresAt,
     maxVisits: row.maxVisits,
     visits: row.visits,
+    forwardQuery: row.forwardQuery,
+    forwardPath: row.forwardPath,
   }
 }
 
@@ -171,10 +229,14 @@ export function createLinkStore({
       target: sql.placeholder('target'),
       urlHash: sql.placeholder('urlHash'),
       redirectStatus: sql.placeholder('redirectStatus'),
-      createdAt: sql.placeholder('now'),
+      createdAt: sql.placeholder('createdAt'),
       updatedAt: sql.placeholder('now'),
       expiresAt: sql.placeholder('expiresAt'),
       maxVisits: sql.placeholder('maxVisits'),
+      visits: sql.placeholder('visits'),
+      reuseKey: sql.placeholder('reuseKey'),
+      forwardQuery: sql.placeholder('forwardQuery'),
+      forwardPath: sql.placeholder('forwardPath'),
     })
     .prepare()
   const selectRedirect = db
@@ -184,6 +246,8 @@ export function createLinkStore({
       redirectStatus: links.redirectStatus,
       expiresAt: links.expiresAt,
       maxVisits: links.maxVisits,
+      forwardQuery: links.forwardQuery,
+      forwardPath: links.forwardPath,
       version: links.updatedAt,
     })
     .from(links)
@@ -213,10 +277,13 @@ export function createLinkStore({
       and(
         eq(links.urlHash, sql.placeholder('urlHash')),
         eq(links.target, sql.placeholder('target')),
+        eq(links.reuseKey, sql.placeholder('reuseKey')),
         notDeleted,
         isNull(links.expiresAt),
         isNull(links.maxVisits),
-        sql`${links.redirectStatus} IS ${sql.placeholder('redirectStatus')}`
+        sql`${links.redirectStatus} IS ${sql.placeholder('redirectStatus')}`,
+        eq(links.forwardQuery, sql.placeholder('forwardQuery')),
+        eq(links.forwardPath, sql.placeholder('forwardPath'))
       )
     )
     .orderBy(desc(links.id))
@@ -224,7 +291,7 @@ export function createLinkStore({
     .prepare()
   let collisionRetries = 0
 
-  function insertLink(input: NewLink): Link {
+  function insertLink(input: RestoredLink): Link {
     const at = now()
     const values = {
       target: input.target,
@@ -232,6 +299,12 @@ export function createLinkStore({
       redirectStatus: input.redirectStatus ?? null,
       expiresAt: input.expiresAt ?? null,
       maxVisits: input.maxVisits ?? null,
+      visits: input.visits ?? 0,
+      forwardQuery: input.forwardQuery ?? true,
+      forwardPath: input.forwardPath ?? false,
+      createdAt: input.createdAt ?? at,
+      // Only a plain link can be handed back by a reuse create.
+      reuseKey: input.alias === undefined && isPlain(input) ? (input.reuseKey ?? null) : null,
       now: at,
     }
     // No RETURNING: every column of the new row is known here but its id, which the insert
@@ -241,11 +314,13 @@ export function createLinkStore({
       code,
       target: values.target,
       redirectStatus: values.redirectStatus,
-      createdAt: at,
+      createdAt: values.createdAt,
       updatedAt: at,
       expiresAt: values.expiresAt,
       maxVisits: values.maxVisits,
-      visits: 0,
+      visits: values.visits,
+      forwardQuery: values.forwardQuery,
+      forwardPath: values.forwardPath,
     })
     if (input.alias !== undefined) {
       try {
@@ -284,14 +359,36 @@ export function createLinkStore({
     return row && toLink(row)
   }
 
+  /** Links not deleted, oldest first, read in keyset pages of 500. */
+  function* pages(): IterableIterator<Link> {
+    // Keyset pages: no read transaction stays open while the caller streams the rows out.
+    for (let after = 0, page: LinkRow[]; ; after = (page.at(-1) as LinkRow).id) {
+      page = db
+        .select()
+        .from(links)
+        .where(and(notDeleted, gt(links.id, after)))
+        .orderBy(links.id)
+        .limit(500)
+        .all()
+      for (const row of page) yield toLink(row)
+      if (page.length < 500) return
+    }
+  }
+
   return {
+    restore: insertLink,
     create(input, { reuse = false } = {}) {
-      if (!reuse) return { link: insertLink(input), created: true }
+      if (!reuse || input.reuseKey === undefined) return { link: insertLink(input), created: true }
+      const reuseKey = input.reuseKey
       return transaction(() => {
         const existing = findReusable.get({
           urlHash: urlHash(input.target),
           target: input.target,
+          reuseKey,
           redirectStatus: input.redirectStatus ?? null,
+          // better-sqlite3 binds numbers, not booleans, in a WHERE placeholder.
+          forwardQuery: (input.forwardQuery ?? true) ? 1 : 0,
+          forwardPath: (input.forwardPath ?? false) ? 1 : 0,
         })
         if (existing) return { link: toLink(existing), created: false }
         return { link: insertLink(input), created: true }
@@ -330,6 +427,8 @@ export function createLinkStore({
       }
       if (changes.redirectStatus !== undefined) set.redirectStatus = changes.redirectStatus
       if (changes.expiresAt !== undefined) set.expiresAt = changes.expiresAt
+      if (changes.forwardQuery !== undefined) set.forwardQuery = changes.forwardQuery
+      if (changes.forwardPath !== undefined) set.forwardPath = changes.forwardPath
       return changed(code, set)
     },
     remove(code) {
@@ -343,22 +442,9 @@ export function createLinkStore({
     },
     *live() {
       const at = now()
-      // Keyset pages: no read transaction stays open while the caller streams the rows out.
-      for (let after = 0, page: LinkRow[]; ; after = (page.at(-1) as LinkRow).id) {
-        page = db
-          .select()
-          .from(links)
-          .where(and(notDeleted, gt(links.id, after)))
-          .orderBy(links.id)
-          .limit(500)
-          .all()
-        for (const row of page) {
-          const link = toLink(row)
-          if (isLive(link, at)) yield link
-        }
-        if (page.length < 500) return
-      }
+      for (const link of pages()) if (isLive(link, at)) yield link
     },
+    all: pages,
     transaction,
     get collisionRetries() {
       return collisionRetries

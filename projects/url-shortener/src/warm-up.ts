@@ -1,9 +1,9 @@
-import type { CachedLinkStore } from './cached-link-store.ts'
-import { isLive, redirectEntryOf } from './link-store.ts'
-import type { LinkStore, RedirectEntry } from './link-store.ts'
+import type { LinkCache } from './link-cache/link-cache.ts'
+import { isLive, redirectEntryOf } from './links/link-store.ts'
+import type { LinkStore, RedirectEntry } from './links/link-store.ts'
 
 export type WarmUpOptions = {
-  cache: Pick<CachedLinkStore<RedirectEntry>, 'warm'>
+  cache: Pick<LinkCache<RedirectEntry>, 'warm'>
   links: Pick<LinkStore, 'getById'>
   /** Ids of the most-clicked links, most clicked first (analytics' `topLinks`). */
   topLinkIds: number[]

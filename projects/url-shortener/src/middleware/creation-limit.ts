@@ -49,7 +49,7 @@ export function clientIp(c: Context): string {
   }
 }
 
-export type RateLimitOptions = {
+export type LimitCreationsOptions = {
   limiter: RateLimiterAbstract
   key?: (c: Context) => string
   /** Requests that do not consume the budget (e.g. authenticated ones). */
@@ -58,15 +58,20 @@ export type RateLimitOptions = {
 
 /**
  * Consumes one point per request; over the budget, answers 429 with `Retry-After` (seconds,
- * RFC 9110 §10.2.3) and the kit's JSON error body.
+ * RFC 9110 §10.2.3) and the kit's problem details. Named for what it limits: the kit's rate
+ * limiter project has a general `rateLimit`; this one only guards anonymous creates.
  *
  * @example
  * ```ts
- * app.post('/api/links', rateLimit({ limiter: createCreationLimiter({ perMinute: 60 }) }), create)
+ * app.post('/api/links', limitCreations({ limiter: createCreationLimiter({ perMinute: 60 }) }), create)
  * ```
  */
-export function rateLimit({ limiter, key = clientIp, skip }: RateLimitOptions): MiddlewareHandler {
-  return async function rateLimit(c, next) {
+export function limitCreations({
+  limiter,
+  key = clientIp,
+  skip,
+}: LimitCreationsOptions): MiddlewareHandler {
+  return async function limitCreations(c, next) {
     if (skip?.(c)) return next()
     try {
       await limiter.consume(key(c))

@@ -13,6 +13,10 @@ import { check, index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-cor
  * - `visits` is only counted for links with `max_visits` (one conditional UPDATE per redirect);
  *   click analytics live in their own tables.
  * - `updated_at` doubles as the cache version: it strictly increases on every change.
+ * - `reuse_key` is who may get the link back from a `reuse` create: set only on plain links
+ *   (generated code, no expiry, no visit limit), to the identity of the caller that made it.
+ *   Links with an alias, imported links and links from before the column have none: never
+ *   reused.
  */
 export const links = sqliteTable(
   'links',
@@ -29,6 +33,11 @@ export const links = sqliteTable(
     maxVisits: integer('max_visits'),
     visits: integer('visits').notNull().default(0),
     deletedAt: integer('deleted_at'),
+    reuseKey: text('reuse_key'),
+    /** Append the short URL's query string to the target (Shlink's forwardQuery). */
+    forwardQuery: integer('forward_query', { mode: 'boolean' }).notNull().default(true),
+    /** Append the path below the code to the target's path (`/code/info/refs` for git). */
+    forwardPath: integer('forward_path', { mode: 'boolean' }).notNull().default(false),
   },
   (t) => [
     index('links_url_hash_idx').on(t.urlHash),

@@ -4,13 +4,12 @@ import Database from 'better-sqlite3'
 import { drizzle } from 'drizzle-orm/better-sqlite3'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
-import * as schema from './schema.ts'
 import { startWalCheckpointer } from './wal-checkpointer.ts'
 import type { WalCheckpointer } from './wal-checkpointer.ts'
 
-export type Db = BetterSQLite3Database<typeof schema>
-
-export type OpenDatabaseOptions = {
+export type OpenDatabaseOptions<S extends Record<string, unknown>> = {
+  /** The drizzle tables (for `db.query`); their migrations come from `migrationsFolder`. */
+  schema: S
   /** The drizzle-kit output folder (`drizzle/`); its migrations run before the handle is returned. */
   migrationsFolder: string
   /** How long a writer waits for another process's lock before SQLITE_BUSY. */
@@ -21,8 +20,8 @@ export type OpenDatabaseOptions = {
   onCheckpointerError?: (error: unknown) => void
 }
 
-export type OpenedDatabase = {
-  db: Db
+export type OpenedDatabase<S extends Record<string, unknown>> = {
+  db: BetterSQLite3Database<S>
   sqlite: Database.Database
   /** Present while checkpoints run on their own thread. */
   checkpointer: WalCheckpointer | undefined
@@ -44,19 +43,21 @@ export type OpenedDatabase = {
  * @example
  * ```ts
  * const { db, close } = openDatabase('./data/url-shortener.db', {
+ *   schema: { links },
  *   migrationsFolder: fileURLToPath(new URL('../drizzle', import.meta.url)),
  * })
  * ```
  */
-export function openDatabase(
+export function openDatabase<S extends Record<string, unknown>>(
   file: string,
   {
+    schema,
     migrationsFolder,
     busyTimeoutMs = 5000,
     backgroundCheckpoints = true,
     onCheckpointerError,
-  }: OpenDatabaseOptions
-): OpenedDatabase {
+  }: OpenDatabaseOptions<S>
+): OpenedDatabase<S> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
   const sqlite = new Database(file)
   sqlite.pragma('journal_mode = WAL')

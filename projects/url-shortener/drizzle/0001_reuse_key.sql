@@ -1,0 +1,1 @@
+ALTER TABLE `links` ADD `reuse_key` text;
