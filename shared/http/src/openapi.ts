@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { OpenAPIHono, z, type Hook } from '@hono/zod-openapi'
 import type { Env } from 'hono'
 import { problem, PROBLEM_JSON } from './errors.ts'
@@ -128,10 +128,9 @@ export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
   }
 }
 
-const swaggerUi = createRequire(import.meta.url)('swagger-ui-dist') as {
-  getAbsoluteFSPath: () => string
-}
-const swaggerUiDir = swaggerUi.getAbsoluteFSPath()
+// The folder of swagger-ui-dist's assets. Resolved through its package.json: requiring the
+// package itself would load (and evaluate) the whole Swagger UI bundle into the server.
+const swaggerUiDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'))
 const SWAGGER_ASSETS: Record<string, string> = {
   'swagger-ui.css': 'text/css; charset=utf-8',
   'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
