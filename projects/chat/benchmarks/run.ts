@@ -18,6 +18,7 @@ import {
   type WsScenario,
 } from '@kit/bench'
 import { scenarios } from '@kit/loadtests/scenarios/chat'
+import { targetNotes } from './target-notes.ts'
 import { wsTarget } from './targets.ts'
 
 const smoke = process.argv.includes('--smoke')
@@ -67,6 +68,12 @@ for (const [name, data] of Object.entries(scenarios)) {
           ],
   })
   if (data.kind === 'connections') result.notes.push(...memoryNotes(result))
+  // The verdicts are read from the figures; a fault in them must not cost the run its result.
+  try {
+    result.notes.push(...targetNotes(name, result))
+  } catch (error) {
+    result.notes.push(`Target verdicts could not be computed: ${String(error)}`)
+  }
   await saveResult(benchmarksDir, result)
 }
 
