@@ -11,7 +11,10 @@ import {
   type DeadLetterQueue,
 } from './dead-letter-queue.ts'
 
-const connection = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
+// The test run's redis-server (the kit's vitest global setup sets it; a copier sets it).
+const REDIS_URL = process.env.REDIS_URL
+if (!REDIS_URL) throw new Error('Set REDIS_URL to a Redis these tests may write to')
+const connection = new Redis(REDIS_URL, {
   maxRetriesPerRequest: null,
 })
 afterAll(() => connection.quit())

@@ -4,7 +4,10 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { createBatchingProducer } from './batching-producer.ts'
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
+// The test run's redis-server (the kit's vitest global setup sets it; a copier sets it).
+const REDIS_URL = process.env.REDIS_URL
+if (!REDIS_URL) throw new Error('Set REDIS_URL to a Redis these tests may write to')
+const redis = new Redis(REDIS_URL)
 afterAll(() => redis.quit())
 
 const queues: Queue[] = []
