@@ -1,3 +1,8 @@
 import { defineConfig } from 'vitest/config'
 
-export default defineConfig({ test: { include: ['test/**/*.test.ts'] } })
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    sequence: { shuffle: true },
+  },
+})

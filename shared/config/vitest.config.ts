@@ -1,3 +1,8 @@
 import { defineConfig } from 'vitest/config'
 
-export default defineConfig({ test: { include: ['src/**/*.test.ts'] } })
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts'],
+    sequence: { shuffle: true },
+  },
+})

@@ -4,5 +4,6 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
     testTimeout: 15_000,
+    sequence: { shuffle: true },
   },
 })

@@ -7,5 +7,6 @@ export default defineConfig({
     globalSetup: ['./src/redis-global-setup.ts', './src/redis-cluster-global-setup.ts'],
     testTimeout: 15_000,
     hookTimeout: 15_000,
+    sequence: { shuffle: true },
   },
 })
