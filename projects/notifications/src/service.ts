@@ -30,6 +30,8 @@ export type ApiServiceOptions = {
    * ioredis Cluster (each queue is one hash tag, so the queues spread over the masters).
    */
   queueConnection?: Redis | Cluster
+  /** The clock the fan-out plans by (quiet hours, digest windows); default `Date.now`. */
+  now?: () => number
 }
 
 /**
@@ -45,6 +47,7 @@ export function createApiService({
   migrationsFolder,
   resolver,
   queueConnection,
+  now,
 }: ApiServiceOptions) {
   const database = openDatabase(config.DB_FILE, { migrationsFolder })
   const { db, sqlite } = database
@@ -107,7 +110,7 @@ export function createApiService({
     },
   })
 
-  const fanOut = createFanOut({ db, log, subscribers, queues })
+  const fanOut = createFanOut({ db, log, subscribers, queues, ...(now && { now }) })
   const relay = startOutboxRelay({
     outbox,
     publish: fanOut,

@@ -154,12 +154,15 @@ export async function startStack({
   env: extra = {},
   resolver,
   queueConnection,
+  now,
 }: {
   ownRedis?: boolean
   env?: Record<string, string>
   resolver?: Resolver
   /** The channel queues' Redis (a Cluster); the rest stays on the run's server. */
   queueConnection?: Redis | Cluster
+  /** The clock the API's fan-out plans by (quiet hours, digests). */
+  now?: () => number
 } = {}): Promise<Stack> {
   const redisServer = ownRedis ? await startRedisServer({ appendonly: true }) : undefined
   const redisUrl = redisServer?.url ?? inject('redisUrl')
@@ -186,6 +189,7 @@ export async function startStack({
     migrationsFolder: MIGRATIONS,
     ...(resolver && { resolver }),
     ...(queueConnection && { queueConnection }),
+    ...(now && { now }),
   })
   const served = await serveApp(api.app, {
     port: 0,
