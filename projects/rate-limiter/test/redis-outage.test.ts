@@ -168,6 +168,55 @@ describe.each(['fail-open', 'fail-closed', 'insurance'] as const)('STORE_FAILURE
   })
 })
 
+describe('STORE_FAILURE=fail-closed, POST /api/decisions while Redis is down', () => {
+  it('when the store is down, answers the RFC 9457 problem the middleware answers: problem+json, temporary-reduced-capacity, store_unavailable, Retry-After', async () => {
+    const redis = await startRedisServer()
+    const service = await startService({
+      REDIS_URL: redis.url,
+      STORE_FAILURE: 'fail-closed',
+      REDIS_TIMEOUT_MS: String(TIMEOUT_MS),
+      // No policy on the route itself: the outage answer is the handler's, not the middleware's.
+      POLICIES: policies({ routes: { decisions: { policies: [] } } }),
+    })
+    onTestFinished(async () => {
+      await service.stop()
+      await redis.stop()
+    })
+    const decide = () =>
+      fetch(`${service.url}/api/decisions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ policy: 'default', key: 'outage-probe' }),
+      })
+    const before = await decide()
+    await before.arrayBuffer()
+
+    await redis.kill()
+    const decision = await decide()
+    const decisionBody = (await decision.json()) as Record<string, unknown>
+    const resource = await fetch(`${service.url}/api/resource`)
+    const resourceBody = (await resource.json()) as Record<string, unknown>
+
+    expect(before.status).toBe(200)
+    // No RateLimit-Policy: no middleware limited the route, so the handler answered.
+    expect(decision.headers.get('ratelimit-policy')).toBeNull()
+    expect(decision.status).toBe(503)
+    expect(decision.headers.get('content-type')).toBe('application/problem+json')
+    expect(decision.headers.get('retry-after')).toBe('1')
+    expect(decisionBody).toEqual({
+      type: 'https://iana.org/assignments/http-problem-types#temporary-reduced-capacity',
+      title: 'Service Unavailable',
+      status: 503,
+      code: 'store_unavailable',
+      detail: expect.any(String) as string,
+    })
+    // One convention: the route answers the outage with what the middleware answers.
+    expect(resource.status).toBe(503)
+    expect(resource.headers.get('content-type')).toBe('application/problem+json')
+    expect(decisionBody).toEqual(resourceBody)
+  })
+})
+
 describe('STORE_FAILURE=insurance, Redis frozen (SIGSTOP: connections open, nothing answers)', () => {
   /** A private redis-server (this test freezes it) and the service on it, stopped after the test. */
   async function frozenSetup() {
