@@ -2,7 +2,8 @@
  * The processor a sandboxed worker (PROCESSOR_MODE=sandboxed) runs in a child process: the same
  * job processors as in-process, with their own Redis connection for effects. A job that crashes
  * its process, or blocks its event loop, takes down this child only: the worker keeps renewing
- * its other jobs' locks, and the job fails (and is retried) instead of stalling.
+ * its other jobs' locks, and the job fails (and is retried) instead of stalling. A job past its
+ * deadline is stopped the same way: the worker kills its child (see src/job-timeout).
  *
  * Built to dist/sandboxed-processor.js; under the tests BullMQ forks it with the parent's tsx
  * loader.
@@ -30,5 +31,7 @@ export default createJobProcessor(
     outboxKey,
     simulatedKey,
   }),
-  { defaultTimeoutMs: Number(process.env.DEFAULT_TIMEOUT_MS ?? 60_000) }
+  // The deadline is the worker's: it kills this process at the deadline (SandboxedWorker), which
+  // stops work that ignores its signal too; here the signal only carries cancellations.
+  { defaultTimeoutMs: Number(process.env.DEFAULT_TIMEOUT_MS ?? 60_000), deadlineHere: false }
 )

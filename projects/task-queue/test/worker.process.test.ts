@@ -168,23 +168,41 @@ describe.each(TARGETS)('a worker process on %s Redis', (target) => {
     expect(await t.service.fair.backlog()).toBe(0)
   })
 
-  it('when the processor is sandboxed, jobs run in a child process, with progress and deadlines', async () => {
+  it('when the processor is sandboxed, jobs run in a child process, with progress, and one past its deadline is killed with its work', async () => {
     const report = await enqueue(sandboxApp, {
       name: 'report.render',
       data: { reportId: 's', pages: 4, msPerPage: 5 },
     })
-    const slow = await enqueue(sandboxApp, {
+    // A CPU loop deaf to its signal: only killing its process stops it before its effect.
+    const spinning = await enqueue(sandboxApp, {
       name: 'demo.simulate',
-      data: { durationMs: 10_000 },
+      data: { durationMs: 1500, busy: true },
       options: { timeoutMs: 300, attempts: 1 },
     })
+    const inProcess = await enqueue(t, { name: 'demo.simulate', data: {} })
 
-    const [done, dead] = await Promise.all([
-      until(sandboxApp, report, ['completed']),
-      until(sandboxApp, slow, ['dead']),
+    // Generous: each child process loads the processors under tsx on a busy machine.
+    const [done, dead, here] = await Promise.all([
+      until(sandboxApp, report, ['completed'], 45_000),
+      until(sandboxApp, spinning, ['dead'], 45_000),
+      until(t, inProcess, ['completed']),
     ])
+    // Past the end of the loop, which started before its deadline fired.
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    const inChild = await until(
+      sandboxApp,
+      await enqueue(sandboxApp, { name: 'demo.simulate', data: {} }),
+      ['completed'],
+      45_000
+    )
 
     expect(done).toMatchObject({ progress: 100, result: { reportId: 's', pages: 4 } })
+    const pidOf = (view: View) => (view.result as { pid: number }).pid
+    expect(pidOf(here)).toBe(worker.pid)
+    expect(pidOf(inChild)).toEqual(expect.any(Number))
+    expect([sandboxed.pid, process.pid]).not.toContain(pidOf(inChild))
     expect(dead.failedReason).toBe('job timed out after 300 ms')
-  })
+    const { simulatedKey } = effectKeys(sandboxApp.config.QUEUE_NAME)
+    expect(await client.hget(simulatedKey, spinning)).toBeNull()
+  }, 120_000)
 })

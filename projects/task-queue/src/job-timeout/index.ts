@@ -5,3 +5,4 @@ export {
   type CancellableProcessor,
   type TimeoutOptions,
 } from './job-timeout.ts'
+export { SandboxedWorker, type SandboxedWorkerOptions } from './sandboxed-worker.ts'

@@ -7,7 +7,8 @@
  * processor that passes the signal to what it awaits (`fetch(url, { signal })`, timers from
  * `node:timers/promises`, `signal.throwIfAborted()` between steps) stops there, and nothing it
  * would have done after the deadline happens. Code that cannot look at a signal (a CPU loop in a
- * library) belongs in a sandboxed processor, in a process that can be killed.
+ * library) belongs in a sandboxed processor, in a process that can be killed: SandboxedWorker
+ * (sandboxed-worker.ts) kills the job's child at the deadline.
  *
  * The same signal also fires when BullMQ cancels the job (`worker.cancelJob(id)`, used by the
  * service's cancel endpoint): the job then fails with a JobCancelledError, which is not retried.

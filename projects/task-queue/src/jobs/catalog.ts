@@ -47,6 +47,8 @@ const DemoSimulate = z
   .strictObject({
     /** How long the job works (it honours its AbortSignal). */
     durationMs: z.number().int().min(0).max(600_000).default(0),
+    /** Work by spinning the CPU instead, deaf to the signal: only a process kill stops it. */
+    busy: z.boolean().optional(),
     /** The first N attempts fail with a retryable error. */
     failTimes: z.number().int().min(0).max(100).default(0),
     /** Fail with UnrecoverableError: one attempt, then the dead-letter queue. */

@@ -98,17 +98,27 @@ export function createProcessors({
     noop: () => Promise.resolve(null),
 
     async 'demo.simulate'(job, signal) {
-      const { durationMs, failTimes, failPermanently } = job.data
+      const { durationMs, busy, failTimes, failPermanently } = job.data
       if (failPermanently) throw new UnrecoverableError('simulated permanent failure')
       if (job.attemptsMade < failTimes) {
         throw new Error(`simulated failure ${job.attemptsMade + 1} of ${failTimes}`)
       }
-      if (durationMs > 0) await sleep(durationMs, undefined, { signal })
+      if (busy) {
+        // A CPU loop, as in a library that cannot look at a signal: the deadline cannot stop
+        // it in-process; a sandboxed worker kills its child.
+        const end = Date.now() + durationMs
+        while (Date.now() < end);
+      } else if (durationMs > 0) await sleep(durationMs, undefined, { signal })
       // The effect a retried or re-run job must not double: HINCRBY by job id, applied once.
       const { applied } = await effects.once(job.id!, [
         { command: 'HINCRBY', key: simulatedKey, args: [job.id!, 1] },
       ])
-      return { attempt: job.attemptsMade + 1, effect: applied ? 'applied' : 'already-applied' }
+      return {
+        attempt: job.attemptsMade + 1,
+        effect: applied ? 'applied' : 'already-applied',
+        // Which process ran it: a sandboxed worker's child, not the worker.
+        pid: process.pid,
+      }
     },
   }
 }
@@ -123,18 +133,32 @@ export function createProcessors({
  */
 export function createJobProcessor(
   processors: Processors,
-  { defaultTimeoutMs }: { defaultTimeoutMs: number }
+  {
+    defaultTimeoutMs,
+    deadlineHere = true,
+  }: {
+    defaultTimeoutMs: number
+    /** false in a sandboxed child: its parent kills it at the deadline (SandboxedWorker). */
+    deadlineHere?: boolean
+  }
 ) {
   const byName = processors as Record<string, CancellableProcessor<RunningJob, unknown>>
+  const timeouts = jobTimeouts(defaultTimeoutMs)
   return withTimeout<unknown, RunningJob>(
     (job, signal) => {
       const processor = Object.hasOwn(byName, job.name) ? byName[job.name] : undefined
       if (!processor) throw new UnrecoverableError(`no processor for jobs named ${job.name}`)
       return processor(job, signal)
     },
-    {
-      timeoutMs: (job) => job.opts.timeoutMs ?? defaultTimeoutMs,
-      retryOnTimeout: (job) => job.opts.retryOnTimeout ?? true,
-    }
+    // Without a deadline, withTimeout still turns a cancellation into JobCancelledError.
+    deadlineHere ? timeouts : { timeoutMs: () => undefined }
   )
+}
+
+/** Each job's deadline: its own `timeoutMs`, else the default; retried unless it says not. */
+export function jobTimeouts(defaultTimeoutMs: number) {
+  return {
+    timeoutMs: (job: Pick<RunningJob, 'opts'>) => job.opts.timeoutMs ?? defaultTimeoutMs,
+    retryOnTimeout: (job: Pick<RunningJob, 'opts'>) => job.opts.retryOnTimeout ?? true,
+  }
 }

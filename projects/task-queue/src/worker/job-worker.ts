@@ -4,7 +4,7 @@
  * listener for cancellations from the API, and per-job metrics. `close()` is the graceful
  * shutdown: take no new job, let the active ones finish, then stop.
  */
-import { MetricsTime, Queue, Worker, type Job } from 'bullmq'
+import { MetricsTime, Queue, Worker, type Job, type WorkerOptions } from 'bullmq'
 import type { Logger } from 'pino'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import { createBackoffStrategy } from '../backoff/index.ts'
@@ -12,7 +12,13 @@ import { deadQueuePrefix, type Config } from '../config.ts'
 import { attachDeadLetter, createDeadLetterQueue } from '../dead-letter/index.ts'
 import { createEffectLedger } from '../exactly-once/index.ts'
 import { createFairQueue } from '../fair-scheduling/index.ts'
-import { createJobProcessor, createProcessors, effectKeys } from '../jobs/processors.ts'
+import { SandboxedWorker, type TimeoutOptions } from '../job-timeout/index.ts'
+import {
+  createJobProcessor,
+  createProcessors,
+  effectKeys,
+  jobTimeouts,
+} from '../jobs/processors.ts'
 import type { RedisClient } from '../redis-client.ts'
 import { cancelChannelOf, fairKeyPrefix, shouldDeadLetter } from '../queue-service.ts'
 
@@ -101,19 +107,7 @@ export async function createJobWorker({
   queue.on('error', (err) => logger.warn({ err }, 'queue error'))
 
   const { ledgerPrefix, outboxKey, simulatedKey } = effectKeys(config.QUEUE_NAME)
-  const processor =
-    config.PROCESSOR_MODE === 'sandboxed' && sandboxedProcessor
-      ? sandboxedProcessor
-      : createJobProcessor(
-          createProcessors({
-            effects: createEffectLedger({ redis: connection, prefix: ledgerPrefix }),
-            outboxKey,
-            simulatedKey,
-          }),
-          { defaultTimeoutMs: config.DEFAULT_TIMEOUT_MS }
-        )
-
-  const worker = new Worker(config.QUEUE_NAME, processor as never, {
+  const options: WorkerOptions = {
     connection,
     prefix,
     concurrency: config.WORKER_CONCURRENCY,
@@ -126,7 +120,26 @@ export async function createJobWorker({
     // For jobs added by other producers; the API sets both on every job it adds.
     removeOnComplete: { count: config.KEEP_COMPLETED, age: config.KEEP_COMPLETED_SECONDS },
     removeOnFail: { count: config.KEEP_FAILED },
-  })
+  }
+  // Sandboxed: each job runs in a child process, killed at the job's deadline.
+  const worker =
+    config.PROCESSOR_MODE === 'sandboxed' && sandboxedProcessor
+      ? new SandboxedWorker(config.QUEUE_NAME, sandboxedProcessor, {
+          ...options,
+          timeouts: jobTimeouts(config.DEFAULT_TIMEOUT_MS) as TimeoutOptions<Job>,
+        })
+      : new Worker(
+          config.QUEUE_NAME,
+          createJobProcessor(
+            createProcessors({
+              effects: createEffectLedger({ redis: connection, prefix: ledgerPrefix }),
+              outboxKey,
+              simulatedKey,
+            }),
+            { defaultTimeoutMs: config.DEFAULT_TIMEOUT_MS }
+          ) as never,
+          options
+        )
   worker.on('error', (err) => logger.warn({ err }, 'worker error'))
   worker.on('stalled', (jobId) =>
     logger.warn({ jobId }, 'job stalled: its worker stopped renewing the lock; it runs again')
