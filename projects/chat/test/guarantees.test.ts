@@ -286,6 +286,49 @@ describe.each(modes)('the guarantee ladder, %s', (_mode, env) => {
     )
   })
 
+  it('when a socket sends leave, it gets left, no more messages of that room (its other rooms go on), and the others see it offline and gone', async () => {
+    const adaName = user('ada')
+    const bobName = user('bob')
+    const a = await connected(adaName)
+    const b = await connected(bobName)
+    const room = await createRoom(server.url, a.token, 'left')
+    const other = await createRoom(server.url, a.token, 'kept')
+    for (const client of [a.client, b.client]) {
+      await client.join(room)
+      await client.join(other)
+    }
+    await a.client.say(room, 'before')
+    await b.client.until((f) => f.type === 'message' && f.room === room && f.seq === 1)
+
+    const left = b.client.next((f) => f.type === 'left')
+    b.client.send({ type: 'leave', room })
+    expect(await left).toMatchObject({ type: 'left', room })
+    await a.client.until(
+      (f) => f.type === 'presence' && f.room === room && f.user === bobName && f.online === false
+    )
+    await a.client.until(
+      (f) => f.type === 'member' && f.room === room && f.user === bobName && f.joined === false
+    )
+    await a.client.say(room, 'after')
+    await a.client.say(other, 'marker')
+    // The marker was published after "after": once bob has it, "after" would have come first.
+    await b.client.until((f) => f.type === 'message' && f.room === other && f.body === 'marker')
+    const members = await api<{ members: { user: string }[] }>(
+      server.url,
+      a.token,
+      'GET',
+      `/rooms/${room}/members`
+    )
+    const rejoined = await (await connected(user('cy'))).client.join(room)
+
+    expect(b.client.seqs(room)).toEqual([1])
+    expect(a.client.seqs(room)).toEqual([1, 2])
+    expect(members.body.members.map((m) => m.user)).toEqual([adaName])
+    expect(rejoined.online).toEqual(expect.not.arrayContaining([bobName]))
+    expect(rejoined.online).toContain(adaName)
+    expect(b.client.ws.readyState).toBe(b.client.ws.OPEN)
+  })
+
   it('when two users open their direct room, only they can join or read it', async () => {
     const a = await connected(user('ada'))
     const bobName = user('bob')
