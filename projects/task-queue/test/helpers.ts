@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { createHealth, createLogger, serveApp, type ServedApp } from '@kit/http'
+import { createHealth, createLogger, createMetrics, serveApp, type ServedApp } from '@kit/http'
 import { uniqueName } from '@kit/testing'
 import { Queue } from 'bullmq'
 import { Cluster, Redis } from 'ioredis'
@@ -53,7 +53,13 @@ export type TestApp = {
 export async function buildTestApp({
   redisUrl = inject('redisUrl'),
   env = {},
-}: { redisUrl?: string; env?: Record<string, string> } = {}): Promise<TestApp> {
+  metrics = false,
+}: {
+  redisUrl?: string
+  env?: Record<string, string>
+  /** Serve /metrics as main.ts does. */
+  metrics?: boolean
+} = {}): Promise<TestApp> {
   const config = loadConfig({ REDIS_URL: redisUrl, QUEUE_NAME: testQueueName(), ADMIN_KEY, ...env })
   const logger = createLogger({ name: 'task-queue-test', level: 'silent' })
   const redis = createRedisClient(redisUrl, { role: 'request', name: 'test-api', logger })
@@ -67,7 +73,15 @@ export async function buildTestApp({
       check: async () => (await evictionPolicy(redis)).ok,
     },
   ])
-  const app = createApp({ config, service, redis, adminKey: ADMIN_KEY, logger, health })
+  const app = createApp({
+    config,
+    service,
+    redis,
+    adminKey: ADMIN_KEY,
+    logger,
+    health,
+    ...(metrics && { metrics: createMetrics() }),
+  })
   return {
     app,
     config,
