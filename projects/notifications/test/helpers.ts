@@ -102,6 +102,41 @@ export async function startWebhookReceiver(redis: Redis) {
 }
 export type WebhookReceiver = Awaited<ReturnType<typeof startWebhookReceiver>>
 
+/**
+ * An HTTP provider (SMS or push wire) whose every answer the test decides, by idempotency key
+ * and call number; it records when each call arrived.
+ */
+export async function startScriptedProvider() {
+  const calls: { key: string; at: number }[] = []
+  let answer: (key: string, call: number) => Response | undefined = () => undefined
+  const app = new Hono()
+  app.post('*', (c) => {
+    const key = c.req.header('idempotency-key') ?? ''
+    calls.push({ key, at: Date.now() })
+    const call = calls.filter((entry) => entry.key === key).length
+    return answer(key, call) ?? c.json({ id: key }, 202)
+  })
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+  })
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    calls,
+    /** Arrival times of the calls with this key. */
+    callsOf: (key: string) => calls.filter((entry) => entry.key === key).map((entry) => entry.at),
+    /** Answers instead of 202 when `fn` returns a response (call counts from 1 per key). */
+    script(fn: (key: string, call: number) => Response | undefined) {
+      answer = fn
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if ('closeAllConnections' in server) server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+export type ScriptedProvider = Awaited<ReturnType<typeof startScriptedProvider>>
+
 export type Providers = {
   smtp: SmtpSink[]
   sms: HttpProvider[]
