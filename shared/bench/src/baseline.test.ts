@@ -50,6 +50,21 @@ describe('createBaselineApp', () => {
     expect(redirected.headers.get('location')).toBe(`https://example.com/${code}`)
   })
 
+  it('when the middleware is hono, answers the same behind a request id, secure headers and a counted request', async () => {
+    const app = createBaselineApp('redirect', 'hono')
+
+    const res = await app.request('/abc123')
+    const bare = await createBaselineApp('redirect').request('/abc123')
+
+    expect(res.status).toBe(302)
+    expect(res.headers.get('location')).toBe('https://example.com/abc123')
+    expect(res.headers.get('x-request-id')).toMatch(/\S/)
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN')
+    expect(res.headers.get('strict-transport-security')).toMatch(/max-age=/)
+    expect(bare.headers.get('x-request-id')).toBeNull()
+    expect(bare.headers.get('x-frame-options')).toBeNull()
+  })
+
   it('in every shape, GET /healthz answers 200', async () => {
     for (const shape of ['redirect', 'json', 'text'] as const) {
       const res = await createBaselineApp(shape).request('/healthz')

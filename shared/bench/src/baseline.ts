@@ -9,11 +9,19 @@
  *   BASELINE=text      GET /*     → 200 'ok'
  * and GET /healthz → 200 in every shape. Shapes combine, routes in the order given
  * (BASELINE=json,redirect mirrors a shortener for k6, whose setup creates links first).
+ * With BASELINE_MIDDLEWARE=hono, the same app runs behind the stack every kit project puts in
+ * front of its routes, as the libraries ship it: hono/request-id, hono/secure-headers and
+ * @hono/prometheus. Measured beside the bare app, it says what the idiomatic middlewares cost
+ * before any code of the project runs.
  * Importing this module starts nothing.
  */
 import { fileURLToPath } from 'node:url'
 import { serve } from '@hono/node-server'
+import { prometheus } from '@hono/prometheus'
 import { Hono } from 'hono'
+import { requestId } from 'hono/request-id'
+import { secureHeaders } from 'hono/secure-headers'
+import { Registry } from 'prom-client'
 import { isMainModule } from './is-main.ts'
 import { spawnTarget } from './spawn-target.ts'
 import type { BenchTarget } from './types.ts'
@@ -21,12 +29,23 @@ import type { BenchTarget } from './types.ts'
 export const BASELINE_SHAPES = ['redirect', 'json', 'text'] as const
 export type BaselineShape = (typeof BASELINE_SHAPES)[number]
 
+/** 'none': the bare app; 'hono': behind hono/request-id, hono/secure-headers, @hono/prometheus. */
+export type BaselineMiddleware = 'none' | 'hono'
+
 /** Absolute path of this file, to spawn it: `spawnTarget({ entry: baselineEntry, env: { BASELINE: 'redirect' } })`. */
 export const baselineEntry = fileURLToPath(new URL('./baseline.ts', import.meta.url))
 
 /** The bare app for `shapes` (one, or several registered in order). */
-export function createBaselineApp(shapes: BaselineShape | readonly BaselineShape[]): Hono {
+export function createBaselineApp(
+  shapes: BaselineShape | readonly BaselineShape[],
+  middleware: BaselineMiddleware = 'none'
+): Hono {
   const app = new Hono()
+  if (middleware === 'hono') {
+    app.use(requestId())
+    app.use(secureHeaders())
+    app.use(prometheus({ registry: new Registry() }).registerMetrics)
+  }
   // Registered first: in the redirect shape, /:code would match it too.
   app.get('/healthz', (c) => c.text('ok'))
   for (const shape of [shapes].flat()) {
@@ -68,29 +87,40 @@ export function parseShapes(value: string | undefined): BaselineShape[] | null {
  */
 export function baselineTarget({
   shape,
-  name = `bare-hono-${[shape].flat().join('+')}`,
-  kind = 'baseline',
+  middleware = 'none',
+  name = `${middleware === 'hono' ? 'hono-middleware' : 'bare-hono'}-${[shape].flat().join('+')}`,
+  kind = middleware === 'hono' ? 'reference' : 'baseline',
 }: {
   shape: BaselineShape | BaselineShape[]
+  /** 'hono': behind the libraries' request id, secure headers and metrics (a 'reference'). */
+  middleware?: BaselineMiddleware
   name?: string
   /** 'baseline' unless the bare app plays another part (e.g. measured against itself). */
   kind?: BenchTarget['kind']
 }): BenchTarget {
-  const env = { BASELINE: [shape].flat().join(',') }
+  const env = { BASELINE: [shape].flat().join(','), BASELINE_MIDDLEWARE: middleware }
   return spawnTarget({ name, kind, entry: baselineEntry, env })
 }
 
 if (isMainModule(import.meta.url)) {
   const shapes = parseShapes(process.env.BASELINE)
   const port = Number(process.env.PORT)
-  if (shapes === null || !Number.isInteger(port) || port < 0 || port > 65_535) {
+  const middleware = process.env.BASELINE_MIDDLEWARE ?? 'none'
+  if (
+    shapes === null ||
+    !Number.isInteger(port) ||
+    port < 0 ||
+    port > 65_535 ||
+    (middleware !== 'none' && middleware !== 'hono')
+  ) {
     console.error(
       `baseline: BASELINE must be one or more of ${BASELINE_SHAPES.join(', ')}, comma-separated ` +
-        `(got ${JSON.stringify(process.env.BASELINE)}), and PORT an integer port (got ${JSON.stringify(process.env.PORT)})`
+        `(got ${JSON.stringify(process.env.BASELINE)}), BASELINE_MIDDLEWARE none or hono (got ${JSON.stringify(middleware)}), ` +
+        `and PORT an integer port (got ${JSON.stringify(process.env.PORT)})`
     )
     process.exit(1)
   }
-  const server = serve({ fetch: createBaselineApp(shapes).fetch, port })
+  const server = serve({ fetch: createBaselineApp(shapes, middleware).fetch, port })
   const shutdown = () => server.close(() => process.exit(0))
   process.once('SIGTERM', shutdown)
   process.once('SIGINT', shutdown)

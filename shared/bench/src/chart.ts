@@ -5,6 +5,7 @@ const COLORS: Record<BenchTarget['kind'], string> = {
   subject: '#2563eb',
   baseline: '#6b7280',
   peer: '#d97706',
+  reference: '#9ca3af',
 }
 
 function escapeXml(text: string): string {

@@ -30,7 +30,7 @@ export {
   type SentCounts,
 } from './request-mix.ts'
 export { freePort, spawnTarget, TargetStartError, type SpawnTargetOptions } from './spawn-target.ts'
-export { GENERATOR_SATURATION, judgedBy, median, pairedRatio } from './stats.ts'
+export { baselineRatio, GENERATOR_SATURATION, judgedBy, median, pairedRatio } from './stats.ts'
 export type * from './types.ts'
 export {
   findWrk,

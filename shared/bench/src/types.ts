@@ -14,7 +14,7 @@ export type StartedTarget = {
  */
 export type BenchTarget = {
   name: string
-  kind: 'subject' | 'baseline' | 'peer'
+  kind: 'subject' | 'baseline' | 'peer' | 'reference'
   start(): Promise<StartedTarget>
 }
 
