@@ -38,8 +38,7 @@ describe('POST /api/queue/pause and /resume with a worker running', () => {
   }
 
   async function completed(ids: string[]): Promise<number> {
-    const jobs = await Promise.all(ids.map((id) => t.service.queue.getJob(id)))
-    const states = await Promise.all(jobs.map((job) => job?.getState()))
+    const states = await Promise.all(ids.map((id) => t.service.queue.getJobState(id)))
     return states.filter((state) => state === 'completed').length
   }
 
