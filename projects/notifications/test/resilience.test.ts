@@ -22,8 +22,15 @@ async function breakers(): Promise<Record<string, string>> {
   return Object.fromEntries(list.map((b) => [b.provider, b.state]))
 }
 
+/** The value of `notifications_breaker_open` for each provider, from a /metrics scrape. */
+async function breakerGauge(): Promise<Record<string, number>> {
+  const text = await (await stack.request('/metrics')).text()
+  const samples = text.matchAll(/^notifications_breaker_open\{provider="([^"]+)"\} (\d+)$/gm)
+  return Object.fromEntries([...samples].map(([, provider, value]) => [provider, Number(value)]))
+}
+
 describe('circuit breaker per provider', () => {
-  it('when both SMS providers are down, their breakers open, they get 0 calls while open, one probe closes the primary, and 0 deliveries are lost', async () => {
+  it('when both SMS providers are down, their breakers open (gauge 1), they get 0 calls while open, one probe closes the primary (gauge 0), and 0 deliveries are lost', async () => {
     const [primary, backup] = stack.providers.sms
     const appliedBefore = primary!.ledger.accepted.size + backup!.ledger.accepted.size
     primary!.setScript({ down: true })
@@ -48,6 +55,7 @@ describe('circuit breaker per provider', () => {
       },
       { timeoutMs: 20_000, message: 'the SMS breakers never opened' }
     )
+    const gaugeOpen = await breakerGauge()
     const ready = (await (await stack.request('/readyz')).json()) as {
       status: string
       checks: Record<string, string>
@@ -70,6 +78,8 @@ describe('circuit breaker per provider', () => {
     expect(callsAtProbe - callsWhileOpen).toBe(1)
     expect(stateDuringProbe).toBe('half-open')
     expect((await breakers())['sms-primary']).toBe('closed')
+    expect(gaugeOpen).toMatchObject({ 'sms-primary': 1, 'sms-backup-1': 1 })
+    expect(await breakerGauge()).toMatchObject({ 'sms-primary': 0, 'sms-backup-1': 1 })
     const sms = stack.api.sqlite
       .prepare(
         "SELECT status, count(*) AS n FROM deliveries WHERE channel = 'sms' AND event_id IN (SELECT value FROM json_each(?)) GROUP BY status"
