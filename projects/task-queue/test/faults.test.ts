@@ -341,4 +341,52 @@ describe('Redis memory after a large run', () => {
       await redis.stop()
     }
   }, 150_000)
+
+  it('when failed jobs are capped, the failed set and the job keys stay bounded', async () => {
+    const redis = await startRedisServer({ args: ['--maxmemory-policy', 'noeviction'] })
+    const KEEP_FAILED = 20
+    const t = await buildTestApp({
+      redisUrl: redis.url,
+      env: { KEEP_COMPLETED: '100', KEEP_FAILED: String(KEEP_FAILED) },
+    })
+    const worker = await startWorker({
+      REDIS_URL: redis.url,
+      QUEUE_NAME: t.config.QUEUE_NAME,
+      WORKER_CONCURRENCY: '50',
+    })
+    const client = testClient(redis.url)
+    const finished = async (state: 'completed' | 'failed') =>
+      (await t.service.queue.getMetrics(state)).meta.count
+    try {
+      // Cancelled jobs fail and stay in the failed set (they are not dead letters): 30 of them,
+      // each failing while the 1,000 others complete around it.
+      const running = await enqueueMany(t, 30, { durationMs: 60_000 })
+      await waitUntil(
+        async () => (await t.service.queue.getJobCountByTypes('active')) === 30,
+        30_000,
+        '30 active jobs'
+      )
+      await enqueueMany(t, 1000, {}, 'noop')
+      for (const id of running) {
+        expect((await t.app.request(`/api/jobs/${id}`, { method: 'DELETE' })).status).toBe(202)
+      }
+      await waitUntil(
+        async () => (await finished('failed')) >= 30 && (await finished('completed')) >= 1000,
+        60_000,
+        '30 cancelled and 1,000 completed'
+      )
+
+      expect(await t.service.queue.getJobCountByTypes('failed')).toBe(KEEP_FAILED)
+      expect(await t.service.queue.getJobCountByTypes('completed')).toBeLessThanOrEqual(100)
+      const jobKeys = (
+        await client.keys(`${t.config.QUEUE_PREFIX}:${t.config.QUEUE_NAME}:*`)
+      ).filter((key) => /:[0-9a-f-]{36}$/.test(key))
+      expect(jobKeys.length).toBeLessThanOrEqual(100 + KEEP_FAILED)
+    } finally {
+      await worker.stop()
+      await t.close()
+      client.disconnect()
+      await redis.stop()
+    }
+  }, 150_000)
 })
