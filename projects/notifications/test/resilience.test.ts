@@ -26,7 +26,9 @@ async function breakers(): Promise<Record<string, string>> {
 async function breakerGauge(): Promise<Record<string, number>> {
   const text = await (await stack.request('/metrics')).text()
   const samples = text.matchAll(/^notifications_breaker_open\{provider="([^"]+)"\} (\d+)$/gm)
-  return Object.fromEntries([...samples].map(([, provider, value]) => [provider, Number(value)]))
+  const gauge: Record<string, number> = {}
+  for (const [, provider, value] of samples) gauge[provider!] = Number(value)
+  return gauge
 }
 
 describe('circuit breaker per provider', () => {
