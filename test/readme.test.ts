@@ -36,6 +36,27 @@ describe('README first screen', () => {
     expect(ci.at(-1)).toBe(firstScreenCommands()[1])
   })
 
+  it('when CI runs, .ci/run starts the README first command with no build variable and an empty store', () => {
+    const ci = read('.ci/run')
+    const lines = ci.split('\n').map((line) => line.trim())
+    const unset = lines.findIndex((line) => line.startsWith('unset '))
+    const store = lines.findIndex((line) =>
+      /^export pnpm_config_store_dir="\$work\/store"$/.test(line)
+    )
+    const first = lines.findIndex(
+      (line) => line === `bash .ci/first-command "${firstScreenCommands()[0]}"`
+    )
+
+    expect(lines[unset]?.split(/\s+/)).toEqual(
+      expect.arrayContaining(['npm_config_nodedir', 'NPM_CONFIG_NODEDIR', 'npm_config_node_gyp'])
+    )
+    expect(lines).toContain('work="$(mktemp -d)"')
+    // Both are in force before anything is installed.
+    expect(unset).toBeGreaterThan(-1)
+    expect(store).toBeGreaterThan(unset)
+    expect(first).toBeGreaterThan(store)
+  })
+
   it('when the project table links a report or a project, the path exists', () => {
     const links = [...readme.matchAll(/\]\(((?:projects|loadtests)\/[^)#]+)\)/g)].map((m) => m[1]!)
 
