@@ -22,7 +22,7 @@ const mode = env.MODE
 const concurrency = Number(env.CONCURRENCY ?? 50)
 const durationMs = Number(env.DURATION_MS ?? 10_000)
 const keepCompleted = Number(env.KEEP_COMPLETED ?? 1000)
-const retention = { keepCompleted, keepCompletedSeconds: 86_400, keepFailed: 5000 }
+const retention = { keepCompleted, keepCompletedSeconds: 86_400 }
 const connection = new Redis(env.REDIS_URL!, { maxRetriesPerRequest: null })
 const queueOptions = { connection, prefix: env.QUEUE_PREFIX! }
 const job = () => ({

@@ -222,7 +222,6 @@ async function workerThroughput(): Promise<ScenarioReport[]> {
               opts: toJobOptions({ name: 'noop', data: {} }, randomUUID(), {
                 keepCompleted: 1000,
                 keepCompletedSeconds: 86_400,
-                keepFailed: 5000,
               }),
             }))
           )

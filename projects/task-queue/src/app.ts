@@ -35,7 +35,6 @@ export type AppDeps = {
     | 'MAX_BULK_JOBS'
     | 'KEEP_COMPLETED'
     | 'KEEP_COMPLETED_SECONDS'
-    | 'KEEP_FAILED'
   >
   service: QueueService
   /** The request-path client the service uses: its state decides 503 without a round trip. */
@@ -90,7 +89,6 @@ export function createApp({ config, service, redis, adminKey, logger, health, me
       retention: {
         keepCompleted: config.KEEP_COMPLETED,
         keepCompletedSeconds: config.KEEP_COMPLETED_SECONDS,
-        keepFailed: config.KEEP_FAILED,
       },
       requireAdmin,
       maxBodyBytes: config.MAX_JOB_BYTES,

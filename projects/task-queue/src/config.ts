@@ -71,7 +71,7 @@ const schema = z.object({
   /** Completed jobs kept (count, and seconds); bounded so Redis memory is. */
   KEEP_COMPLETED: z.coerce.number().int().min(0).default(1000),
   KEEP_COMPLETED_SECONDS: positiveInt.default(24 * 3600),
-  /** Failed jobs that do not go to the dead-letter queue (cancelled ones) kept. */
+  /** Failed jobs that do not go to the dead-letter queue (cancelled ones) kept; workers trim. */
   KEEP_FAILED: z.coerce.number().int().min(0).default(5000),
   DEAD_LETTER_MAX_AGE_DAYS: positiveInt.max(3650).default(30),
   DEAD_LETTER_MAX_COUNT: positiveInt.default(10_000),

@@ -57,7 +57,6 @@ export type QueueServiceOptions = {
     | 'QUEUE_PREFIX'
     | 'KEEP_COMPLETED'
     | 'KEEP_COMPLETED_SECONDS'
-    | 'KEEP_FAILED'
     | 'IDEMPOTENCY_TTL_SECONDS'
     | 'FAIR_SCHEDULING'
     | 'FAIR_WINDOW'
@@ -136,7 +135,6 @@ export function createQueueService({
   const retention = {
     keepCompleted: config.KEEP_COMPLETED,
     keepCompletedSeconds: config.KEEP_COMPLETED_SECONDS,
-    keepFailed: config.KEEP_FAILED,
   }
 
   /** Jobs of a tenant wait their turn in its backlog; delayed and deduplicated ones do not. */

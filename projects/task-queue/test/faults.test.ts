@@ -367,14 +367,14 @@ describe('Redis memory after a large run', () => {
   it('when failed jobs are capped, the failed set and the job keys stay bounded', async () => {
     const redis = await startRedisServer({ args: ['--maxmemory-policy', 'noeviction'] })
     const KEEP_FAILED = 20
-    const t = await buildTestApp({
-      redisUrl: redis.url,
-      env: { KEEP_COMPLETED: '100', KEEP_FAILED: String(KEEP_FAILED) },
-    })
+    const env = { KEEP_COMPLETED: '100', KEEP_FAILED: String(KEEP_FAILED) }
+    const t = await buildTestApp({ redisUrl: redis.url, env })
+    // The worker caps the failed set (its dead-letter step), so it reads KEEP_FAILED too.
     const worker = await startWorker({
       REDIS_URL: redis.url,
       QUEUE_NAME: t.config.QUEUE_NAME,
       WORKER_CONCURRENCY: '50',
+      ...env,
     })
     const client = testClient(redis.url)
     const finished = async (state: 'completed' | 'failed') =>
@@ -397,6 +397,12 @@ describe('Redis memory after a large run', () => {
         60_000,
         '30 cancelled and 1,000 completed'
       )
+      // Each cancelled job's worker trims the failed set just after it fails.
+      await waitUntil(
+        async () => (await t.service.queue.getJobCountByTypes('failed')) <= KEEP_FAILED,
+        10_000,
+        'the failed set trimmed to KEEP_FAILED'
+      )
 
       expect(await t.service.queue.getJobCountByTypes('failed')).toBe(KEEP_FAILED)
       expect(await t.service.queue.getJobCountByTypes('completed')).toBeLessThanOrEqual(100)
@@ -408,6 +414,44 @@ describe('Redis memory after a large run', () => {
       await worker.stop()
       await t.close()
       client.disconnect()
+      await redis.stop()
+    }
+  }, 150_000)
+
+  it('when failed jobs are capped and 1,000 jobs fail for good at once, each reaches the dead-letter queue exactly once', async () => {
+    const redis = await startRedisServer({ args: ['--maxmemory-policy', 'noeviction'] })
+    const KEEP_FAILED = 20
+    const env = { KEEP_FAILED: String(KEEP_FAILED) }
+    const t = await buildTestApp({ redisUrl: redis.url, env })
+    const worker = await startWorker({
+      REDIS_URL: redis.url,
+      QUEUE_NAME: t.config.QUEUE_NAME,
+      WORKER_CONCURRENCY: '50',
+      ...env,
+    })
+    const { queue, dlq } = t.service
+    try {
+      // 50 at a time die faster than they move: a removeOnFail count of 20 deleted most of them
+      // from the failed set before their move read them.
+      const ids = await enqueueMany(t, 1000, { failPermanently: true })
+      await waitUntil(
+        async () =>
+          (await queue.getMetrics('failed')).meta.count >= 1000 &&
+          (await queue.getJobCountByTypes('failed')) === 0,
+        60_000,
+        '1,000 jobs failed and none left in the failed set (all moved, the cap kept none)'
+      )
+
+      const dead = await dlq.list(0, -1)
+      expect(dead.map((job) => job.data.jobId).sort()).toEqual([...ids].sort())
+      expect(await dlq.count()).toBe(1000)
+      expect(dead[0]?.data).toMatchObject({
+        failedReason: 'simulated permanent failure',
+        attemptsMade: 1,
+      })
+    } finally {
+      await worker.stop()
+      await t.close()
       await redis.stop()
     }
   }, 150_000)

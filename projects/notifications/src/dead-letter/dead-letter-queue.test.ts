@@ -63,6 +63,14 @@ async function dead(dlq: DeadLetterQueue, jobId: string): Promise<Job<DeadLetter
   throw new Error(`${jobId} never reached the dead-letter queue`)
 }
 
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
 describe('dead-letter queue', () => {
   it('when a job exhausts its retries, it moves to the dead queue with its data, reason and attempts', async () => {
     const { source, dlq } = setup()
@@ -217,6 +225,61 @@ describe('dead-letter queue', () => {
 
     expect(await dlq.move(job.id!)).toBe(false)
     expect(await job.getState()).toBe('failed')
+  })
+})
+
+describe('dead-letter queue with the failed set capped (keepFailed)', () => {
+  it('when the cap runs before the moves, it moves the jobs that should die and removes only the others; their late moves find them moved, once', async () => {
+    const { source, dlq } = setup({
+      keepFailed: 2,
+      shouldDeadLetter: (job) => !job.failedReason.startsWith('job cancelled'),
+    })
+    // No dead-letter hook: every move is late, as after a crash or a failed call to Redis.
+    const worker = new Worker(
+      source.name,
+      (job) => {
+        throw new UnrecoverableError(job.name === 'cancel' ? 'job cancelled: test' : 'boom')
+      },
+      { connection }
+    )
+    cleanups.push(() => worker.close())
+    // One at a time, in this order: j01…j10 die, then j11…j15 are cancelled (newest).
+    const ids = Array.from({ length: 15 }, (_, i) => `j${String(i + 1).padStart(2, '0')}`)
+    const dying = ids.slice(0, 10)
+    await source.addBulk(
+      ids.map((id, i) => ({ name: i < 10 ? 'die' : 'cancel', data: { id }, opts: { jobId: id } }))
+    )
+    await until(async () => (await source.getFailedCount()) === 15, '15 failed jobs')
+
+    // A cancelled job stays in failed, so the cap applies: the 13 oldest go.
+    expect(await dlq.move('j11')).toBe(false)
+
+    expect((await source.getFailed()).map((job) => job.id)).toEqual(['j15', 'j14'])
+    expect(await dlq.count()).toBe(10)
+    for (const id of dying) {
+      expect((await dlq.get(id))?.data).toMatchObject({
+        data: { id },
+        failedReason: 'boom',
+        attemptsMade: 1,
+      })
+    }
+    for (const id of ['j11', 'j12', 'j13']) expect(await source.getJob(id)).toBeUndefined()
+
+    // The stored jobs are gone: each late move answers moved, and adds no second entry.
+    for (const id of dying) expect(await dlq.move(id)).toBe(true)
+    expect(await dlq.count()).toBe(10)
+  })
+
+  it('when the worker trims failed jobs by count (removeOnFail), attaching the dead-letter queue is refused', () => {
+    const { source, dlq } = setup({ keepFailed: 20 })
+    const worker = new Worker(source.name, null, {
+      connection,
+      autorun: false,
+      removeOnFail: { count: 20 },
+    })
+    cleanups.push(() => worker.close())
+
+    expect(() => attachDeadLetter(worker, dlq)).toThrow(/removeOnFail count/)
   })
 })
 

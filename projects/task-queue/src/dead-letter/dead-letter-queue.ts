@@ -15,6 +15,12 @@
  * move (the add is then ignored: the id exists). A replay adds the job back to the source queue
  * under a new id derived from the dead one, then removes the dead entry: two replays of one
  * entry, even at once, add one job.
+ *
+ * The failed set is the hand-off, so nothing but this module may trim it: a `removeOnFail`
+ * count deletes the oldest failed jobs as others fail, often before their move has read them,
+ * and those jobs are lost. Give the source's jobs no `removeOnFail` count and pass the cap as
+ * `keepFailed`: it applies to the jobs that stay in `failed`, and a job past it that should die
+ * is moved, never deleted.
  */
 import type { ConnectionOptions, Job, JobsOptions, Queue, QueueOptions, Worker } from 'bullmq'
 import { Queue as BullQueue } from 'bullmq'
@@ -51,6 +57,11 @@ export type DeadLetterQueueOptions = {
   retention?: DeadLetterRetention
   /** Which failed jobs die (default: every one). E.g. leave cancelled jobs in `failed`. */
   shouldDeadLetter?: (job: Job) => boolean
+  /**
+   * At most this many jobs stay in the source's failed set, the newest (default: no cap). Use
+   * it instead of a `removeOnFail` count, which would delete jobs before they move.
+   */
+  keepFailed?: number
   now?: () => number
 }
 
@@ -64,6 +75,7 @@ export type DeadLetterQueue = {
   readonly queue: Queue<DeadLetter>
   /**
    * Moves one job if it sits in the source's failed set; true when it moved (or was moved).
+   * A job that must not die stays there, and then `keepFailed` is applied.
    * Every method takes the job's id in its source queue.
    */
   move(jobId: string): Promise<boolean>
@@ -107,6 +119,7 @@ export function createDeadLetterQueue({
   queueOptions = {},
   retention = {},
   shouldDeadLetter = () => true,
+  keepFailed,
   now = Date.now,
 }: DeadLetterQueueOptions): DeadLetterQueue {
   const { maxAgeMs = 30 * 24 * 3_600_000, maxCount = 10_000 } = retention
@@ -115,10 +128,8 @@ export function createDeadLetterQueue({
   // awaited: a service starting while Redis is away must not wait for it here.
   queue.pause().catch(() => {})
 
-  async function move(jobId: string): Promise<boolean> {
-    const job = await source.getJob(jobId)
-    if (job === undefined) return (await queue.getJob(deadIdOf(jobId))) !== undefined
-    if ((await job.getState()) !== 'failed' || !shouldDeadLetter(job)) return false
+  /** Adds the dead entry, then removes the failed job: a crash in between leaves both. */
+  async function bury(job: Job, jobId: string): Promise<void> {
     const letter: DeadLetter = {
       data: job.data,
       jobId,
@@ -132,6 +143,31 @@ export function createDeadLetterQueue({
     }
     await queue.add(job.name, letter, { jobId: deadIdOf(jobId) })
     await job.remove()
+  }
+
+  /**
+   * Removes the failed jobs past the newest `keepFailed`. One that should die is moved instead:
+   * its own move may not have run yet (its worker crashed, or Redis failed the move).
+   */
+  async function capFailed(): Promise<void> {
+    if (keepFailed === undefined) return
+    for (const job of await source.getFailed(keepFailed)) {
+      if (job.id === undefined) continue
+      if (shouldDeadLetter(job)) await bury(job, job.id)
+      else await job.remove()
+    }
+  }
+
+  async function move(jobId: string): Promise<boolean> {
+    const job = await source.getJob(jobId)
+    if (job === undefined) return (await queue.getJob(deadIdOf(jobId))) !== undefined
+    if ((await job.getState()) !== 'failed') return false
+    if (!shouldDeadLetter(job)) {
+      // It stays in failed, where such jobs pile up: the cap applies here.
+      await capFailed()
+      return false
+    }
+    await bury(job, jobId)
     return true
   }
 
@@ -162,15 +198,15 @@ export function createDeadLetterQueue({
           ? { status: 'not-found' }
           : { status: 'already-replayed', jobId: replayId }
       }
-      const { attempts, backoff, priority, removeOnComplete, removeOnFail } = entry.data.opts
-      // A fresh run: its attempts start at 0 and it is not delayed again.
+      const { attempts, backoff, priority, removeOnComplete } = entry.data.opts
+      // A fresh run: its attempts start at 0 and it is not delayed again. Not its removeOnFail:
+      // an entry from before `keepFailed` may carry a count, which would trim failed jobs.
       await source.add(entry.name, entry.data.data, {
         jobId: replayId,
         ...(attempts !== undefined && { attempts }),
         ...(backoff !== undefined && { backoff }),
         ...(priority !== undefined && { priority }),
         ...(removeOnComplete !== undefined && { removeOnComplete }),
-        ...(removeOnFail !== undefined && { removeOnFail }),
       })
       await entry.remove()
       return { status: 'replayed', jobId: replayId }
@@ -204,7 +240,8 @@ export function createDeadLetterQueue({
 /**
  * Moves each job to the dead-letter queue as it fails for good (BullMQ sets `finishedOn` only
  * then; a failure that will be retried has none), and sweeps the failed set on an interval for
- * the moves a crash interrupted. Returns a function that stops both.
+ * the moves a crash interrupted. Returns a function that stops both. Throws if the worker has a
+ * `removeOnFail` count: it would delete failed jobs before they move (use `keepFailed`).
  *
  * @example
  * ```ts
@@ -221,6 +258,12 @@ export function attachDeadLetter(
     onError = () => {},
   }: { sweepIntervalMs?: number; onError?: (error: unknown) => void } = {}
 ): () => void {
+  const keep = worker.opts.removeOnFail
+  if (keep !== undefined && 'count' in keep) {
+    throw new Error(
+      "attachDeadLetter: the worker's removeOnFail count deletes failed jobs before they move; give the dead-letter queue keepFailed instead"
+    )
+  }
   const onFailed = (job: Job | undefined) => {
     if (job?.id && job.finishedOn !== undefined) dlq.move(job.id).catch(onError)
   }

@@ -137,17 +137,17 @@ export type TaskJobOptions = JobsOptions & {
   tenant?: string
 }
 
+/** Completed jobs kept. Failed ones are the dead-letter queue's (its `keepFailed`). */
 export type Retention = {
   keepCompleted: number
   keepCompletedSeconds: number
-  keepFailed: number
 }
 
 /** The BullMQ options of a request: its own, else its type's policy, plus retention. */
 export function toJobOptions(
   request: JobRequest,
   jobId: string,
-  { keepCompleted, keepCompletedSeconds, keepFailed }: Retention
+  { keepCompleted, keepCompletedSeconds }: Retention
 ): TaskJobOptions {
   const policy: RetryPolicy = JOB_TYPES[request.name].policy
   const o = request.options ?? {}
@@ -177,6 +177,8 @@ export function toJobOptions(
       },
     }),
     removeOnComplete: { count: keepCompleted, age: keepCompletedSeconds },
-    removeOnFail: { count: keepFailed },
+    // Kept until the worker's dead-letter step has moved it: BullMQ's count would delete failed
+    // jobs before they move. The worker caps the failed set (KEEP_FAILED) itself.
+    removeOnFail: false,
   }
 }

@@ -117,9 +117,10 @@ export async function createJobWorker({
     settings: { backoffStrategy: createBackoffStrategy() },
     // Per-minute completed/failed counts in Redis, read by the API's /metrics (BullMQ's exporter).
     metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
-    // For jobs added by other producers; the API sets both on every job it adds.
+    // For jobs added by other producers; the API sets it on every job it adds.
     removeOnComplete: { count: config.KEEP_COMPLETED, age: config.KEEP_COMPLETED_SECONDS },
-    removeOnFail: { count: config.KEEP_FAILED },
+    // No removeOnFail: BullMQ's count deletes failed jobs before the dead-letter step moves them.
+    // That step caps the failed set instead (keepFailed below).
   }
   // Sandboxed: each job runs in a child process, killed at the job's deadline.
   const worker =
@@ -173,6 +174,7 @@ export async function createJobWorker({
       maxCount: config.DEAD_LETTER_MAX_COUNT,
     },
     shouldDeadLetter,
+    keepFailed: config.KEEP_FAILED,
   })
   const stopDeadLetter = attachDeadLetter(worker, dlq, {
     sweepIntervalMs: config.DEAD_LETTER_SWEEP_MS,
