@@ -4,9 +4,9 @@
  * dead-letter queue), cancel it, and close. The routes translate its answers to HTTP.
  */
 import { randomUUID } from 'node:crypto'
+import { createDeadLetterQueue, type DeadLetterQueue } from '@kit/dead-letter'
 import { Queue, type Job, type JobsOptions } from 'bullmq'
 import { deadQueuePrefix, type Config } from './config.ts'
-import { createDeadLetterQueue, type DeadLetterQueue } from './dead-letter/index.ts'
 import { createBatchingProducer, type BatchingProducer } from './enqueue-batching/index.ts'
 import { createFairQueue, type FairJob, type FairQueue } from './fair-scheduling/index.ts'
 import { createIdempotentEnqueue, type IdempotentEnqueue } from './idempotent-enqueue/index.ts'

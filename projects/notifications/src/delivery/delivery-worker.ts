@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { attachDeadLetter } from '@kit/dead-letter'
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq'
 import { and, eq } from 'drizzle-orm'
 import type { Logger } from 'pino'
@@ -7,7 +8,6 @@ import { ProviderError, type Outgoing } from '../channels/outgoing.ts'
 import type { Config } from '../config.ts'
 import type { Db } from '../db/database.ts'
 import { digestItems, digests, events } from '../db/schema.ts'
-import { attachDeadLetter } from '../dead-letter/index.ts'
 import {
   AllProvidersOpenError,
   LadderExhaustedError,

@@ -1,6 +1,6 @@
+import { createDeadLetterQueue, type DeadLetterQueue } from '@kit/dead-letter'
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq'
 import { CHANNELS, type Channel } from '../channels/channel.ts'
-import { createDeadLetterQueue, type DeadLetterQueue } from '../dead-letter/index.ts'
 import type { Config } from '../config.ts'
 
 /** What a channel job carries: ids only, so no address or message text sits in Redis. */

@@ -3,6 +3,7 @@
  * Payloads are checked against their job type's schema before anything is enqueued.
  */
 import { createRoute } from '@hono/zod-openapi'
+import type { DeadLetter } from '@kit/dead-letter'
 import {
   createOpenApiApp,
   HttpError,
@@ -11,7 +12,6 @@ import {
   limitBody,
   problemResponses,
 } from '@kit/http'
-import type { DeadLetter } from '../dead-letter/index.ts'
 import { IdempotencyKeyReusedError } from '../idempotent-enqueue/index.ts'
 import {
   bulkRequestSchema,

@@ -4,12 +4,12 @@
  * listener for cancellations from the API, and per-job metrics. `close()` is the graceful
  * shutdown: take no new job, let the active ones finish, then stop.
  */
+import { attachDeadLetter, createDeadLetterQueue } from '@kit/dead-letter'
 import { MetricsTime, Queue, Worker, type Job, type WorkerOptions } from 'bullmq'
 import type { Logger } from 'pino'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import { createBackoffStrategy } from '../backoff/index.ts'
 import { deadQueuePrefix, type Config } from '../config.ts'
-import { attachDeadLetter, createDeadLetterQueue } from '../dead-letter/index.ts'
 import { createEffectLedger } from '../exactly-once/index.ts'
 import { createFairQueue } from '../fair-scheduling/index.ts'
 import { SandboxedWorker, type TimeoutOptions } from '../job-timeout/index.ts'
