@@ -57,6 +57,26 @@ describe('README first screen', () => {
     expect(first).toBeGreaterThan(store)
   })
 
+  it('when the project table gives a default port, each project takes that port with nothing set', async () => {
+    const rows = [...readme.matchAll(/^\| \[[^\]]+\]\((projects\/[^)]+)\) .*?\| (\d{4}) \|/gm)]
+
+    expect(rows.map((row) => row[1])).toEqual([
+      'projects/url-shortener',
+      'projects/rate-limiter',
+      'projects/task-queue',
+      'projects/chat',
+      'projects/notifications',
+    ])
+    for (const [, project, port] of rows) {
+      // A path in a variable: the root type-check does not follow into the projects.
+      const module = join(root, project!, 'src', 'config.ts')
+      const { loadConfig } = (await import(module)) as {
+        loadConfig: (env: Record<string, string | undefined>) => { PORT: number }
+      }
+      expect(loadConfig({}).PORT, project).toBe(Number(port))
+    }
+  })
+
   it('when the project table links a report or a project, the path exists', () => {
     const links = [...readme.matchAll(/\]\(((?:projects|loadtests)\/[^)#]+)\)/g)].map((m) => m[1]!)
 
