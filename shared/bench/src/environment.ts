@@ -31,13 +31,29 @@ export function describeMachine(): Machine {
 }
 
 /**
+ * What a benchmark run writes itself: a run of several scenarios must not call the later ones
+ * dirty because the earlier ones saved their results.
+ */
+const BENCHMARK_OUTPUTS = [
+  ':(exclude,glob)**/benchmarks/results/**',
+  ':(exclude,glob)**/benchmarks/charts/**',
+  ':(exclude,glob)**/benchmarks/sections/**',
+  ':(exclude,glob)**/benchmarks/REPORT.md',
+]
+
+/**
  * HEAD's sha, and whether the work tree differs from it (modified or untracked files: either can
- * change what ran); null outside a git checkout.
+ * change what ran; the benchmarks' own outputs do not count); null outside a git checkout.
  */
 export async function describeGit(cwd: string): Promise<BenchResult['git']> {
   try {
     const { stdout: sha } = await run('git', ['rev-parse', 'HEAD'], { cwd })
-    const { stdout: status } = await run('git', ['status', '--porcelain'], { cwd })
+    const { stdout: root } = await run('git', ['rev-parse', '--show-toplevel'], { cwd })
+    const { stdout: status } = await run(
+      'git',
+      ['status', '--porcelain', '--', '.', ...BENCHMARK_OUTPUTS],
+      { cwd: root.trim() }
+    )
     return { sha: sha.trim(), dirty: status.trim() !== '' }
   } catch {
     return null
