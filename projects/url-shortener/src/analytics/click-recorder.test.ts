@@ -185,6 +185,57 @@ describe('createClickRecorder', () => {
     expect(lines.map((line) => line.level)).toEqual(['error', 'info']) // once per outage
   })
 
+  it('when a flush holds many links, it writes them a few per transaction with the event loop free between', async () => {
+    recorder = createClickRecorder({
+      db: test.db,
+      flushIntervalMs: 3_600_000,
+      linksPerTransaction: 10,
+    })
+    for (let link = 1_000; link < 1_100; link++) recorder.record(click(link))
+    let turns = 0
+    const counting = setInterval(() => turns++, 0)
+
+    const result = await recorder.flush()
+    clearInterval(counting)
+
+    expect(result.clicks).toBe(100)
+    // 10 transactions: timers ran between them (a single synchronous write would let none run).
+    expect(turns).toBeGreaterThanOrEqual(5)
+    for (let link = 1_000; link < 1_100; link++)
+      expect(storedCounts(test, link)).toEqual(allEqual(1))
+  })
+
+  it('when a write fails mid-flush, the links written before it are not written again, and the rest are', async () => {
+    const { logger } = recordingLogger()
+    recorder = createClickRecorder({
+      db: test.db,
+      flushIntervalMs: 3_600_000,
+      linksPerTransaction: 10,
+      logger,
+    })
+    // Link 2_055 cannot be written: its transaction (links 2_050-2_059) fails, those before commit.
+    test.sqlite.exec(`
+      CREATE TRIGGER deny_2055 BEFORE INSERT ON click_totals WHEN NEW.link_id = 2055
+      BEGIN SELECT RAISE(ABORT, 'link 2055 refused'); END;
+    `)
+    for (let link = 2_000; link < 2_100; link++) {
+      for (let i = 0; i < 3; i++) recorder.record(click(link, T0 + i))
+    }
+
+    await expect(recorder.flush()).rejects.toThrow('link 2055 refused')
+    const committed = Array.from({ length: 100 }, (_, i) => linkTotals(test.db, 2_000 + i).total)
+    const pendingWhileFailing = recorder.pending()
+    test.sqlite.exec('DROP TRIGGER deny_2055')
+    const result = await recorder.flush()
+
+    expect(committed).toEqual(Array.from({ length: 100 }, (_, i) => (i < 50 ? 3 : 0)))
+    expect(pendingWhileFailing).toBe(150)
+    expect(result.clicks).toBe(150)
+    for (let link = 2_000; link < 2_100; link++)
+      expect(storedCounts(test, link)).toEqual(allEqual(3))
+    expect(recorder.pending()).toBe(0)
+  })
+
   it('when the database handle is closed, close() rejects and the clicks stay pending', async () => {
     recorder = createClickRecorder({
       db: test.db,

@@ -46,15 +46,22 @@ export type ClickRecorderOptions = {
   classifyUserAgent?: UserAgentClassifier
   /** Clicks aggregated between two yields to the event loop: a big flush never stalls redirects. */
   chunkSize?: number
+  /**
+   * Links written per transaction, with a yield to the event loop between two: a flush of a
+   * busy second (thousands of links, five upserts each) would otherwise hold the loop for one
+   * long synchronous write, and every redirect arriving meanwhile would wait for it.
+   */
+  linksPerTransaction?: number
 }
 
 export type ClickRecorder = {
   /** Buffers a click. Synchronous, O(1), never throws: safe on the redirect's hot path. */
   record(click: Click): void
   /**
-   * Writes every click recorded before the call in one transaction. Never runs two at once: a
-   * call during a flush waits for it, then flushes what arrived meanwhile. Rejects when the write
-   * fails; the clicks are kept (aggregated) and written by the next flush.
+   * Writes every click recorded before the call, a transaction per `linksPerTransaction` links.
+   * Never runs two at once: a call during a flush waits for it, then flushes what arrived
+   * meanwhile. Rejects when a write fails; its clicks are kept (aggregated) and written by the
+   * next flush.
    */
   flush(): Promise<FlushResult>
   /**
@@ -82,7 +89,8 @@ type Batch = { clicks: number; links: Map<number, LinkBatch> }
 /**
  * Counts clicks off the hot path: `record()` only appends to an array; a flush (every
  * `flushIntervalMs`, at `maxBatch` clicks, or on `close()`) aggregates the buffer in memory into
- * per-minute, per-day-dimension and per-link counters and upserts them in one transaction.
+ * per-minute, per-day-dimension and per-link counters and upserts them, a transaction per
+ * `linksPerTransaction` links with the event loop free between two.
  * N clicks cost a few rows, not N inserts (Kutt writes twice per click on the request path).
  *
  * @example
@@ -104,10 +112,11 @@ export function createClickRecorder({
   logger = console,
   classifyUserAgent = createUserAgentClassifier(),
   chunkSize = 2_000,
+  linksPerTransaction = 100,
 }: ClickRecorderOptions): ClickRecorder {
   let buffer: Click[] = []
   // Aggregated clicks not yet written: survives failed writes, merged with the next buffer.
-  let batch: Batch = { clicks: 0, links: new Map() }
+  const batch: Batch = { clicks: 0, links: new Map() }
   let running: Promise<FlushResult> | undefined
   let queued: Promise<FlushResult> | undefined
   let flushScheduled = false
@@ -158,13 +167,25 @@ export function createClickRecorder({
     }
     if (batch.clicks === 0) return { clicks: 0, rows: 0 }
 
-    const written = batch
+    // Each transaction's links leave the batch once it committed; a failed one rolls back and
+    // stays, with the links after it, for the next flush: nothing written twice, nothing lost.
+    const entries = [...batch.links]
+    let written = 0
+    let rows = 0
     try {
-      const rows = write(written)
-      batch = { clicks: 0, links: new Map() }
-      if (failing) logger.info({ clicks: written.clicks }, 'click flush recovered')
+      for (let i = 0; i < entries.length; i += linksPerTransaction) {
+        if (i > 0) await yieldToEventLoop()
+        const part = entries.slice(i, i + linksPerTransaction)
+        rows += write(part)
+        for (const [linkId, link] of part) {
+          batch.links.delete(linkId)
+          batch.clicks -= link.humans + link.bots
+          written += link.humans + link.bots
+        }
+      }
+      if (failing) logger.info({ clicks: written }, 'click flush recovered')
       failing = false
-      return { clicks: written.clicks, rows }
+      return { clicks: written, rows }
     } catch (error) {
       // Logged once per outage, not once per interval; the batch stays for the next flush.
       if (!failing) logger.error({ err: error, pending: pending() }, 'click flush failed; kept')
@@ -224,12 +245,13 @@ export function createClickRecorder({
     return link
   }
 
-  function write(written: Batch): number {
+  /** One transaction: the links' minute, dimension and total upserts. */
+  function write(links: [number, LinkBatch][]): number {
     statements ??= prepareUpserts(db)
     const { minute, dimension, total } = statements
     let rows = 0
     db.transaction(() => {
-      for (const [linkId, link] of written.links) {
+      for (const [linkId, link] of links) {
         for (const [minuteStart, counts] of link.minutes) {
           minute.run({ linkId, minuteStart, humans: counts.humans, bots: counts.bots })
         }
