@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { attachDeadLetter } from '@kit/dead-letter'
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq'
-import { and, eq } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import { CHANNELS, type Channel } from '../channels/channel.ts'
 import { ProviderError, type Outgoing } from '../channels/outgoing.ts'
@@ -96,6 +96,17 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
     onOutcome,
     now = Date.now,
   } = deps
+  // Every delivery reads its event: compiled once (see DeliveryLog's prepared statements).
+  let eventQuery: ReturnType<typeof prepareEventQuery> | undefined
+  function prepareEventQuery() {
+    return db
+      .select()
+      .from(events)
+      .where(eq(events.id, sql.placeholder('id')))
+      .prepare()
+  }
+  const eventById = (id: string) => (eventQuery ??= prepareEventQuery()).get({ id })
+
   const webhookSchedule = createRetrySchedule(config.WEBHOOK_RETRY_SCHEDULE, {
     jitter: config.WEBHOOK_RETRY_JITTER,
   })
@@ -164,7 +175,7 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
         }),
       }
     }
-    const event = db.select().from(events).where(eq(events.id, delivery.eventId)).get()
+    const event = eventById(delivery.eventId)
     if (!event) return undefined
     return {
       ...base,
@@ -190,7 +201,7 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
       onOutcome?.('webhook', 'skipped')
       return 'endpoint_disabled'
     }
-    const event = db.select().from(events).where(eq(events.id, delivery.eventId)).get()
+    const event = eventById(delivery.eventId)
     if (!event) return fail(delivery, 'event_missing', attempt, null)
     // The spec's recommended payload; the body is serialised once and signed as sent.
     const body = JSON.stringify({
