@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { and, eq } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/database.ts'
 import {
   subscribers,
@@ -26,6 +26,24 @@ export const ROTATION_OVERLAP_MS = 24 * 3_600_000
 
 /** Subscribers, their preferences and their webhook endpoints. */
 export function createSubscriberStore(db: Db, now: () => number = Date.now) {
+  // The lookups every delivery makes, compiled once on first use (see DeliveryLog).
+  let lookups: ReturnType<typeof prepareLookups> | undefined
+  function prepareLookups() {
+    return {
+      subscriber: db
+        .select()
+        .from(subscribers)
+        .where(eq(subscribers.id, sql.placeholder('id')))
+        .prepare(),
+      endpoint: db
+        .select()
+        .from(webhookEndpoints)
+        .where(eq(webhookEndpoints.id, sql.placeholder('id')))
+        .prepare(),
+    }
+  }
+  const prepared = () => (lookups ??= prepareLookups())
+
   return {
     upsert(id: string, input: SubscriberInput): Subscriber {
       const at = now()
@@ -47,7 +65,7 @@ export function createSubscriberStore(db: Db, now: () => number = Date.now) {
         .get()
     },
     get(id: string): Subscriber | undefined {
-      return db.select().from(subscribers).where(eq(subscribers.id, id)).get()
+      return prepared().subscriber.get({ id })
     },
     setPreferences(id: string, preferences: Preferences): Subscriber | undefined {
       return db
@@ -88,7 +106,7 @@ export function createSubscriberStore(db: Db, now: () => number = Date.now) {
         .get()
     },
     endpointById(id: string): WebhookEndpoint | undefined {
-      return db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id)).get()
+      return prepared().endpoint.get({ id })
     },
     /** A new current secret; the previous one keeps signing for ROTATION_OVERLAP_MS. */
     rotateSecret(endpoint: WebhookEndpoint): WebhookEndpoint {

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import { Liquid, type Template } from 'liquidjs'
 import type { Channel } from '../channels/channel.ts'
 import type { Db } from '../db/database.ts'
@@ -49,6 +49,21 @@ export function createTemplates(db: Db, now: () => number = Date.now) {
   const htmlLiquid = new Liquid({ cache: 500, strictFilters: true, outputEscape: 'escape' })
   const parsed = new Map<string, Template[]>()
 
+  // Every delivery looks its template up: compiled once on first use (see DeliveryLog).
+  let lookup: ReturnType<typeof prepareLookup> | undefined
+  function prepareLookup() {
+    return db
+      .select({ content: templates.content })
+      .from(templates)
+      .where(
+        and(
+          eq(templates.eventType, sql.placeholder('eventType')),
+          eq(templates.channel, sql.placeholder('channel'))
+        )
+      )
+      .prepare()
+  }
+
   function compile(text: string, html: boolean): Template[] {
     const cacheKey = `${html ? 'h' : 't'}:${text}`
     let found = parsed.get(cacheKey)
@@ -83,11 +98,7 @@ export function createTemplates(db: Db, now: () => number = Date.now) {
         .run()
     },
     get(eventType: string, channel: TemplatedChannel): Record<string, string> | undefined {
-      return db
-        .select({ content: templates.content })
-        .from(templates)
-        .where(and(eq(templates.eventType, eventType), eq(templates.channel, channel)))
-        .get()?.content
+      return (lookup ??= prepareLookup()).get({ eventType, channel })?.content
     },
     render(
       eventType: string,
