@@ -95,19 +95,20 @@ export function waitUntilReady(client: RedisClient, timeoutMs = 10_000): Promise
   })
 }
 
-/** PING within `timeoutMs`; never throws (a /readyz check). */
+/**
+ * PING within `timeoutMs`; never throws (a /readyz check). A cluster node answers PING even
+ * while the cluster refuses every key (CLUSTERDOWN), so a cluster is asked for its state.
+ */
 export async function ping(client: RedisClient, timeoutMs = 250): Promise<boolean> {
   if (!isReady(client)) return false
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, timeoutMs, false)))
+  const answer =
+    client instanceof Cluster
+      ? client.cluster('INFO').then((info) => info.includes('cluster_state:ok'))
+      : client.ping().then((reply) => reply === 'PONG')
   try {
-    return await Promise.race([
-      client.ping().then(
-        (r) => r === 'PONG',
-        () => false
-      ),
-      late,
-    ])
+    return await Promise.race([answer.catch(() => false), late])
   } finally {
     clearTimeout(timer)
   }
