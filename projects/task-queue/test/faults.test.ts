@@ -347,7 +347,7 @@ describe('a Redis Cluster master killed, its replica promoted', () => {
 
       for (const request of [
         post('/api/jobs', { name: 'noop', data: {} }),
-        new Request("http://test/api/jobs/123"),
+        new Request('http://test/api/jobs/123'),
       ]) {
         const res = await t.app.request(request)
         expect(res.status).toBe(503)
