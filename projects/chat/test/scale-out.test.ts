@@ -129,6 +129,13 @@ describe('one Redis killed for a few seconds under three instances', () => {
       )
       await expect.poll(() => acked, { timeout: 20_000 }).toBeGreaterThanOrEqual(60)
       await redis.kill()
+      // The HTTP routes degrade visibly while Redis is away: 503 with a problem body, not 500.
+      for (const path of [`/rooms/${room}/messages?after=0`, `/rooms/${room}/members`, '/rooms']) {
+        const res = await api<{ code: string }>(instances[2]!.url, owner, 'GET', path)
+        expect(res.status, path).toBe(503)
+        expect(res.headers.get('retry-after'), path).toBe('1')
+        expect(res.body.code, path).toBe('unavailable')
+      }
       await new Promise((resolve) => setTimeout(resolve, 2500))
       await redis.restart()
       await all
