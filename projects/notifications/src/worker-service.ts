@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import { Counter, Registry } from 'prom-client'
 import type { Config } from './config.ts'
 import { openDatabase } from './db/database.ts'
+import { createGroupCommit } from './db/group-commit.ts'
 import { createDeliveryLog } from './delivery/delivery-log.ts'
 import { createDeliveryWorkers } from './delivery/delivery-worker.ts'
 import { createChannelQueues, createDeadLetters } from './delivery/queues.ts'
@@ -65,6 +66,7 @@ export function createWorkerService({
   const workers = createDeliveryWorkers({
     db: database.db,
     log: createDeliveryLog(database.db),
+    commit: createGroupCommit(database.sqlite),
     subscribers: createSubscriberStore(database.db),
     templates: createTemplates(database.db),
     senders,

@@ -7,6 +7,7 @@ import { CHANNELS, type Channel } from '../channels/channel.ts'
 import { ProviderError, type Outgoing } from '../channels/outgoing.ts'
 import type { Config } from '../config.ts'
 import type { Db } from '../db/database.ts'
+import type { GroupCommit } from '../db/group-commit.ts'
 import { digestItems, digests, events } from '../db/schema.ts'
 import {
   AllProvidersOpenError,
@@ -51,6 +52,8 @@ function pending(delivery: Delivery): boolean {
 export type DeliveryWorkerDeps = {
   db: Db
   log: DeliveryLog
+  /** Carries the writes every delivery makes (pin, sent): one transaction per turn, not per write. */
+  commit: GroupCommit
   subscribers: SubscriberStore
   templates: Templates
   senders: Senders
@@ -84,6 +87,7 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
   const {
     db,
     log,
+    commit,
     subscribers,
     templates,
     senders,
@@ -221,8 +225,10 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
     const detail = `${result.status !== undefined ? `HTTP ${result.status}, ` : ''}${result.durationMs} ms`
     switch (result.kind) {
       case 'delivered':
-        subscribers.endpointSucceeded(endpoint)
-        log.sent(delivery, 'webhook', attempt, detail)
+        await commit(() => {
+          subscribers.endpointSucceeded(endpoint)
+          log.sent(delivery, 'webhook', attempt, detail)
+        })
         onOutcome?.('webhook', 'sent', 'webhook')
         return 'sent'
       case 'disable':
@@ -278,8 +284,8 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
         ...(delivery.pinnedProvider && { only: delivery.pinnedProvider.split('#')[0]! }),
         // Write-ahead: the provider is pinned before it is called, so an attempt that dies
         // with this process (SIGKILL mid-call) is retried there only; a sure refusal unpins.
-        beforeCall: (provider) => {
-          const pinned = log.pin(delivery, provider, attemptToken)
+        beforeCall: async (provider) => {
+          const pinned = await commit(() => log.pin(delivery, provider, attemptToken))
           if (pinned === 'fresh') freshPins.add(provider)
           return pinned !== false
         },
@@ -287,16 +293,18 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
           if (freshPins.has(provider)) log.unpin(delivery, provider, attemptToken)
         },
       })
-      for (const f of failed)
-        log.note(delivery, 'queued', 'provider_failed', `${f.provider}: ${String(f.error)}`)
-      log.sent(
-        delivery,
-        provider,
-        attempt,
-        failed.length > 0
-          ? `after failover from ${failed.map((f) => f.provider).join(', ')}`
-          : undefined
-      )
+      await commit(() => {
+        for (const f of failed)
+          log.note(delivery, 'queued', 'provider_failed', `${f.provider}: ${String(f.error)}`)
+        log.sent(
+          delivery,
+          provider,
+          attempt,
+          failed.length > 0
+            ? `after failover from ${failed.map((f) => f.provider).join(', ')}`
+            : undefined
+        )
+      })
       onOutcome?.(channel, 'sent', provider)
       return 'sent'
     } catch (error) {
