@@ -53,10 +53,13 @@ export function createWorkerService({
     registers: [registry],
   })
   const inbox = createInboxStore(database.db)
+  // One group commit per process: the inbox inserts and the log's writes share its transactions.
+  const commit = createGroupCommit(database.sqlite)
   const senders = createSenders({
     config,
     urls,
     inbox,
+    commit,
     redis: connection,
     prefix,
     ...(resolver && { resolver }),
@@ -66,7 +69,7 @@ export function createWorkerService({
   const workers = createDeliveryWorkers({
     db: database.db,
     log: createDeliveryLog(database.db),
-    commit: createGroupCommit(database.sqlite),
+    commit,
     subscribers: createSubscriberStore(database.db),
     templates: createTemplates(database.db),
     senders,

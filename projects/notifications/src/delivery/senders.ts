@@ -7,6 +7,7 @@ import { createEmailProviders } from '../channels/email.ts'
 import { createHttpProviders } from '../channels/http-providers.ts'
 import type { Outgoing, Receipt } from '../channels/outgoing.ts'
 import type { Config } from '../config.ts'
+import type { GroupCommit } from '../db/group-commit.ts'
 import { itemView, type InboxStore } from '../inbox/inbox-store.ts'
 import { inboxChannel } from '../inbox/live-inbox.ts'
 import {
@@ -40,6 +41,7 @@ export function createSenders({
   config,
   urls,
   inbox,
+  commit,
   redis,
   prefix,
   resolver,
@@ -48,6 +50,8 @@ export function createSenders({
   config: Config
   urls: ProviderUrls
   inbox: InboxStore
+  /** Carries the inbox inserts, with the delivery log's writes (see src/db/group-commit.ts). */
+  commit: GroupCommit
   redis: Redis | Cluster
   prefix: string
   /** Resolves webhook hosts at connect time; default the system's. Tests inject one. */
@@ -61,14 +65,16 @@ export function createSenders({
   const inApp: Provider<Outgoing, Receipt> = {
     name: 'inbox',
     async send(message) {
-      const item = inbox.insert({
-        subscriberId: message.to,
-        deliveryId: message.key,
-        eventId: message.eventId,
-        title: message.content.title ?? message.eventType,
-        body: message.content.body ?? '',
-        data: message.data,
-      })
+      const item = await commit(() =>
+        inbox.insert({
+          subscriberId: message.to,
+          deliveryId: message.key,
+          eventId: message.eventId,
+          title: message.content.title ?? message.eventType,
+          body: message.content.body ?? '',
+          data: message.data,
+        })
+      )
       // Announced after the commit; a lost announcement is caught up by the stream's resume.
       if (item)
         await redis.publish(
