@@ -81,6 +81,33 @@ export function createDeliveryLog(db: Db, now: () => number = Date.now) {
           detail: sql`${p('detail')}`,
         })
         .prepare(),
+      // The API process plans every recipient's deliveries of an event with these two.
+      planDelivery: db
+        .insert(deliveries)
+        .values({
+          id: sql`${p('id')}`,
+          eventId: sql`${p('eventId')}`,
+          channel: sql`${p('channel')}`,
+          subscriberId: sql`${p('subscriberId')}`,
+          target: sql`${p('target')}`,
+          status: sql`${p('status')}`,
+          reason: sql`${p('reason')}`,
+          createdAt: sql`${p('at')}`,
+          updatedAt: sql`${p('at')}`,
+        })
+        .onConflictDoNothing()
+        .prepare(),
+      logPlanned: db
+        .insert(deliveryLog)
+        .values({
+          deliveryId: sql`${p('deliveryId')}`,
+          eventId: sql`${p('eventId')}`,
+          at: sql`${p('at')}`,
+          status: sql`${p('status')}`,
+          reason: sql`${p('reason')}`,
+          detail: sql`${p('detail')}`,
+        })
+        .prepare(),
     }
   }
   const statements = () => (hot ??= prepareHot())
@@ -157,38 +184,33 @@ export function createDeliveryLog(db: Db, now: () => number = Date.now) {
      * Records planned deliveries; a delivery planned before (same id) is left as it is. Answers
      * the ids that were new. Run inside the caller's transaction.
      */
-    plan(tx: Db, planned: PlannedDelivery[]): string[] {
+    /** Call it inside the caller's transaction (`db.transaction`): one connection runs both. */
+    plan(planned: PlannedDelivery[]): string[] {
+      const { planDelivery, logPlanned } = statements()
       const at = now()
       const created: string[] = []
       for (const p of planned) {
         const id = deliveryId(p.eventId, p.channel, p.subscriberId, p.target)
-        const inserted = tx
-          .insert(deliveries)
-          .values({
-            id,
-            eventId: p.eventId,
-            channel: p.channel,
-            subscriberId: p.subscriberId,
-            target: p.target,
-            status: p.status,
-            reason: p.reason ?? null,
-            createdAt: at,
-            updatedAt: at,
-          })
-          .onConflictDoNothing()
-          .run()
+        const inserted = planDelivery.run({
+          id,
+          eventId: p.eventId,
+          channel: p.channel,
+          subscriberId: p.subscriberId,
+          target: p.target,
+          status: p.status,
+          reason: p.reason ?? null,
+          at,
+        })
         if (inserted.changes === 0) continue
         created.push(id)
-        tx.insert(deliveryLog)
-          .values({
-            deliveryId: id,
-            eventId: p.eventId,
-            at,
-            status: p.status,
-            reason: p.reason ?? null,
-            detail: p.detail ?? null,
-          })
-          .run()
+        logPlanned.run({
+          deliveryId: id,
+          eventId: p.eventId,
+          at,
+          status: p.status,
+          reason: p.reason ?? null,
+          detail: p.detail ?? null,
+        })
       }
       return created
     },

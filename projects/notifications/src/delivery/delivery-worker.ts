@@ -364,7 +364,6 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps) {
     db.transaction((tx) => {
       tx.update(digests).set({ status: 'closed' }).where(eq(digests.id, digest.id)).run()
       log.plan(
-        tx,
         planned.map((target) => ({
           eventId: digest.id,
           channel,

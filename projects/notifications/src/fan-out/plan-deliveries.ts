@@ -197,7 +197,7 @@ export function createFanOut({
         }
       }
     }
-    log.plan(tx, planned)
+    log.plan(planned)
     for (const p of planned) {
       if (p.status !== 'queued' && p.reason !== 'quiet_hours') continue
       const id = deliveryId(p.eventId, p.channel, p.subscriberId, p.target)
