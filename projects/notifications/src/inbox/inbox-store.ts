@@ -24,15 +24,32 @@ export type InboxItemView = ReturnType<typeof itemView>
  * One item per delivery (a unique index), so a retried delivery never shows twice.
  */
 export function createInboxStore(db: Db, now: () => number = Date.now) {
+  // Every in-app delivery runs it: built and compiled once (see DeliveryLog's prepared statements).
+  let insertQuery: ReturnType<typeof prepareInsert> | undefined
+  function prepareInsert() {
+    const p = sql.placeholder
+    return db
+      .insert(inboxItems)
+      .values({
+        subscriberId: sql`${p('subscriberId')}`,
+        deliveryId: sql`${p('deliveryId')}`,
+        eventId: sql`${p('eventId')}`,
+        title: sql`${p('title')}`,
+        body: sql`${p('body')}`,
+        // A placeholder skips the column's own encoding: the JSON text is passed as is.
+        data: sql`${p('data')}`,
+        createdAt: sql`${p('createdAt')}`,
+        readAt: null,
+      })
+      .onConflictDoNothing()
+      .returning()
+      .prepare()
+  }
   return {
     /** Adds the item of a delivery; undefined when that delivery already has one. */
     insert(item: Omit<InboxItem, 'id' | 'createdAt' | 'readAt'>): InboxItem | undefined {
-      return db
-        .insert(inboxItems)
-        .values({ ...item, createdAt: now(), readAt: null })
-        .onConflictDoNothing()
-        .returning()
-        .get()
+      insertQuery ??= prepareInsert()
+      return insertQuery.get({ ...item, data: JSON.stringify(item.data), createdAt: now() })
     },
     /** Newest first; pass the last page's `nextCursor` for the next one. */
     page(subscriberId: string, { cursor, limit }: { cursor?: number; limit: number }) {
