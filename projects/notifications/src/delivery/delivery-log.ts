@@ -33,9 +33,9 @@ export type PlannedDelivery = {
  */
 export function createDeliveryLog(db: Db, now: () => number = Date.now) {
   /**
-   * The statements every delivery runs (read it, pin it, mark it sent), compiled once: built with
-   * drizzle and `.prepare()`d with placeholders, instead of built and compiled by SQLite on each
-   * call. A worker's profile put that building and compiling at about a quarter of its busy time.
+   * The statements every delivery runs (plan it, read it, pin it, mark it sent), compiled once:
+   * built with drizzle and `.prepare()`d with placeholders, instead of built and compiled by
+   * SQLite on each call. A worker's profile put that building and compiling at about a quarter of its busy time.
    * Prepared on first use: the tables exist by then.
    */
   let hot: ReturnType<typeof prepareHot> | undefined
@@ -182,9 +182,9 @@ export function createDeliveryLog(db: Db, now: () => number = Date.now) {
   return {
     /**
      * Records planned deliveries; a delivery planned before (same id) is left as it is. Answers
-     * the ids that were new. Run inside the caller's transaction.
+     * the ids that were new. Run it inside the caller's `db.transaction`: the prepared
+     * statements run on that same connection.
      */
-    /** Call it inside the caller's transaction (`db.transaction`): one connection runs both. */
     plan(planned: PlannedDelivery[]): string[] {
       const { planDelivery, logPlanned } = statements()
       const at = now()
