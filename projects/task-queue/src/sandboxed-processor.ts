@@ -10,6 +10,7 @@
  */
 import { Cluster, Redis } from 'ioredis'
 import { createEffectLedger } from './exactly-once/index.ts'
+import { withTimeout } from './job-timeout/index.ts'
 import { createJobProcessor, createProcessors, effectKeys } from './jobs/processors.ts'
 
 const redisUrl = process.env.REDIS_URL
@@ -25,13 +26,16 @@ redis.on('error', () => {
 })
 const { ledgerPrefix, outboxKey, simulatedKey } = effectKeys(queueName)
 
-export default createJobProcessor(
-  createProcessors({
-    effects: createEffectLedger({ redis, prefix: ledgerPrefix }),
-    outboxKey,
-    simulatedKey,
-  }),
-  // The deadline is the worker's: it kills this process at the deadline (SandboxedWorker), which
-  // stops work that ignores its signal too; here the signal only carries cancellations.
-  { defaultTimeoutMs: Number(process.env.DEFAULT_TIMEOUT_MS ?? 60_000), deadlineHere: false }
+// The deadline is the worker's: it kills this process at the deadline (SandboxedWorker), which
+// stops work that ignores its signal too. Here withTimeout has no deadline: it turns a
+// cancellation (worker.cancelJob, forwarded to this child) into a JobCancelledError, not retried.
+export default withTimeout(
+  createJobProcessor(
+    createProcessors({
+      effects: createEffectLedger({ redis, prefix: ledgerPrefix }),
+      outboxKey,
+      simulatedKey,
+    })
+  ),
+  { timeoutMs: () => undefined }
 )

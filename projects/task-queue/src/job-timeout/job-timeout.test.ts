@@ -9,6 +9,7 @@ import {
   type CancellableProcessor,
   type TimeoutOptions,
 } from './job-timeout.ts'
+import { TimeoutWorker } from './timeout-worker.ts'
 
 // The test run's redis-server (the kit's vitest global setup sets it; a copier sets it).
 const REDIS_URL = process.env.REDIS_URL
@@ -23,27 +24,46 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-/** A queue and a worker running `processor` wrapped with a deadline, on a fresh queue name. */
-function start<R>(processor: CancellableProcessor<Job, R>, options: TimeoutOptions<Job>) {
-  const name = `timeout-${randomUUID()}`
-  const queue = new Queue(name, { connection })
-  const worker = new Worker(name, withTimeout(processor, options), { connection })
-  cleanups.push(async () => {
-    await worker.close()
-    await queue.obliterate({ force: true })
-    await queue.close()
-  })
-  const failed = (attempts = 1) =>
-    new Promise<{ job: Job; error: Error }>((resolve) =>
-      worker.on('failed', (job, error) => {
-        if (job && job.attemptsMade >= attempts) resolve({ job, error })
-      })
-    )
-  const active = () => new Promise<Job>((resolve) => worker.once('active', resolve))
-  return { queue, worker, failed, active }
-}
+type CreateWorker = (
+  name: string,
+  processor: CancellableProcessor<Job, unknown>,
+  options: TimeoutOptions<Job>
+) => Worker
 
-describe('withTimeout()', () => {
+/** The two forms of a deadline: a wrapped processor, and the Worker that owns the deadline. */
+const forms: [string, CreateWorker][] = [
+  [
+    'withTimeout() around a processor',
+    (name, processor, options) => new Worker(name, withTimeout(processor, options), { connection }),
+  ],
+  [
+    'TimeoutWorker',
+    (name, processor, options) =>
+      new TimeoutWorker(name, processor, { connection, timeouts: options }),
+  ],
+]
+
+describe.each(forms)('%s', (_form, createWorker) => {
+  /** A queue and a worker running `processor` with a deadline, on a fresh queue name. */
+  function start(processor: CancellableProcessor<Job, unknown>, options: TimeoutOptions<Job>) {
+    const name = `timeout-${randomUUID()}`
+    const queue = new Queue(name, { connection })
+    const worker = createWorker(name, processor, options)
+    cleanups.push(async () => {
+      await worker.close()
+      await queue.obliterate({ force: true })
+      await queue.close()
+    })
+    const failed = (attempts = 1) =>
+      new Promise<{ job: Job; error: Error }>((resolve) =>
+        worker.on('failed', (job, error) => {
+          if (job && job.attemptsMade >= attempts) resolve({ job, error })
+        })
+      )
+    const active = () => new Promise<Job>((resolve) => worker.once('active', resolve))
+    return { queue, worker, failed, active }
+  }
+
   it('when a processor that honours its signal runs past the deadline, the job fails and no step runs after it', async () => {
     const steps = `steps-${randomUUID()}`
     const { queue, failed } = start(
@@ -143,6 +163,42 @@ describe('withTimeout()', () => {
     expect(sawAbort).toBe(true)
     expect(failedJob.failedReason).toBe('job cancelled: operator asked')
     expect(failedJob.attemptsMade).toBe(1)
+  })
+
+  it('when BullMQ cancels a processor that ignores its signal, the job fails at once', async () => {
+    const { queue, worker, failed, active } = start(() => sleep(3000, 'late'), {
+      timeoutMs: 10_000,
+    })
+
+    const running = active()
+    const outcome = failed()
+    await queue.add('deaf', {}, { attempts: 3 })
+    const job = await running
+    for (let i = 0; i < 100 && !worker.cancelJob(job.id!, 'operator asked'); i++) await sleep(10)
+    const { job: failedJob } = await outcome
+
+    expect(failedJob.failedReason).toBe('job cancelled: operator asked')
+    expect(failedJob.finishedOn! - failedJob.processedOn!).toBeLessThan(2000)
+  })
+
+  it('when a processor throws before it returns a promise, the job fails and the next one runs', async () => {
+    const { queue, failed } = start(
+      (job) => {
+        if (job.name === 'throws') throw new Error('thrown synchronously')
+        return Promise.resolve('ok')
+      },
+      { timeoutMs: 1000 }
+    )
+    const completed = new Promise<Job>((resolve) =>
+      cleanupSafeOnce(queue.name, 'completed', resolve)
+    )
+
+    const outcome = failed()
+    await queue.add('throws', {})
+    await queue.add('fine', {})
+
+    expect((await outcome).job.failedReason).toBe('thrown synchronously')
+    expect((await completed).name).toBe('fine')
   })
 })
 

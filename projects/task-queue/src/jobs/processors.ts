@@ -1,7 +1,7 @@
 /**
  * What each job type does when it runs, and the one processor the worker runs them through: it
- * finds the job's processor by name and gives it a deadline (the job's `timeoutMs`). Used as is
- * in-process, and inside the child process of a sandboxed worker (src/sandboxed-processor.ts).
+ * finds the job's processor by name; the worker gives it the job's deadline (`jobTimeouts`).
+ * Used in-process, and inside the child process of a sandboxed worker (src/sandboxed-processor.ts).
  *
  * Every processor honours its AbortSignal, so nothing it would do runs after a timeout or a
  * cancellation.
@@ -9,7 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { UnrecoverableError, type Job } from 'bullmq'
 import type { EffectLedger } from '../exactly-once/index.ts'
-import { withTimeout, type CancellableProcessor } from '../job-timeout/index.ts'
+import type { CancellableProcessor } from '../job-timeout/index.ts'
 import type { JobName, JobPayload } from './catalog.ts'
 import type { TaskJobOptions } from './job-requests.ts'
 
@@ -124,35 +124,26 @@ export function createProcessors({
 }
 
 /**
- * The worker's processor: the job's own processor by name, with the job's deadline.
+ * The worker's processor: the job's own processor by name. The deadline is the worker's
+ * (TimeoutWorker in-process, SandboxedWorker around a child process), from `jobTimeouts`.
  *
  * @example
  * ```ts
- * new Worker(name, createJobProcessor(createProcessors(deps), { defaultTimeoutMs: 60_000 }), opts)
+ * new TimeoutWorker(name, createJobProcessor(createProcessors(deps)), {
+ *   connection,
+ *   timeouts: jobTimeouts(60_000),
+ * })
  * ```
  */
 export function createJobProcessor(
-  processors: Processors,
-  {
-    defaultTimeoutMs,
-    deadlineHere = true,
-  }: {
-    defaultTimeoutMs: number
-    /** false in a sandboxed child: its parent kills it at the deadline (SandboxedWorker). */
-    deadlineHere?: boolean
-  }
-) {
+  processors: Processors
+): CancellableProcessor<RunningJob, unknown> {
   const byName = processors as Record<string, CancellableProcessor<RunningJob, unknown>>
-  const timeouts = jobTimeouts(defaultTimeoutMs)
-  return withTimeout<unknown, RunningJob>(
-    (job, signal) => {
-      const processor = Object.hasOwn(byName, job.name) ? byName[job.name] : undefined
-      if (!processor) throw new UnrecoverableError(`no processor for jobs named ${job.name}`)
-      return processor(job, signal)
-    },
-    // Without a deadline, withTimeout still turns a cancellation into JobCancelledError.
-    deadlineHere ? timeouts : { timeoutMs: () => undefined }
-  )
+  return (job, signal) => {
+    const processor = Object.hasOwn(byName, job.name) ? byName[job.name] : undefined
+    if (!processor) throw new UnrecoverableError(`no processor for jobs named ${job.name}`)
+    return processor(job, signal)
+  }
 }
 
 /** Each job's deadline: its own `timeoutMs`, else the default; retried unless it says not. */

@@ -5,14 +5,20 @@
  * shutdown: take no new job, let the active ones finish, then stop.
  */
 import { attachDeadLetter, createDeadLetterQueue } from '@kit/dead-letter'
-import { MetricsTime, Queue, Worker, type Job, type WorkerOptions } from 'bullmq'
+import type { Worker } from 'bullmq'
+import { MetricsTime, Queue, type Job, type WorkerOptions } from 'bullmq'
 import type { Logger } from 'pino'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import { createBackoffStrategy } from '../backoff/index.ts'
 import { deadQueuePrefix, type Config } from '../config.ts'
 import { createEffectLedger } from '../exactly-once/index.ts'
 import { createFairQueue } from '../fair-scheduling/index.ts'
-import { SandboxedWorker, type TimeoutOptions } from '../job-timeout/index.ts'
+import {
+  SandboxedWorker,
+  TimeoutWorker,
+  type CancellableProcessor,
+  type TimeoutOptions,
+} from '../job-timeout/index.ts'
 import {
   createJobProcessor,
   createProcessors,
@@ -57,34 +63,70 @@ export type JobWorker = {
   close(): Promise<void>
 }
 
-function jobMetrics(registry: Registry) {
-  return {
-    processed: new Counter({
-      name: 'task_queue_jobs_processed_total',
-      help: 'Attempts finished, by job name and outcome (completed, retried, failed)',
-      labelNames: ['name', 'outcome'],
-      registers: [registry],
-    }),
-    duration: new Histogram({
-      name: 'task_queue_job_duration_seconds',
-      help: 'Time an attempt ran, by job name',
-      labelNames: ['name'],
-      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
-      registers: [registry],
-    }),
-    wait: new Histogram({
-      name: 'task_queue_job_wait_seconds',
-      help: 'Time from enqueue (or its tenant backlog) to the first attempt starting, by job name',
-      labelNames: ['name'],
-      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300],
-      registers: [registry],
-    }),
-    active: new Gauge({
-      name: 'task_queue_jobs_active',
-      help: 'Jobs running in this worker',
-      registers: [registry],
-    }),
+/**
+ * Per-job metrics from the worker's events. Label children are looked up once per job name
+ * (prom-client hashes the labels on every call otherwise), and the active gauge is read from a
+ * plain count when scraped.
+ */
+function attachJobMetrics(worker: Worker, registry: Registry): void {
+  let active = 0
+  new Gauge({
+    name: 'task_queue_jobs_active',
+    help: 'Jobs running in this worker',
+    registers: [registry],
+    collect() {
+      this.set(active)
+    },
+  })
+  const processed = new Counter({
+    name: 'task_queue_jobs_processed_total',
+    help: 'Attempts finished, by job name and outcome (completed, retried, failed)',
+    labelNames: ['name', 'outcome'],
+    registers: [registry],
+  })
+  const duration = new Histogram({
+    name: 'task_queue_job_duration_seconds',
+    help: 'Time an attempt ran, by job name',
+    labelNames: ['name'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+    registers: [registry],
+  })
+  const wait = new Histogram({
+    name: 'task_queue_job_wait_seconds',
+    help: 'Time from enqueue (or its tenant backlog) to the first attempt starting, by job name',
+    labelNames: ['name'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300],
+    registers: [registry],
+  })
+  const childrenOf = (name: string) => ({
+    completed: processed.labels(name, 'completed'),
+    retried: processed.labels(name, 'retried'),
+    failed: processed.labels(name, 'failed'),
+    duration: duration.labels(name),
+    wait: wait.labels(name),
+  })
+  const byName = new Map<string, ReturnType<typeof childrenOf>>()
+  const metricsOf = (name: string) => {
+    let children = byName.get(name)
+    if (!children) byName.set(name, (children = childrenOf(name)))
+    return children
   }
+
+  worker.on('active', (job: Job) => {
+    active++
+    if (job.attemptsStarted <= 1 && job.processedOn) {
+      metricsOf(job.name).wait.observe(Math.max(0, job.processedOn - job.timestamp) / 1000)
+    }
+  })
+  const finished = (job: Job | undefined, outcome: 'completed' | 'retried' | 'failed') => {
+    active--
+    if (!job) return
+    const m = metricsOf(job.name)
+    m[outcome].inc()
+    if (job.processedOn) m.duration.observe((Date.now() - job.processedOn) / 1000)
+  }
+  worker.on('completed', (job) => finished(job, 'completed'))
+  worker.on('failed', (job) => finished(job, job?.finishedOn ? 'failed' : 'retried'))
 }
 
 /**
@@ -122,48 +164,29 @@ export async function createJobWorker({
     // No removeOnFail: BullMQ's count deletes failed jobs before the dead-letter step moves them.
     // That step caps the failed set instead (keepFailed below).
   }
-  // Sandboxed: each job runs in a child process, killed at the job's deadline.
-  const worker =
+  const timeouts = jobTimeouts(config.DEFAULT_TIMEOUT_MS) as TimeoutOptions<Job>
+  // Sandboxed: each job runs in a child process, killed at the job's deadline. In-process: the
+  // processor's signal fires at the deadline and the job fails then.
+  const worker: Worker =
     config.PROCESSOR_MODE === 'sandboxed' && sandboxedProcessor
-      ? new SandboxedWorker(config.QUEUE_NAME, sandboxedProcessor, {
-          ...options,
-          timeouts: jobTimeouts(config.DEFAULT_TIMEOUT_MS) as TimeoutOptions<Job>,
-        })
-      : new Worker(
+      ? new SandboxedWorker(config.QUEUE_NAME, sandboxedProcessor, { ...options, timeouts })
+      : new TimeoutWorker(
           config.QUEUE_NAME,
           createJobProcessor(
             createProcessors({
               effects: createEffectLedger({ redis: connection, prefix: ledgerPrefix }),
               outboxKey,
               simulatedKey,
-            }),
-            { defaultTimeoutMs: config.DEFAULT_TIMEOUT_MS }
-          ) as never,
-          options
+            })
+          ) as CancellableProcessor<Job, unknown>,
+          { ...options, timeouts }
         )
   worker.on('error', (err) => logger.warn({ err }, 'worker error'))
   worker.on('stalled', (jobId) =>
     logger.warn({ jobId }, 'job stalled: its worker stopped renewing the lock; it runs again')
   )
 
-  if (registry) {
-    const m = jobMetrics(registry)
-    worker.on('active', (job: Job) => {
-      m.active.inc()
-      if (job.attemptsStarted <= 1 && job.processedOn) {
-        m.wait.observe({ name: job.name }, Math.max(0, job.processedOn - job.timestamp) / 1000)
-      }
-    })
-    const finished = (job: Job | undefined, outcome: string) => {
-      m.active.dec()
-      if (!job) return
-      m.processed.inc({ name: job.name, outcome })
-      if (job.processedOn)
-        m.duration.observe({ name: job.name }, (Date.now() - job.processedOn) / 1000)
-    }
-    worker.on('completed', (job) => finished(job, 'completed'))
-    worker.on('failed', (job) => finished(job, job?.finishedOn ? 'failed' : 'retried'))
-  }
+  if (registry) attachJobMetrics(worker, registry)
 
   const dlq = createDeadLetterQueue({
     source: queue,
