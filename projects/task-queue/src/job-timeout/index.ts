@@ -6,4 +6,4 @@ export {
   type TimeoutOptions,
 } from './job-timeout.ts'
 export { SandboxedWorker, type SandboxedWorkerOptions } from './sandboxed-worker.ts'
-export { TimeoutWorker, type TimeoutWorkerOptions } from './timeout-worker.ts'
+export { TimeoutWorker, type Processors, type TimeoutWorkerOptions } from './timeout-worker.ts'

@@ -124,15 +124,13 @@ export function createProcessors({
 }
 
 /**
- * The worker's processor: the job's own processor by name. The deadline is the worker's
- * (TimeoutWorker in-process, SandboxedWorker around a child process), from `jobTimeouts`.
+ * The processors as one function that picks the job's own by name: for a sandboxed worker's
+ * processor file (src/sandboxed-processor.ts). In-process, TimeoutWorker takes the processors by
+ * name itself. The deadline is the worker's either way (`jobTimeouts`).
  *
  * @example
  * ```ts
- * new TimeoutWorker(name, createJobProcessor(createProcessors(deps)), {
- *   connection,
- *   timeouts: jobTimeouts(60_000),
- * })
+ * export default withTimeout(createJobProcessor(createProcessors(deps)), { timeoutMs: () => undefined })
  * ```
  */
 export function createJobProcessor(

@@ -13,18 +13,8 @@ import { createBackoffStrategy } from '../backoff/index.ts'
 import { deadQueuePrefix, type Config } from '../config.ts'
 import { createEffectLedger } from '../exactly-once/index.ts'
 import { createFairQueue } from '../fair-scheduling/index.ts'
-import {
-  SandboxedWorker,
-  TimeoutWorker,
-  type CancellableProcessor,
-  type TimeoutOptions,
-} from '../job-timeout/index.ts'
-import {
-  createJobProcessor,
-  createProcessors,
-  effectKeys,
-  jobTimeouts,
-} from '../jobs/processors.ts'
+import { SandboxedWorker, TimeoutWorker, type TimeoutOptions } from '../job-timeout/index.ts'
+import { createProcessors, effectKeys, jobTimeouts } from '../jobs/processors.ts'
 import type { RedisClient } from '../redis-client.ts'
 import { cancelChannelOf, fairKeyPrefix, shouldDeadLetter } from '../queue-service.ts'
 
@@ -172,13 +162,12 @@ export async function createJobWorker({
       ? new SandboxedWorker(config.QUEUE_NAME, sandboxedProcessor, { ...options, timeouts })
       : new TimeoutWorker(
           config.QUEUE_NAME,
-          createJobProcessor(
-            createProcessors({
-              effects: createEffectLedger({ redis: connection, prefix: ledgerPrefix }),
-              outboxKey,
-              simulatedKey,
-            })
-          ) as CancellableProcessor<Job, unknown>,
+          // One processor per job name: only those that take the signal get one.
+          createProcessors({
+            effects: createEffectLedger({ redis: connection, prefix: ledgerPrefix }),
+            outboxKey,
+            simulatedKey,
+          }),
           { ...options, timeouts }
         )
   worker.on('error', (err) => logger.warn({ err }, 'worker error'))
