@@ -6,6 +6,8 @@
  *   MODE=add-bulk   CONCURRENCY callers, each awaiting queue.addBulk(BATCH jobs) in a loop
  *   MODE=worker     a Worker with a no-op processor at CONCURRENCY, until SIGTERM
  *   MODE=produce    queue.add at RATE jobs/s for DURATION_MS (the end-to-end producer)
+ *   MODE=http       bare Hono on PORT answering the enqueue routes with 201 and ids, no queue
+ *                   behind them: the HTTP ceiling of this machine, until SIGTERM
  *
  * Jobs carry the options the service gives a noop job (toJobOptions), so Redis does the same
  * work on both sides. Prints one JSON line: `{"ready":true}` when it starts measuring, then
@@ -13,7 +15,9 @@
  */
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { serve } from '@hono/node-server'
 import { Queue, Worker } from 'bullmq'
+import { Hono } from 'hono'
 import { Redis } from 'ioredis'
 import { toJobOptions } from '../src/jobs/job-requests.ts'
 
@@ -99,6 +103,24 @@ if (mode === 'add' || mode === 'add-bulk' || mode === 'produce') {
       process.exit(0)
     })
   })
+} else if (mode === 'http') {
+  // What the API does around the queue, minus the queue: parse the JSON, answer 201 with ids.
+  const app = new Hono()
+  app.post('/api/jobs', async (c) => {
+    await c.req.json()
+    return c.json({ id: randomUUID(), state: 'waiting' }, 201)
+  })
+  app.post('/api/jobs/bulk', async (c) => {
+    const { jobs } = await c.req.json<{ jobs: unknown[] }>()
+    return c.json({ jobs: jobs.map(() => ({ id: randomUUID(), state: 'waiting' })) }, 201)
+  })
+  const server = serve({ fetch: app.fetch, port: Number(env.PORT), hostname: '127.0.0.1' }, () =>
+    print({ ready: true })
+  )
+  process.once('SIGTERM', () => {
+    server.close()
+    void connection.quit().then(() => process.exit(0))
+  })
 } else {
-  throw new Error(`MODE must be add, add-bulk, worker or produce; got ${mode}`)
+  throw new Error(`MODE must be add, add-bulk, worker, produce or http; got ${mode}`)
 }

@@ -134,6 +134,13 @@ export async function startBare(projectDir: string, env: Record<string, string>)
   return bare
 }
 
+/** Bare Hono answering the enqueue routes with no queue (bare.ts MODE=http). */
+export async function startBareHttp(projectDir: string, env: Record<string, string>): Promise<Api> {
+  const port = await freePort()
+  const bare = await startBare(projectDir, { ...env, MODE: 'http', PORT: String(port) })
+  return { ...bare, url: `http://127.0.0.1:${port}` }
+}
+
 export type BareResult = { jobs: number; seconds: number; cpuSeconds: number }
 
 export async function bareResult(bare: Child): Promise<BareResult> {

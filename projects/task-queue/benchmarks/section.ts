@@ -24,6 +24,8 @@ export type ScenarioReport = {
   /** Rounds of each side, in round order. */
   measured: Record<string, Measurement[]>
   baseline: string
+  /** The side the target is judged on; default every side but the baseline. */
+  judged?: string
   latencyTarget?: boolean
   fairness?: boolean
 }
@@ -132,7 +134,7 @@ function scenarioSection(report: ScenarioReport, smoke: boolean): string[] {
   const target = TARGETS[report.name]
   if (target) {
     for (const [side, rounds] of Object.entries(measured)) {
-      if (side === baseline || side.includes('no batching')) continue
+      if (side === baseline || (report.judged !== undefined && side !== report.judged)) continue
       const r =
         target.of === 'throughput'
           ? pairedRatio(
