@@ -156,10 +156,17 @@ export function createQueueService({
     return job.id!
   }
 
-  async function enqueue(request: JobRequest, idempotencyKey?: string): Promise<EnqueueResult> {
+  /** A new job's id and options, whether it waits in its tenant's backlog, its first state. */
+  function prepare(request: JobRequest) {
     const jobId = randomUUID()
     const opts = toJobOptions(request, jobId, retention)
-    const state: JobState = viaBacklog(request, opts) ? 'queued' : initialState(opts)
+    const backlog = viaBacklog(request, opts)
+    const state: JobState = backlog ? 'queued' : initialState(opts)
+    return { jobId, opts, backlog, state }
+  }
+
+  async function enqueue(request: JobRequest, idempotencyKey?: string): Promise<EnqueueResult> {
+    const { jobId, opts, state } = prepare(request)
     if (idempotencyKey !== undefined) {
       const { jobId: id, duplicate } = await idempotency.enqueue({
         key: idempotencyKey,
@@ -173,17 +180,56 @@ export function createQueueService({
     return { id, name: request.name, state, duplicate: false, deduplicated: id !== jobId }
   }
 
+  /**
+   * Every job of a bulk request, each with its own key. The request's plain jobs go to Redis in
+   * one addBulk of their own: already one pipeline, so they do not wait for other requests'
+   * batches in the batching producer. Jobs with a key or for a tenant's backlog go one by one.
+   */
+  async function enqueueBulk(requests: BulkJobRequest[]): Promise<EnqueueResult[]> {
+    const results: Promise<EnqueueResult>[] = []
+    const plain: (ReturnType<typeof prepare> & { index: number; request: JobRequest })[] = []
+    requests.forEach(({ idempotencyKey, ...request }, index) => {
+      if (idempotencyKey !== undefined) {
+        results[index] = enqueue(request, idempotencyKey)
+        return
+      }
+      const prepared = prepare(request)
+      if (prepared.backlog) {
+        const { opts, state } = prepared
+        results[index] = add(request, opts).then((id) => ({
+          id,
+          name: request.name,
+          state,
+          duplicate: false,
+          deduplicated: false,
+        }))
+        return
+      }
+      plain.push({ ...prepared, index, request })
+    })
+    if (plain.length > 0) {
+      const jobs = queue.addBulk(
+        plain.map(({ request, opts }) => ({ name: request.name, data: request.data, opts }))
+      )
+      plain.forEach(({ index, request, jobId, state }, i) => {
+        results[index] = jobs.then(({ [i]: job }) => ({
+          id: job!.id!,
+          name: request.name,
+          state,
+          duplicate: false,
+          deduplicated: job!.id !== jobId,
+        }))
+      })
+    }
+    return Promise.all(results)
+  }
+
   return {
     queue,
     dlq,
     fair,
     enqueue,
-    /** Every job of a bulk request, each with its own key; concurrent adds share batches. */
-    enqueueBulk(requests: BulkJobRequest[]): Promise<EnqueueResult[]> {
-      return Promise.all(
-        requests.map(({ idempotencyKey, ...request }) => enqueue(request, idempotencyKey))
-      )
-    },
+    enqueueBulk,
     async find(id: string): Promise<FoundJob | undefined> {
       const pending = await fair.pending(id)
       if (pending) return { where: 'backlog', job: pending }

@@ -292,6 +292,32 @@ describe.each(TARGETS)('on %s Redis', (target) => {
       expect(await waitingCount()).toBe(2)
     })
 
+    it('when the batch mixes plain, deduplicated and delayed jobs, each answers in its place', async () => {
+      const dedup = { deduplication: { id: 'bulk-d', mode: 'throttle', ttlMs: 60_000 } }
+      const first = await send({ name: 'noop', data: {}, options: dedup })
+
+      const res = await t.app.request(
+        post('/api/jobs/bulk', {
+          jobs: [
+            { name: 'noop', data: {} },
+            { name: 'noop', data: {}, options: dedup },
+            { name: 'noop', data: {}, options: { delayMs: 60_000 } },
+          ],
+        })
+      )
+      const body = (await res.json()) as { jobs: Enqueued[] }
+
+      expect(res.status).toBe(201)
+      expect(body.jobs.map((j) => [j.state, j.deduplicated])).toEqual([
+        ['waiting', false],
+        ['waiting', true],
+        ['delayed', false],
+      ])
+      expect(body.jobs[1]?.id).toBe(first.body.id)
+      expect(new Set(body.jobs.map((j) => j.id)).size).toBe(3)
+      expect(await waitingCount()).toBe(3)
+    })
+
     it('when the batch has more jobs than MAX_BULK_JOBS, answers 400 naming "jobs"', async () => {
       const jobs = Array.from({ length: 1001 }, () => ({ name: 'noop', data: {} }))
 
