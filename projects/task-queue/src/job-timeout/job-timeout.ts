@@ -10,9 +10,9 @@
  * library) belongs in a sandboxed processor, in a process that can be killed: SandboxedWorker
  * (sandboxed-worker.ts) kills the job's child at the deadline.
  *
- * For a Worker you create, TimeoutWorker (timeout-worker.ts) does the same with BullMQ's own
- * signal, one per job instead of two (measured there); this wrapper is the form for a processor
- * file, which has no Worker to extend.
+ * For a Worker you create, TimeoutWorker (timeout-worker.ts) does the same with one signal per
+ * job instead of two, and none for a processor that takes none (measured there); this wrapper is
+ * the form for a processor file, which has no Worker to extend.
  *
  * The same signal also fires when BullMQ cancels the job (`worker.cancelJob(id)`, used by the
  * service's cancel endpoint): the job then fails with a JobCancelledError, which is not retried.
