@@ -176,8 +176,12 @@ export function createQueueService({
     return { jobId, opts, backlog, state }
   }
 
-  async function enqueue(request: JobRequest, idempotencyKey?: string): Promise<EnqueueResult> {
-    const { jobId, opts, state } = prepare(request)
+  /** `prepared`: the job's id and options when a bulk request prepared them already. */
+  async function enqueue(
+    request: JobRequest,
+    idempotencyKey?: string,
+    { jobId, opts, state } = prepare(request)
+  ): Promise<EnqueueResult> {
     if (idempotencyKey !== undefined) {
       const { jobId: id, duplicate } = await idempotency.enqueue({
         key: idempotencyKey,
@@ -206,18 +210,8 @@ export function createQueueService({
         return
       }
       const prepared = prepare(request)
-      if (prepared.backlog) {
-        const { opts, state } = prepared
-        results[index] = add(request, opts).then((id) => ({
-          id,
-          name: request.name,
-          state,
-          duplicate: false,
-          deduplicated: false,
-        }))
-        return
-      }
-      plain.push({ ...prepared, index, request })
+      if (prepared.backlog) results[index] = enqueue(request, undefined, prepared)
+      else plain.push({ ...prepared, index, request })
     })
     if (plain.length > 0) {
       const jobs = bulkPipelines(() =>
