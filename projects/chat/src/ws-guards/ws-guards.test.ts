@@ -128,7 +128,7 @@ describe('createHeartbeat()', () => {
     const healthy = await Promise.all(Array.from({ length: 20 }, () => connect(true)))
     await expect.poll(() => wss.clients.size).toBe(220)
     const terminated: WebSocket[] = []
-    const heartbeat = createHeartbeat({ intervalMs: 150, onTerminate: (ws) => terminated.push(ws) })
+    const heartbeat = createHeartbeat({ intervalMs: 500, onTerminate: (ws) => terminated.push(ws) })
     cleanups.push(() => heartbeat.stop())
     for (const ws of wss.clients) heartbeat.track(ws)
 
