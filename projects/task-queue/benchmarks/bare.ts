@@ -8,6 +8,8 @@
  *   MODE=produce    queue.add at RATE jobs/s for DURATION_MS (the end-to-end producer)
  *   MODE=http       bare Hono on PORT answering the enqueue routes with 201 and ids, no queue
  *                   behind them: the HTTP ceiling of this machine, until SIGTERM
+ *   MODE=http-add   bare Hono on PORT whose enqueue routes await queue.add / queue.addBulk, as
+ *                   one would write it without the kit: HTTP plus BullMQ, until SIGTERM
  *
  * Jobs carry the options the service gives a noop job (toJobOptions), so Redis does the same
  * work on both sides. Prints one JSON line: `{"ready":true}` when it starts measuring, then
@@ -114,6 +116,30 @@ if (mode === 'add' || mode === 'add-bulk' || mode === 'produce') {
     const { jobs } = await c.req.json<{ jobs: unknown[] }>()
     return c.json({ jobs: jobs.map(() => ({ id: randomUUID(), state: 'waiting' })) }, 201)
   })
+  serveUntilSigterm(app)
+} else if (mode === 'http-add') {
+  // The same routes with BullMQ behind them and nothing else: one queue.add per request.
+  const queue = new Queue(env.QUEUE_NAME!, queueOptions)
+  await queue.waitUntilReady()
+  const app = new Hono()
+  app.post('/api/jobs', async (c) => {
+    const { name, data } = await c.req.json<{ name: string; data: object }>()
+    const added = await queue.add(name, data, job().opts)
+    return c.json({ id: added.id, state: 'waiting' }, 201)
+  })
+  app.post('/api/jobs/bulk', async (c) => {
+    const { jobs } = await c.req.json<{ jobs: { name: string; data: object }[] }>()
+    const added = await queue.addBulk(
+      jobs.map(({ name, data }) => ({ name, data, opts: job().opts }))
+    )
+    return c.json({ jobs: added.map(({ id }) => ({ id, state: 'waiting' })) }, 201)
+  })
+  serveUntilSigterm(app)
+} else {
+  throw new Error(`MODE must be add, add-bulk, worker, produce, http or http-add; got ${mode}`)
+}
+
+function serveUntilSigterm(app: Hono): void {
   const server = serve({ fetch: app.fetch, port: Number(env.PORT), hostname: '127.0.0.1' }, () =>
     print({ ready: true })
   )
@@ -121,6 +147,4 @@ if (mode === 'add' || mode === 'add-bulk' || mode === 'produce') {
     server.close()
     void connection.quit().then(() => process.exit(0))
   })
-} else {
-  throw new Error(`MODE must be add, add-bulk, worker, produce or http; got ${mode}`)
 }

@@ -134,10 +134,17 @@ export async function startBare(projectDir: string, env: Record<string, string>)
   return bare
 }
 
-/** Bare Hono answering the enqueue routes with no queue (bare.ts MODE=http). */
-export async function startBareHttp(projectDir: string, env: Record<string, string>): Promise<Api> {
+/**
+ * Bare Hono answering the enqueue routes: with no queue behind them (bare.ts MODE=http), or
+ * awaiting queue.add / addBulk and nothing else (MODE=http-add).
+ */
+export async function startBareHttp(
+  projectDir: string,
+  env: Record<string, string>,
+  mode: 'http' | 'http-add' = 'http'
+): Promise<Api> {
   const port = await freePort()
-  const bare = await startBare(projectDir, { ...env, MODE: 'http', PORT: String(port) })
+  const bare = await startBare(projectDir, { ...env, MODE: mode, PORT: String(port) })
   return { ...bare, url: `http://127.0.0.1:${port}` }
 }
 

@@ -127,6 +127,12 @@ async function enqueue(name: 'enqueue-single' | 'enqueue-bulk'): Promise<Scenari
     }),
     // The HTTP ceiling: the same requests answered with no queue behind them.
     'bare Hono, no queue': await startBareHttp(projectDir, { ...base, QUEUE_PREFIX: PREFIX }),
+    // The stack without the kit: the same routes awaiting queue.add / addBulk, nothing else.
+    'bare Hono + BullMQ': await startBareHttp(
+      projectDir,
+      { ...base, QUEUE_PREFIX: PREFIX },
+      'http-add'
+    ),
   }
   const sides = [...Object.keys(apis), 'bare BullMQ']
   const measured: Record<string, Measurement[]> = Object.fromEntries(sides.map((s) => [s, []]))
@@ -191,13 +197,14 @@ async function enqueue(name: 'enqueue-single' | 'enqueue-bulk'): Promise<Scenari
     await Promise.all(Object.values(apis).map((api) => api.stop()))
   }
   const ceiling =
-    ' Bare Hono, no queue: the same requests answered 201 with ids by a bare Hono app with nothing behind it, the most HTTP requests this machine serves (its CPU shows as api).'
+    ' Bare Hono, no queue: the same requests answered 201 with ids by a bare Hono app with nothing behind it, the most HTTP requests this machine serves (its CPU shows as api). Bare Hono + BullMQ: the same routes awaiting queue.add (addBulk) and nothing else, the stack without the kit.'
   return {
     name,
     description: scenario.description + ceiling,
     measured,
     baseline: 'bare BullMQ',
     judged: 'service',
+    http: { noQueue: 'bare Hono, no queue', bareStack: 'bare Hono + BullMQ' },
   }
 }
 

@@ -26,6 +26,11 @@ export type ScenarioReport = {
   baseline: string
   /** The side the issue's target is judged on; default every side but the baseline. */
   judged?: string
+  /**
+   * HTTP scenarios: the side that answers with no queue behind it (the cost of HTTP alone) and
+   * the side that is bare Hono + BullMQ (the stack without the kit).
+   */
+  http?: { noQueue: string; bareStack: string }
   latencyTarget?: boolean
   fairness?: boolean
 }
@@ -86,7 +91,39 @@ function cpuPerJob(rounds: Measurement[]): string {
     .join(' · ')
 }
 
-function scenarioSection(report: ScenarioReport, smoke: boolean): string[] {
+const perJobUs = (rounds: Measurement[], process: string) =>
+  median(rounds.map((r) => ((r.cpu[process] ?? 0) / Math.max(1, r.jobs)) * 1e6))
+
+/**
+ * What the machine allows: the CPU the HTTP hop costs with no queue behind it, plus the CPU
+ * Redis spends per job on the baseline's side, at the baseline's rate, in cores. Over the
+ * machine's cores, no HTTP service can match the baseline here, whatever it does.
+ */
+function httpCeiling(report: ScenarioReport, cores: number): string[] {
+  const { measured, baseline, http } = report
+  if (!http) return []
+  const noQueue = measured[http.noQueue]!
+  const base = measured[baseline]!
+  const [api, wrk, redis] = [
+    perJobUs(noQueue, 'api'),
+    perJobUs(noQueue, 'wrk'),
+    perJobUs(base, 'redis'),
+  ]
+  const rate = median(base.map((r) => r.jobsPerSecond))
+  const needed = (rate * (api + wrk + redis)) / 1e6
+  const stack = pairedRatio(
+    measured[report.judged ?? 'service']!.map((r) => r.jobsPerSecond),
+    measured[http.bareStack]!.map((r) => r.jobsPerSecond)
+  )
+  return [
+    `Ceiling: HTTP alone (${http.noQueue}) costs api ${fmt(api, 0)} + wrk ${fmt(wrk, 0)} µs per job; at ${baseline}'s ${int.format(rate)} jobs/s that and Redis's ${fmt(redis, 0)} µs per job need ${fmt(needed, 2)} cores of the machine's ${cores}${needed > cores ? ': no HTTP service can match the baseline on this machine' : ''}.`,
+    '',
+    `The kit against the bare stack over HTTP: ${report.judged ?? 'service'} jobs/s ${ratio(stack)} of ${http.bareStack}.`,
+    '',
+  ]
+}
+
+function scenarioSection(report: ScenarioReport, smoke: boolean, cores: number): string[] {
   const { measured, baseline } = report
   const base = measured[baseline]!
   const lines = [`### ${report.name}`, '', report.description, '']
@@ -156,6 +193,7 @@ function scenarioSection(report: ScenarioReport, smoke: boolean): string[] {
       )
     }
   }
+  lines.push(...httpCeiling(report, cores))
   return lines
 }
 
@@ -178,6 +216,6 @@ export function renderSection(reports: ScenarioReport[], header: SectionHeader):
     `- Rounds: ${header.rounds}, interleaved (each round starts with the side that went second before); every side in its own process; one redis-server (noeviction, no persistence) flushed before each run. CPU per job = each process’s CPU seconds in the run ÷ jobs (redis: INFO cpu).`,
     '',
   ]
-  for (const report of reports) lines.push(...scenarioSection(report, header.smoke))
+  for (const report of reports) lines.push(...scenarioSection(report, header.smoke, machine.cores))
   return lines.join('\n').trimEnd()
 }
