@@ -11,6 +11,10 @@ export default defineConfig({
     sequence: { shuffle: true },
     // Memory tests compare RSS after a full collection (global gc()).
     execArgv: ['--expose-gc'],
+    // expect.poll waits for what must arrive (frames, closes, resyncs); on a loaded machine that
+    // can take more than the default second. The values waited for stay exact. (The pattern
+    // folders' tests pass the same timeout themselves: a copier's project has no such config.)
+    expect: { poll: { timeout: 10_000 } },
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

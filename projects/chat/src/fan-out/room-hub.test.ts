@@ -8,6 +8,9 @@ import { WebSocket, WebSocketServer } from 'ws'
 import { createLocalBus, createRedisBus, type Bus } from './bus.ts'
 import { createRoomHub, type RoomHubOptions } from './room-hub.ts'
 
+// Waits for what must arrive: up to 10 s, so a loaded machine is not a failure; the value is exact.
+const eventually = { timeout: 10_000 }
+
 type Message = { room: string; seq: number; body: string }
 
 /** A room log in an array: enough for the hub, which only pages and reads the head. */
@@ -81,7 +84,7 @@ async function client(url: string, since?: number) {
     if (frame.type === 'joined') joins++
   })
   await once(ws, 'open')
-  await expect.poll(() => joins).toBe(1)
+  await expect.poll(() => joins, eventually).toBe(1)
   cleanups.push(() => ws.terminate())
   return { ws, seqs, frames, joins: () => joins }
 }
@@ -97,7 +100,7 @@ describe('createRoomHub()', () => {
 
     for (let i = 0; i < 50; i++) await hub.publish(log.append('r', `m${i}`))
 
-    for (const c of clients) await expect.poll(() => c.seqs.length).toBe(50)
+    for (const c of clients) await expect.poll(() => c.seqs.length, eventually).toBe(50)
     for (const c of clients) expect(c.seqs).toEqual(range(1, 50))
     expect(hub.stats()).toMatchObject({ framed: 50, deliveries: 1000 })
   })
@@ -117,7 +120,7 @@ describe('createRoomHub()', () => {
     const late = await client(url, 40)
     await publishing
 
-    await expect.poll(() => late.seqs.length).toBe(160)
+    await expect.poll(() => late.seqs.length, eventually).toBe(160)
     expect(late.seqs).toEqual(range(41, 200))
   })
 
@@ -140,7 +143,7 @@ describe('createRoomHub()', () => {
 
     for (let i = 1; i <= 8; i++) await hub.publish(log.append('r', `m${i}`))
 
-    await expect.poll(() => c.seqs.length).toBe(8)
+    await expect.poll(() => c.seqs.length, eventually).toBe(8)
     expect(c.seqs).toEqual(range(1, 8))
     expect(hub.stats().gapFilled).toBe(3)
   })
@@ -154,7 +157,7 @@ describe('createRoomHub()', () => {
     for (const m of [m1, m1, m3, m2, m3, m1])
       hub.receive('r', Buffer.from(`${m.seq}\n${encode(m)}`))
 
-    await expect.poll(() => c.seqs.length).toBe(3)
+    await expect.poll(() => c.seqs.length, eventually).toBe(3)
     await nextTurn()
     expect(c.seqs).toEqual([1, 2, 3])
   })
@@ -176,15 +179,15 @@ describe('createRoomHub()', () => {
       peak = Math.max(peak, slowOnServer.bufferedAmount)
     }
 
-    for (const c of healthy) await expect.poll(() => c.seqs.length).toBe(800)
+    for (const c of healthy) await expect.poll(() => c.seqs.length, eventually).toBe(800)
     // One tick's frames may go out after the last check: the watermark plus one message.
     expect(peak).toBeLessThanOrEqual(highWaterMark + body.length + 64)
     expect(hub.stats().slowConsumers).toBeGreaterThan(0)
 
     slow.ws.resume()
-    await expect.poll(() => slow.frames.some((f) => f.type === 'resync')).toBe(true)
+    await expect.poll(() => slow.frames.some((f) => f.type === 'resync'), eventually).toBe(true)
     slow.ws.send(JSON.stringify({ since: slow.seqs.at(-1) }))
-    await expect.poll(() => slow.seqs.length, { timeout: 10_000 }).toBe(800)
+    await expect.poll(() => slow.seqs.length, eventually).toBe(800)
     expect(slow.seqs).toEqual(range(1, 800))
   })
 
@@ -207,7 +210,7 @@ describe('createRoomHub()', () => {
 
     const [code] = (await closed) as [number]
     expect(code).toBe(1006)
-    await expect.poll(() => healthy.seqs.length).toBe(log.append('r', 'last').seq - 1)
+    await expect.poll(() => healthy.seqs.length, eventually).toBe(log.append('r', 'last').seq - 1)
   })
 })
 
@@ -246,8 +249,8 @@ describe.each([
 
     for (let i = 1; i <= 20; i++) await instances[i % 2]!.hub.publish(log.append('r', `m${i}`))
 
-    await expect.poll(() => onA.seqs.length).toBe(20)
-    await expect.poll(() => onB.seqs.length).toBe(20)
+    await expect.poll(() => onA.seqs.length, eventually).toBe(20)
+    await expect.poll(() => onB.seqs.length, eventually).toBe(20)
     expect(onA.seqs).toEqual(range(1, 20))
     expect(onB.seqs).toEqual(range(1, 20))
   })
