@@ -7,7 +7,9 @@ import { isReady, type RedisClient } from './redis-client.ts'
 // (not ready, no startup node, slots not refreshed, redirections exhausted). Redis Cluster: the
 // cluster is down (a master failed with no replica to promote: every key is refused), a slot
 // is migrating or its master is being failed over (TRYAGAIN, MASTERDOWN), a node still loading
-// its data, a write sent to a replica just demoted.
+// its data, a write sent to a replica just demoted. Redis refusing writes: memory full under
+// noeviction (OOM), too few replicas for min-replicas-to-write (NOREPLICAS), a failed snapshot
+// with stop-writes-on-bgsave-error (MISCONF).
 const OUTAGE = new RegExp(
   [
     "Stream isn't writeable",
@@ -22,18 +24,26 @@ const OUTAGE = new RegExp(
     'None of startup nodes',
     'Failed to refresh slots cache',
     'Too many Cluster redirections',
-    '^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY)\\b',
+    '^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY|OOM|NOREPLICAS|MISCONF)\\b',
   ].join('|'),
   'i'
 )
 
-/** True when `error` is Redis being unreachable rather than a bug or a bad request. */
+/**
+ * True when `error` is Redis being unreachable or refusing to serve now, rather than a bug or a
+ * bad request.
+ */
 export function isRedisOutage(error: unknown, redis: RedisClient): boolean {
-  if (!isReady(redis)) return true
-  return (
-    error instanceof Error &&
-    (error.name === 'MaxRetriesPerRequestError' || OUTAGE.test(error.message))
-  )
+  return !isReady(redis) || isRefusal(error)
+}
+
+function isRefusal(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  if (error.name === 'MaxRetriesPerRequestError' || OUTAGE.test(error.message)) return true
+  // A MULTI that Redis discarded (EXECABORT, or EXEC without MULTI when MULTI itself failed):
+  // BullMQ's addBulk is one. ioredis puts the errors that caused it in `previousErrors`.
+  const previous = (error as { previousErrors?: unknown }).previousErrors
+  return Array.isArray(previous) && previous.some(isRefusal)
 }
 
 /** The answer to a request Redis cannot serve now: 503 at once, with when to try again. */

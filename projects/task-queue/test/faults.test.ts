@@ -7,6 +7,7 @@ import type { Job } from 'bullmq'
 import { startRedisCluster, startRedisServer } from '@kit/testing'
 import { describe, expect, it } from 'vitest'
 import { effectKeys } from '../src/jobs/processors.ts'
+import { isRedisOutage } from '../src/redis-outage.ts'
 import {
   buildTestApp,
   post,
@@ -373,6 +374,76 @@ describe('a Redis Cluster master killed, its replica promoted', () => {
       await cluster.stop()
     }
   }, 120_000)
+})
+
+describe('Redis refusing writes', () => {
+  it('when Redis is out of memory (noeviction), single, bulk and idempotent enqueues answer 503 with Retry-After, and 201 once memory is freed', async () => {
+    const redis = await startRedisServer({ args: ['--maxmemory-policy', 'noeviction'] })
+    const t = await buildTestApp({ redisUrl: redis.url })
+    const admin = testClient(redis.url)
+    const enqueues = (key: string) => [
+      // One job: it rides a batch, a MULTI that Redis discards (EXECABORT) when it refuses a write.
+      post('/api/jobs', { name: 'noop', data: {} }),
+      post('/api/jobs/bulk', { jobs: [{ name: 'noop', data: {} }] }),
+      // The idempotency key's claim is a script call of its own.
+      post('/api/jobs', { name: 'noop', data: {} }, { 'idempotency-key': key }),
+    ]
+    try {
+      for (const request of enqueues('before'))
+        expect((await t.app.request(request)).status).toBe(201)
+      // From here every write is refused ("OOM command not allowed…"); the connection stays up.
+      await admin.config('SET', 'maxmemory', '1')
+      for (const request of enqueues('during')) {
+        const res = await t.app.request(request)
+        expect(res.status).toBe(503)
+        expect(res.headers.get('retry-after')).toBe('1')
+        expect(await res.json()).toMatchObject({ code: 'queue_unavailable' })
+      }
+      // A key already used needs no write: the answer names its job, as always.
+      const used = await t.app.request(enqueues('before')[2]!)
+      expect(used.status).toBe(200)
+
+      await admin.config('SET', 'maxmemory', '0')
+      for (const request of enqueues('during'))
+        expect((await t.app.request(request)).status).toBe(201)
+      // Refused, not half-done: the key of the refused request was not kept.
+      expect(await t.service.queue.getJobCountByTypes('wait')).toBe(6)
+    } finally {
+      await admin.quit()
+      await t.close()
+      await redis.stop()
+    }
+  }, 60_000)
+
+  it('when Redis discards a transaction (EXECABORT), it is an outage if a refusal caused it and a bug if a bad command did', async () => {
+    // A MULTI is discarded when a command is refused as it is queued (a cluster slot with no
+    // master, a full Redis for a plain write); ioredis then rejects with EXECABORT and lists the
+    // causes in previousErrors. BullMQ's addBulk is a MULTI.
+    const redis = await startRedisServer({ args: ['--maxmemory-policy', 'noeviction'] })
+    const client = testClient(redis.url)
+    const discarded = (run: (multi: ReturnType<typeof client.multi>) => void) => {
+      const multi = client.multi()
+      run(multi)
+      return multi.exec().then(
+        () => undefined,
+        (error: unknown) => error
+      )
+    }
+    try {
+      await client.config('SET', 'maxmemory', '1')
+      const full = await discarded((multi) => multi.set('k', 'v'))
+      await client.config('SET', 'maxmemory', '0')
+      const bad = await discarded((multi) => multi.call('NO-SUCH-COMMAND'))
+
+      expect(String(full)).toMatch(/EXECABORT/)
+      expect(isRedisOutage(full, client)).toBe(true)
+      expect(String(bad)).toMatch(/EXECABORT/)
+      expect(isRedisOutage(bad, client)).toBe(false)
+    } finally {
+      await client.quit()
+      await redis.stop()
+    }
+  })
 })
 
 describe('Redis memory after a large run', () => {
