@@ -54,14 +54,23 @@ export async function buildTestApp({
   redisUrl = inject('redisUrl'),
   env = {},
   metrics = false,
+  errors,
 }: {
   redisUrl?: string
   env?: Record<string, string>
   /** Serve /metrics as main.ts does. */
   metrics?: boolean
+  /** Keeps the lines the API logs at error (a 5xx's cause), for a test to name in a failure. */
+  errors?: string[]
 } = {}): Promise<TestApp> {
   const config = loadConfig({ REDIS_URL: redisUrl, QUEUE_NAME: testQueueName(), ADMIN_KEY, ...env })
-  const logger = createLogger({ name: 'task-queue-test', level: 'silent' })
+  const logger = errors
+    ? createLogger({
+        name: 'task-queue-test',
+        level: 'error',
+        destination: { write: (line: string) => void errors.push(line) },
+      })
+    : createLogger({ name: 'task-queue-test', level: 'silent' })
   const redis = createRedisClient(redisUrl, { role: 'request', name: 'test-api', logger })
   await waitUntilReady(redis, 10_000)
   const service = createQueueService({ redis, config })
