@@ -57,15 +57,24 @@ describe('GET /v1/subscribers/:id/inbox/stream', () => {
     const second = await openSse(`${stack.url}/v1/subscribers/inbox-resume/inbox/stream`, {
       lastEventId: seen.id!,
     })
-    const backfilled = []
-    for (let i = 0; i < 5; i++)
-      backfilled.push(JSON.parse((await second.next()).data) as { n: number; data: { n: number } })
+    const backfilled: number[] = []
+    for (let i = 0; i < 5; i++) backfilled.push(Number((await second.next()).id))
     const ready = JSON.parse((await second.next('ready')).data) as { unread: number }
     await notify('inbox-resume', 7)
     const live = JSON.parse((await second.next()).data) as { data: { n: number } }
     second.close()
+    const inbox = (await (
+      await stack.request('/v1/subscribers/inbox-resume/inbox?limit=10')
+    ).json()) as Page
 
-    expect(backfilled.map((item) => item.data.n)).toEqual([2, 3, 4, 5, 6])
+    // Exactly the items after the one seen, each once, in the inbox's order (arrival: the worker
+    // writes concurrently, so n=4 may arrive before n=3), oldest first.
+    const missed = inbox.items
+      .filter((item) => item.data.n >= 2 && item.data.n <= 6)
+      .map((item) => item.id)
+      .reverse()
+    expect(backfilled).toEqual(missed)
+    expect(backfilled.every((id) => id > Number(seen.id))).toBe(true)
     expect(live.data.n).toBe(7)
     expect(ready.unread).toBe(6)
     expect(second.pending().filter((e) => e.event === 'notification')).toEqual([])
