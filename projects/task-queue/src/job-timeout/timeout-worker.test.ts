@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Queue, QueueEvents, type Job } from 'bullmq'
+import { Queue, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { JobTimeoutError } from './job-timeout.ts'
@@ -21,20 +21,24 @@ afterEach(async () => {
 async function start(processors: Processors, timeoutMs: number) {
   const name = `timeout-worker-${randomUUID()}`
   const queue = new Queue(name, { connection })
-  const events = new QueueEvents(name, { connection: { url: REDIS_URL } })
   const worker = new TimeoutWorker(name, processors, { connection, timeouts: { timeoutMs } })
   cleanups.push(async () => {
     await worker.close()
-    await events.close()
     await queue.obliterate({ force: true })
     await queue.close()
   })
-  await events.waitUntilReady()
-  /** Adds a job and resolves with it once it completed or failed for good. */
+  /**
+   * Adds a job and resolves with it once it completed or failed for good (`finishedOn` is set
+   * then, not on a failure that is retried). Read from Redis, not from QueueEvents: an event
+   * written before QueueEvents' first read of the stream would be missed, and the wait with it.
+   */
   const run = async (jobName: string, attempts = 1): Promise<Job> => {
-    const job = await queue.add(jobName, {}, { attempts })
-    await job.waitUntilFinished(events).catch(() => {})
-    return (await queue.getJob(job.id!))!
+    const { id } = await queue.add(jobName, {}, { attempts })
+    for (;;) {
+      const job = (await queue.getJob(id!))!
+      if (job.finishedOn !== undefined) return job
+      await sleep(20)
+    }
   }
   return { worker, run }
 }
